@@ -1,0 +1,29 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ServerConfig } from './config.js';
+import type { Hub } from './hub/hub.js';
+import type { BackendStats } from './hub/backend.js';
+import chatRoute from './plugins/chat-route.js';
+import health from './plugins/health.js';
+
+export interface AppDeps {
+  readonly hub: Hub;
+  readonly node: string;
+  readonly log: FastifyBaseLogger;
+  readonly stats: () => Promise<BackendStats>;
+}
+
+/**
+ * Builds the server's Fastify instance (routes and plugins) without listening;
+ * main.ts listens, tests call this with their own hub.
+ */
+export async function build(config: Pick<ServerConfig, 'MAX_FRAME_BYTES'>, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    // One log line per connection is written by the hub; per-request lines would double them.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
+  await app.register(health, { stats: deps.stats });
+  await app.register(chatRoute, { hub: deps.hub, node: deps.node, maxFrameBytes: config.MAX_FRAME_BYTES });
+  return app;
+}

@@ -1,0 +1,114 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { rmSync } from 'node:fs';
+import type { Envelope } from '../hub/events.js';
+
+/**
+ * Direct links between the workers of one machine, over Unix domain sockets:
+ * chat traffic goes worker to worker and never through the primary. Each link is
+ * one ordered stream; frames written in one event-loop turn leave in one write.
+ */
+export class Mesh {
+  readonly #server: Server;
+  readonly #links = new Map<number, Link>();
+  readonly #inbound = new Set<Socket>();
+  readonly #onEnvelope: (envelope: Envelope) => void;
+  readonly #onError: (err: Error) => void;
+
+  constructor(onEnvelope: (envelope: Envelope) => void, onError: (err: Error) => void) {
+    this.#onEnvelope = onEnvelope;
+    this.#onError = onError;
+    this.#server = createServer((socket) => this.#accept(socket));
+  }
+
+  listen(path: string): Promise<void> {
+    rmSync(path, { force: true });
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(path, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  addPeer(id: number, path: string): void {
+    if (!this.#links.has(id)) this.#links.set(id, new Link(path, this.#onError));
+  }
+
+  removePeer(id: number): void {
+    this.#links.get(id)?.destroy();
+    this.#links.delete(id);
+  }
+
+  /** Queues a frame to one peer; false when that peer is unknown. */
+  send(peer: number, envelope: Envelope): boolean {
+    const link = this.#links.get(peer);
+    if (!link) return false;
+    link.write(JSON.stringify(envelope));
+    return true;
+  }
+
+  /** Queues a frame to every peer, serialized once. */
+  broadcast(envelope: Envelope): void {
+    if (this.#links.size === 0) return;
+    const line = JSON.stringify(envelope);
+    for (const link of this.#links.values()) link.write(line);
+  }
+
+  close(): void {
+    for (const link of this.#links.values()) link.destroy();
+    this.#links.clear();
+    for (const socket of this.#inbound) socket.destroy();
+    this.#server.close();
+  }
+
+  #accept(socket: Socket): void {
+    this.#inbound.add(socket);
+    socket.setEncoding('utf8');
+    let partial = '';
+    socket.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        try {
+          this.#onEnvelope(JSON.parse(line) as Envelope);
+        } catch (err) {
+          this.#onError(err as Error);
+        }
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.#inbound.delete(socket));
+  }
+}
+
+/** One outbound link: frames queue while it connects, then leave once per event-loop turn. */
+class Link {
+  readonly #socket: Socket;
+  #queued: string[] = [];
+  #flushScheduled = false;
+
+  constructor(path: string, onError: (err: Error) => void) {
+    this.#socket = connect(path);
+    this.#socket.on('error', onError);
+  }
+
+  write(line: string): void {
+    this.#queued.push(line);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#queued;
+    this.#queued = [];
+    // net.Socket buffers writes made while it is still connecting, in order.
+    if (!this.#socket.destroyed) this.#socket.write(batch.join('\n') + '\n');
+  }
+}

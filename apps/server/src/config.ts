@@ -1,0 +1,40 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { parseConfig } from '@chorus/service-kit';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** Every variable the server reads; .env.example documents each (a test checks). */
+export const ServerConfigSchema = z
+  .strictObject({
+    ENVIRONMENT: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: port.default(8080),
+    WORKERS: z.coerce.number().int().min(0).max(256).default(availableParallelism()),
+    MAX_CLIENTS: positiveInt.default(10_000),
+    MAX_FRAME_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  })
+  .refine((c) => c.REDIS_URL === undefined, {
+    path: ['REDIS_URL'],
+    message: 'the Redis backend is not available in this version yet; unset REDIS_URL',
+  });
+
+export type ServerConfig = Readonly<z.output<typeof ServerConfigSchema>>;
+
+/** The variables this schema knows, picked from `env` (the rest of the environment is not ours). */
+function ownVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(ServerConfigSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}
+
+/** Validates the server's configuration once; throws a ConfigError with one line per problem. */
+export function loadServerConfig(env: NodeJS.ProcessEnv): ServerConfig {
+  return parseConfig(ServerConfigSchema, ownVariables(env));
+}

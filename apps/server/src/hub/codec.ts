@@ -1,0 +1,17 @@
+import type { Command, OutEvent } from './events.js';
+
+/** Which wire protocol a session speaks. */
+export type ProtocolName = 'text' | 'json';
+
+/** Parses one protocol's inbound frames and renders hub events in it. */
+export interface Codec {
+  readonly name: ProtocolName;
+  /** Parses one inbound text frame; bad frames come back as an `invalid` command. */
+  decode(frame: string, receivedAt: number): Command;
+  /**
+   * Renders an event as one frame, or null when this protocol does not show
+   * that event. Pure: the hub renders a fanout once per protocol and sends the
+   * same string to every session that speaks it.
+   */
+  encode(event: OutEvent): string | null;
+}

@@ -1,0 +1,104 @@
+import { ERRORS, type ErrorCode } from '@chorus/protocol';
+import type { Codec } from './codec.js';
+import type { OutEvent } from './events.js';
+import type { FrameCache } from './frame-cache.js';
+import type { Session } from './session.js';
+
+/** Where a connection is in its life. */
+export type ConnectionState = 'admitting' | 'open' | 'closed';
+
+/** How a connection hands its inbound frames to the hub, one at a time. */
+export interface FrameHandler {
+  /** Handles one frame; a returned promise holds back the connection's next frame until it settles. */
+  handleFrame(connection: Connection, frame: string): Promise<void> | void;
+  handleClosed(connection: Connection): void;
+}
+
+/**
+ * One client's connection inside the hub. The transport feeds it frames in
+ * arrival order; it processes them strictly one after another (a frame whose
+ * routing is asynchronous holds back the next), so replies and deliveries keep
+ * the order of the frames that caused them.
+ */
+export class Connection {
+  state: ConnectionState = 'admitting';
+  readonly session: Session;
+  readonly codec: Codec;
+  readonly #handler: FrameHandler;
+  readonly #queue: string[] = [];
+  #busy = false;
+
+  constructor(session: Session, codec: Codec, handler: FrameHandler) {
+    this.session = session;
+    this.codec = codec;
+    this.#handler = handler;
+  }
+
+  get clientId(): string {
+    return this.session.clientId;
+  }
+
+  /** The transport received a text frame. */
+  receive(frame: string): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'admitting' || this.#busy) this.#queue.push(frame);
+    else this.#process(frame);
+  }
+
+  /** The transport received a binary frame, which neither protocol uses. */
+  receiveBinary(): void {
+    if (this.state !== 'closed') this.emit({ kind: 'error', code: 'BINARY_UNSUPPORTED' });
+  }
+
+  /** The transport's connection ended (either side closed it, or it broke). */
+  closed(): void {
+    if (this.state === 'closed') return;
+    this.#queue.length = 0;
+    this.#handler.handleClosed(this);
+    this.state = 'closed';
+  }
+
+  /** Admission succeeded: start processing the frames that arrived meanwhile. */
+  opened(): void {
+    this.state = 'open';
+    this.#drain();
+  }
+
+  /** Sends one event rendered in this connection's protocol (if the protocol shows it). */
+  emit(event: OutEvent): void {
+    const frame = this.codec.encode(event);
+    if (frame !== null) this.session.send(frame);
+  }
+
+  /** Sends a pre-rendered fanout frame. */
+  emitCached(frames: FrameCache): void {
+    const frame = frames.frameFor(this.codec);
+    if (frame !== null) this.session.send(frame);
+  }
+
+  /** Tells the client why and closes with the error's close code. */
+  refuse(code: ErrorCode, detail?: string): void {
+    this.emit({ kind: 'error', code, detail });
+    const spec = ERRORS[code];
+    this.session.close('close' in spec ? spec.close : 1011, spec.message);
+  }
+
+  #process(frame: string): void {
+    const pending = this.#handler.handleFrame(this, frame);
+    if (pending === undefined) return;
+    this.#busy = true;
+    pending.then(
+      () => this.#resume(),
+      () => this.#resume(),
+    );
+  }
+
+  #resume(): void {
+    this.#busy = false;
+    this.#drain();
+  }
+
+  #drain(): void {
+    while (this.#queue.length > 0 && !this.#busy && this.state === 'open') this.#process(this.#queue.shift()!);
+  }
+}

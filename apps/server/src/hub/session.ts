@@ -1,0 +1,11 @@
+/**
+ * One connected client as the hub sees it: no socket, no framework. The
+ * transport adapter implements it (a WebSocket today).
+ */
+export interface Session {
+  readonly clientId: string;
+  /** Queues one text frame to the client. Never throws; a closed session drops it. */
+  send(frame: string): void;
+  /** Closes the connection with a close code and a short reason. */
+  close(code: number, reason: string): void;
+}

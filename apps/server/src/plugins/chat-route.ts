@@ -1,0 +1,74 @@
+import websocket from '@fastify/websocket';
+import { clientIdProblem, CloseCode, ERRORS, SUBPROTOCOL } from '@chorus/protocol';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Hub } from '../hub/hub.js';
+import type { Codec } from '../hub/codec.js';
+import { JsonCodec } from '../protocols/json-codec.js';
+import { TextCodec } from '../protocols/text-codec.js';
+import { WebSocketSession } from '../transport/websocket-session.js';
+
+export interface ChatRouteOptions {
+  readonly hub: Hub;
+  /** This process's name in the service, shown in JSON welcome frames. */
+  readonly node: string;
+  readonly maxFrameBytes: number;
+}
+
+/**
+ * `GET /ws/:clientId`: upgrades to a WebSocket speaking the text protocol, or
+ * `chorus.v1` when the client asks for it, and hands the connection to the hub.
+ */
+async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promise<void> {
+  const { hub } = options;
+  const codecs: Record<'text' | 'json', Codec> = {
+    text: new TextCodec(),
+    json: new JsonCodec({ node: options.node, maxFrameBytes: options.maxFrameBytes }),
+  };
+
+  await app.register(websocket, {
+    options: {
+      maxPayload: options.maxFrameBytes,
+      // Offer chorus.v1 when asked; any other (or no) subprotocol means the text protocol.
+      handleProtocols: (offered: Set<string>) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    },
+  });
+
+  // Closing sockets is the hub's job: it says goodbye with 1001 so clients reconnect elsewhere.
+  app.addHook('preClose', async () => {
+    await hub.closeAll(CloseCode.GOING_AWAY, ERRORS.SHUTTING_DOWN.message);
+  });
+
+  app.route<{ Params: { clientId: string } }>({
+    method: 'GET',
+    url: '/ws/:clientId',
+    handler: async (request, reply) => {
+      const problem = clientIdProblem(request.params.clientId);
+      if (problem) return reply.code(400).send({ code: 'INVALID_CLIENT_ID', message: problem });
+      return reply
+        .code(426)
+        .header('upgrade', 'websocket')
+        .send({ code: 'UPGRADE_REQUIRED', message: 'connect with a WebSocket client' });
+    },
+    wsHandler: (socket, request) => {
+      const { clientId } = request.params;
+      const codec = socket.protocol === SUBPROTOCOL ? codecs.json : codecs.text;
+      const session = new WebSocketSession(clientId, socket);
+      const problem = clientIdProblem(clientId);
+      if (problem) {
+        request.log.info({ clientId, reason: 'invalid-id' }, 'refused');
+        hub.refuse(session, codec, 'INVALID_CLIENT_ID', problem);
+        return;
+      }
+      const connection = hub.open(session, codec);
+      socket.on('message', (data, isBinary) => {
+        if (isBinary) connection.receiveBinary();
+        else connection.receive(data.toString());
+      });
+      socket.on('close', () => connection.closed());
+      socket.on('error', (err) => request.log.debug({ err, clientId }, 'socket error'));
+    },
+  });
+}
+
+export default fp(chatRoute, { name: 'chorus-chat-route', fastify: '5.x' });

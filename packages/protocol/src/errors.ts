@@ -1,0 +1,36 @@
+import { CloseCode } from './close-codes.js';
+
+interface ErrorSpec {
+  /** What a person reads; stable enough to show in a UI. */
+  readonly message: string;
+  /** Whether sending the same thing again later can succeed. */
+  readonly retryable: boolean;
+  /** The close code when this error ends the connection. */
+  readonly close?: CloseCode;
+  /** The HTTP status when this error is answered over HTTP. */
+  readonly status?: number;
+}
+
+/**
+ * Every error the server reports, by stable code. The JSON protocol's error
+ * frame carries the code; docs/protocol.md lists the same table (a test checks).
+ */
+export const ERRORS = {
+  BAD_JSON: { message: 'frame is not valid JSON', retryable: false },
+  BAD_FRAME: { message: 'frame does not match the protocol', retryable: false },
+  BINARY_UNSUPPORTED: { message: 'binary frames are not supported', retryable: false },
+  UNKNOWN_RECIPIENT: { message: 'recipient is not connected', retryable: true },
+  SERVER_FULL: { message: 'Server full', retryable: true, close: CloseCode.TRY_AGAIN_LATER, status: 503 },
+  INVALID_CLIENT_ID: { message: 'invalid client id', retryable: false, close: CloseCode.INVALID_CLIENT_ID, status: 400 },
+  CLIENT_ID_TAKEN: {
+    message: 'this client id is already connected',
+    retryable: false,
+    close: CloseCode.CLIENT_ID_TAKEN,
+    status: 409,
+  },
+  SHUTTING_DOWN: { message: 'server is restarting', retryable: true, close: CloseCode.GOING_AWAY, status: 503 },
+  INTERNAL: { message: 'internal server error', retryable: true, close: CloseCode.INTERNAL_ERROR, status: 500 },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+export const ERROR_CODES = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];

@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The built entry point of each deployable (npm test builds before it runs). */
+const ENTRIES = {
+  server: 'apps/server/dist/main.js',
+  client: 'apps/client/dist/main.js',
+} as const;
+
+export interface RunningApp {
+  readonly port: number;
+  readonly proc: ChildProcess;
+  /** Every JSON log line the app has printed so far. */
+  readonly logs: Record<string, unknown>[];
+  /** Resolves with the first log line (past or future) that matches. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code once the process has exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts a deployable as a user would (`node apps/X/dist/main.js`) with PORT=0
+ * and resolves once it logs `listening`, with the port it bound.
+ */
+export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> = {}): Promise<RunningApp> {
+  const proc = spawn(process.execPath, [ENTRIES[app]], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ENVIRONMENT: 'development', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters = new Set<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>();
+  let stderr = '';
+  proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: proc.stdout! }).on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    logs.push(line);
+    for (const w of waiters) if (w.match(line)) (waiters.delete(w), w.resolve(line));
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+
+  function waitForLog(match: (l: Record<string, unknown>) => boolean, timeoutMs = 15_000) {
+    const seen = logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`${app}: no matching log line within ${timeoutMs} ms\nstderr: ${stderr}`));
+      }, timeoutMs);
+      const waiter = { match, resolve: (l: Record<string, unknown>) => (clearTimeout(timer), resolve(l)) };
+      waiters.add(waiter);
+      void exited.then((code) => {
+        if (!waiters.has(waiter)) return;
+        waiters.delete(waiter);
+        clearTimeout(timer);
+        reject(new Error(`${app} exited with ${code} before the expected log line\nstderr: ${stderr}`));
+      });
+    });
+  }
+
+  return waitForLog((l) => l.msg === 'listening').then((line) => ({
+    port: Number(line.port),
+    proc,
+    logs,
+    waitForLog,
+    stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  }));
+}
