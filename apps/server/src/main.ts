@@ -43,6 +43,7 @@ async function runSingle(config: ServerConfig): Promise<void> {
   try {
     running = await runNode(config, new MemoryBackend(new MemoryBus(config.MAX_CLIENTS), node), node, log);
   } catch (err) {
+    process.stderr.write(`chorus server: ${(err as Error).message}\n`);
     log.fatal((err as Error).message);
     process.exit(1);
   }

@@ -4,6 +4,27 @@ import type { Envelope } from '../hub/events.js';
 import { parseIpc, type PrimaryMessage, PrimaryMessage as PrimaryMessageSchema, ReplyValue, type WorkerRequestOp } from './ipc.js';
 import { Mesh } from './mesh.js';
 
+/** How a worker talks to the primary: process IPC in production, an in-process pair in tests. */
+export interface PrimaryChannel {
+  /** Sends one message; false when the primary is gone. */
+  post(message: object): boolean;
+  /** Calls `listener` for every message from the primary; returns the unsubscribe function. */
+  subscribe(listener: (message: unknown) => void): () => void;
+}
+
+/** The channel of a cluster worker: `process.send` and the 'message' event. */
+export const processChannel: PrimaryChannel = {
+  post(message) {
+    if (!process.send || !process.connected) return false;
+    process.send(message);
+    return true;
+  },
+  subscribe(listener) {
+    process.on('message', listener);
+    return () => process.off('message', listener);
+  },
+};
+
 interface PendingRequest {
   readonly op: WorkerRequestOp;
   readonly resolve: (value: unknown) => void;
@@ -23,7 +44,7 @@ interface PendingRequest {
  */
 export class ClusterBackend implements HubBackend {
   readonly #meshPath: string;
-  readonly #log: Logger;
+  readonly #log: Pick<Logger, 'warn'>;
   readonly #replica = new Map<string, number>();
   readonly #requests = new Map<number, PendingRequest>();
   /** Lookups at the primary in flight, by recipient; later sends to it wait behind. */
@@ -33,14 +54,13 @@ export class ClusterBackend implements HubBackend {
   #sink: BackendSink | null = null;
   #mesh: Mesh | null = null;
   #onInit: (() => void) | null = null;
-  readonly #listener = (raw: unknown) => {
-    const message = parseIpc(PrimaryMessageSchema, raw);
-    if (message) this.#onMessage(message);
-  };
+  readonly #channel: PrimaryChannel;
+  #unsubscribe: (() => void) | null = null;
 
-  constructor(options: { meshPath: string; log: Logger }) {
+  constructor(options: { meshPath: string; log: Pick<Logger, 'warn'>; channel?: PrimaryChannel }) {
     this.#meshPath = options.meshPath;
     this.#log = options.log;
+    this.#channel = options.channel ?? processChannel;
   }
 
   /** This worker's id in the cluster (known after start). */
@@ -49,7 +69,6 @@ export class ClusterBackend implements HubBackend {
   }
 
   async start(sink: BackendSink): Promise<void> {
-    if (!process.send) throw new Error('ClusterBackend runs only in a cluster worker');
     this.#sink = sink;
     this.#mesh = new Mesh(
       (envelope) => sink.deliver(envelope),
@@ -57,8 +76,11 @@ export class ClusterBackend implements HubBackend {
     );
     await this.#mesh.listen(this.#meshPath);
     const initialized = new Promise<void>((resolve) => (this.#onInit = resolve));
-    process.on('message', this.#listener);
-    this.#post({ type: 'hello', meshPath: this.#meshPath });
+    this.#unsubscribe = this.#channel.subscribe((raw) => {
+      const message = parseIpc(PrimaryMessageSchema, raw);
+      if (message) this.#onMessage(message);
+    });
+    if (!this.#post({ type: 'hello', meshPath: this.#meshPath })) throw new Error('no cluster primary to talk to');
     await initialized;
   }
 
@@ -108,7 +130,7 @@ export class ClusterBackend implements HubBackend {
   }
 
   async close(): Promise<void> {
-    process.off('message', this.#listener);
+    this.#unsubscribe?.();
     this.#mesh?.close();
     for (const pending of this.#requests.values()) pending.reject(new Error('backend closed'));
     this.#requests.clear();
@@ -171,8 +193,6 @@ export class ClusterBackend implements HubBackend {
   }
 
   #post(message: Record<string, unknown> & { type: string }): boolean {
-    if (!process.send || !process.connected) return false;
-    process.send({ ch: 'chorus', ...message });
-    return true;
+    return this.#channel.post({ ch: 'chorus', ...message });
   }
 }

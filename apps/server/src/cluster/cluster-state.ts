@@ -1,0 +1,102 @@
+import { Directory } from '../hub/directory.js';
+import type { DirectoryChange, PrimaryMessage, WorkerMessage } from './ipc.js';
+
+/** A message to a worker, without the IPC tag (the channel adds it). */
+export type ToWorker = PrimaryMessage extends infer M ? (M extends { ch: 'chorus' } ? Omit<M, 'ch'> : never) : never;
+
+/**
+ * The shared state of one machine's cluster, as the primary holds it: the
+ * directory (admission semaphore and presence) and the workers' mesh addresses.
+ * Pure logic: it reacts to worker messages and worker deaths and answers
+ * through `send`, so tests can drive it without forking.
+ *
+ * Directory changes reach every worker in one order, batched per event-loop
+ * turn, and always before the reply to the request that caused them.
+ */
+export class ClusterState {
+  readonly #directory: Directory<number>;
+  readonly #send: (workerId: number, message: ToWorker) => void;
+  /** Mesh socket path of each worker that said hello. */
+  readonly #meshPaths = new Map<number, string>();
+  readonly #pids = new Map<number, number>();
+  #changes: DirectoryChange[] = [];
+  #flushScheduled = false;
+
+  constructor(maxClients: number, send: (workerId: number, message: ToWorker) => void) {
+    this.#directory = new Directory(maxClients);
+    this.#send = send;
+  }
+
+  /** Handles one (validated) message from a worker. */
+  receive(workerId: number, message: WorkerMessage, pid = 0): void {
+    if (message.type === 'hello') this.#hello(workerId, message.meshPath, pid);
+    else if (message.type === 'request') this.#request(workerId, message.rid, message.op, message.clientId);
+  }
+
+  /** A worker is gone: frees its clients (announced as crashed) and tells the others. Returns how many were freed. */
+  workerGone(workerId: number): number {
+    this.#meshPaths.delete(workerId);
+    this.#pids.delete(workerId);
+    const freed = this.#directory.releaseNode(workerId);
+    for (const clientId of freed) this.#queue([clientId, null, true]);
+    this.#flush();
+    for (const id of this.#meshPaths.keys()) this.#send(id, { type: 'peer-down', id: workerId });
+    return freed.length;
+  }
+
+  /** How many workers have said hello and are alive. */
+  get workers(): number {
+    return this.#meshPaths.size;
+  }
+
+  #hello(workerId: number, meshPath: string, pid: number): void {
+    this.#flush();
+    const peers = [...this.#meshPaths].map(([id, path]) => ({ id, meshPath: path }));
+    this.#send(workerId, { type: 'init', workerId, peers, directory: [...this.#directory.entries()] });
+    for (const id of this.#meshPaths.keys()) this.#send(id, { type: 'peer-up', id: workerId, meshPath });
+    this.#meshPaths.set(workerId, meshPath);
+    this.#pids.set(workerId, pid);
+  }
+
+  #request(workerId: number, rid: number, op: string, clientId: string | undefined): void {
+    let value: unknown = null;
+    if (op === 'stats') {
+      value = {
+        clients: this.#directory.size,
+        maxClients: this.#directory.maxClients,
+        workers: [...this.#meshPaths.keys()].map((id) => ({
+          id,
+          pid: this.#pids.get(id) ?? 0,
+          clients: this.#directory.countOn(id),
+        })),
+      };
+    } else if (clientId !== undefined) {
+      if (op === 'admit') {
+        value = this.#directory.admit(clientId, workerId);
+        if (value === 'admitted') this.#queue([clientId, workerId, false]);
+      } else if (op === 'release') {
+        if (this.#directory.release(clientId, workerId)) this.#queue([clientId, null, false]);
+      } else if (op === 'locate') {
+        value = this.#directory.locate(clientId) ?? null;
+      }
+    }
+    // Changes first, so the requester's replica already holds what the reply implies.
+    this.#flush();
+    this.#send(workerId, { type: 'reply', rid, value });
+  }
+
+  #queue(change: DirectoryChange): void {
+    this.#changes.push(change);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#changes.length === 0) return;
+    const changes = this.#changes;
+    this.#changes = [];
+    for (const id of this.#meshPaths.keys()) this.#send(id, { type: 'directory', changes });
+  }
+}
