@@ -10,6 +10,16 @@ import { startApp } from '../helpers/spawn-app.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const XSS = '<img src=x onerror="window.__xss=1">';
 
 /** A page signed in (or signing in) as one user, with what it reported. */
@@ -58,19 +68,7 @@ if (!existsSync(CHROMIUM)) {
     t.teardown(() => server.stop());
     const client = await startApp('client', { SERVER: `ws://127.0.0.1:${server.port}` });
     t.teardown(() => client.stop());
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     t.teardown(() => browser.close());
     const base = `http://127.0.0.1:${client.port}`;
 
@@ -139,6 +137,17 @@ if (!existsSync(CHROMIUM)) {
       }
     });
 
+    await t.test('a note to myself shows once, as mine and private', async (t) => {
+      const text = 'note to self: buy milk';
+      await send(alice.page, text, 'alice');
+      // The server delivers it to me and acks it, on one socket: once it is
+      // marked sent, both have arrived.
+      const message = messagesWithText(alice.page, text);
+      await message.and(alice.page.locator('[data-status="sent"]')).waitFor();
+      t.equal(await message.count(), 1, 'shown once');
+      t.equal(await message.getAttribute('data-private'), 'true', 'marked private');
+    });
+
     await t.test('every message appears exactly once', async (t) => {
       // The XSS message came after the others from alice, so any duplicate of
       // hers would have arrived before it (per-sender order).
@@ -186,11 +195,50 @@ if (!existsSync(CHROMIUM)) {
     await bob.page.screenshot({ path: `${ARTIFACTS}browser-bob.png` });
     await bob.page.setViewportSize({ width: 390, height: 760 });
     await bob.page.screenshot({ path: `${ARTIFACTS}browser-bob-phone.png` });
+    await bob.page.setViewportSize({ width: 1100, height: 720 });
+
+    await t.test('a server restart is shown, and the client reconnects', async (t) => {
+      await server.stop();
+      await alice.page.locator('[data-testid="conn-state"][data-state="reconnecting"]').waitFor();
+      t.match(await alice.page.getByTestId('error-banner').textContent(), /Trying again in \d+ s/, 'the banner counts down');
+      await alice.page.screenshot({ path: `${ARTIFACTS}browser-alice-reconnecting.png` });
+      // The same port, so that the client app's SERVER still points at it.
+      const again = await startApp('server', { WORKERS: '2', PORT: String(server.port) });
+      t.teardown(() => again.stop());
+      for (const tab of [alice, bob]) await connState(tab.page, 'online').waitFor({ timeout: 30_000 });
+      await onlineEntry(alice.page, 'bob').waitFor();
+      t.pass('alice and bob are back online and see each other');
+      const text = 'still here after the restart';
+      await send(bob.page, text, null);
+      await messagesWithText(alice.page, text).waitFor();
+      t.pass('messages flow again');
+    });
 
     t.same(
       tabs.flatMap((tab) => tab.problems),
       [],
       'no page threw, and every server frame matched the protocol',
     );
+  });
+
+  t.test('a full server is explained in plain words', async (t) => {
+    const server = await startApp('server', { WORKERS: '2', MAX_CLIENTS: '1' });
+    t.teardown(() => server.stop());
+    const client = await startApp('client', { SERVER: `ws://127.0.0.1:${server.port}` });
+    t.teardown(() => client.stop());
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    t.teardown(() => browser.close());
+    const base = `http://127.0.0.1:${client.port}`;
+
+    const first = await openTab(browser, `${base}/first`);
+    await connState(first.page, 'online').waitFor();
+    const second = await openTab(browser, `${base}/second`);
+    await connState(second.page, 'reconnecting').waitFor();
+    t.match(await second.page.getByTestId('error-banner').textContent(), /server is full/i, 'says the server is full');
+    await second.page.screenshot({ path: `${ARTIFACTS}browser-server-full.png` });
+    await first.page.context().close();
+    await connState(second.page, 'online').waitFor({ timeout: 30_000 });
+    t.pass('gets in once a place is free');
+    t.same([...first.problems, ...second.problems], [], 'no page threw, and every server frame matched the protocol');
   });
 }

@@ -27,16 +27,16 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
   };
 
   await app.register(websocket, {
+    // On shutdown the hub says goodbye with 1001 (reconnect elsewhere), not the plugin's bare close().
+    preClose: async function (this: FastifyInstance) {
+      await hub.closeAll(CloseCode.GOING_AWAY, ERRORS.SHUTTING_DOWN.message);
+      await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
+    },
     options: {
       maxPayload: options.maxFrameBytes,
       // Offer chorus.v1 when asked; any other (or no) subprotocol means the text protocol.
       handleProtocols: (offered: Set<string>) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     },
-  });
-
-  // Closing sockets is the hub's job: it says goodbye with 1001 so clients reconnect elsewhere.
-  app.addHook('preClose', async () => {
-    await hub.closeAll(CloseCode.GOING_AWAY, ERRORS.SHUTTING_DOWN.message);
   });
 
   app.route<{ Params: { clientId: string } }>({

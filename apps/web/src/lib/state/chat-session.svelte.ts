@@ -1,4 +1,4 @@
-import { ERRORS, MAX_TEXT_LENGTH, type ServerFrame } from '@chorus/protocol';
+import { ERRORS, MAX_TEXT_LENGTH, type SendFrame, type ServerFrame } from '@chorus/protocol';
 import { Connection } from './connection.svelte.js';
 import { MessageLog } from './message-log.svelte.js';
 import { OnlineList } from './online-list.svelte.js';
@@ -65,7 +65,8 @@ export class ChatSession {
     if (text.trim() === '' || text.length > this.maxTextLength) return false;
     const ref = `${this.#refPrefix}-${++this.#sends}`;
     const sentAt = Date.now();
-    const frame = to === null ? { type: 'send', id: ref, text, sentAt } as const : { type: 'send', id: ref, to, text, sentAt } as const;
+    // `to` is omitted, not null, for everyone.
+    const frame: SendFrame = { type: 'send', id: ref, ...(to === null ? {} : { to }), text, sentAt };
     if (!this.connection.send(frame)) return false;
     this.messages.addOwn({ ref, from: this.me, to, text, sentAt, serverAt: this.clock.now() });
     return true;
@@ -93,6 +94,7 @@ export class ChatSession {
         this.online.apply(frame.joined, frame.left);
         return;
       case 'message':
+        if (frame.from === this.me && this.messages.confirmOwn(frame)) return;
         this.messages.addReceived(frame);
         return;
       case 'ack':

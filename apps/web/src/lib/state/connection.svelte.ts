@@ -5,7 +5,8 @@ import { explainClose } from './plain-words.js';
 /** Where the connection stands; `reason` says why, in plain words. */
 export type ConnectionStatus =
   | { readonly kind: 'idle' }
-  | { readonly kind: 'connecting' }
+  /** `reason` is why the previous attempt failed, while retrying; null on the first. */
+  | { readonly kind: 'connecting'; readonly reason: string | null }
   | { readonly kind: 'online' }
   | { readonly kind: 'reconnecting'; readonly retryAt: number; readonly reason: string }
   | { readonly kind: 'offline'; readonly reason: string; readonly code: number | null };
@@ -93,7 +94,8 @@ export class Connection {
 
   async #attempt(): Promise<void> {
     const generation = ++this.#generation;
-    this.status = { kind: 'connecting' };
+    const previous = this.status;
+    this.status = { kind: 'connecting', reason: 'reason' in previous ? previous.reason : null };
     this.#opened = false;
     this.#announced = null;
     let url: string;

@@ -69,6 +69,22 @@ export class MessageLog {
     return true;
   }
 
+  /**
+   * A message I sent that comes back to me (a note to myself): it is the
+   * pending one with the same recipient, text and `sentAt` (the server echoes
+   * my clock), whichever of the delivery and the ack arrives first. Returns
+   * false when no pending message matches.
+   */
+  confirmOwn(frame: MessageFrame): boolean {
+    for (const message of this.#byRef.values()) {
+      if (message.to !== frame.to || message.text !== frame.text || message.sentAt !== frame.sentAt) continue;
+      message.id = frame.id;
+      this.#seen.add(frame.id);
+      return true;
+    }
+    return false;
+  }
+
   /** The server accepted my send `ref` as message `id`. */
   ack(ref: string, id: string, serverAt: number): void {
     const message = this.#byRef.get(ref);

@@ -1,0 +1,168 @@
+import { EventEmitter, once } from 'node:events';
+import type { Test } from 'tap';
+import type { BackendSink, HubBackend } from '../../apps/server/src/hub/backend.js';
+import type { Envelope, PresenceChange } from '../../apps/server/src/hub/events.js';
+
+/** A sink that records what a node was given and lets a test wait for it. */
+export class RecordingSink extends EventEmitter implements BackendSink {
+  readonly deliveries: Envelope[] = [];
+  readonly presenceChanges: PresenceChange[] = [];
+
+  deliver(envelope: Envelope): void {
+    this.deliveries.push(envelope);
+    this.emit('change');
+  }
+
+  presence(change: PresenceChange): void {
+    this.presenceChanges.push(change);
+    this.emit('change');
+  }
+
+  /** Resolves once `ready()` holds, re-checking after each thing the node is given. */
+  async until(ready: () => boolean): Promise<void> {
+    while (!ready()) await once(this, 'change');
+  }
+}
+
+export interface ServiceHarness {
+  readonly nodes: readonly { readonly backend: HubBackend; readonly sink: RecordingSink }[];
+  /** The node dies without saying goodbye (a crashed worker or machine). */
+  crash(node: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type MakeService = (nodes: number, maxClients: number) => Promise<ServiceHarness>;
+
+let seq = 0;
+function envelope(from: string, to: string | null, text: string): Envelope {
+  return { id: `e${++seq}`, from, to, text, sentAt: 1, serverAt: 2 };
+}
+
+/** The guarantees written on HubBackend, checked against one implementation. */
+export function backendContract(t: Test, makeService: MakeService): void {
+  async function service(t: Test, nodes: number, maxClients: number): Promise<ServiceHarness> {
+    const s = await makeService(nodes, maxClients);
+    t.teardown(() => s.close());
+    return s;
+  }
+
+  t.test('admission is atomic across nodes: exactly the cap is admitted', async (t) => {
+    const { nodes } = await service(t, 2, 5);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => nodes[i % 2]!.backend.admit(`c${i}`)),
+    );
+    t.equal(results.filter((r) => r === 'admitted').length, 5);
+    t.equal(results.filter((r) => r === 'full').length, 15);
+  });
+
+  t.test('an id is admitted at most once in the whole service', async (t) => {
+    const { nodes } = await service(t, 2, 10);
+    const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
+    t.same(await Promise.all([a.admit('x'), b.admit('x')]).then((r) => r.sort()), ['admitted', 'taken']);
+    t.equal(await a.admit('x'), 'taken');
+    t.equal(await b.admit('x'), 'taken');
+  });
+
+  t.test('release frees the permit at once, only by its holder, and is idempotent', async (t) => {
+    const { nodes } = await service(t, 2, 1);
+    const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
+    t.equal(await a.admit('one'), 'admitted');
+    t.equal(await b.admit('two'), 'full');
+    await b.release('one');
+    t.equal(await b.admit('two'), 'full', 'a node cannot release what another holds');
+    await a.release('one');
+    t.equal(await b.admit('two'), 'admitted');
+    await a.release('one');
+    t.equal((await b.stats()).clients, 1);
+  });
+
+  t.test('every node sees presence changes in the same order', async (t) => {
+    const { nodes } = await service(t, 2, 10);
+    const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
+    await a.admit('p1');
+    await b.admit('p2');
+    await a.release('p1');
+    const expected = [
+      { clientId: 'p1', online: true },
+      { clientId: 'p2', online: true },
+      { clientId: 'p1', online: false },
+    ];
+    for (const { sink } of nodes) {
+      await sink.until(() => sink.presenceChanges.length >= 3);
+      t.match(sink.presenceChanges, expected);
+      t.equal(sink.presenceChanges.length, 3);
+    }
+  });
+
+  t.test('online() includes an id as soon as its admission resolves, on every node', async (t) => {
+    const { nodes } = await service(t, 2, 10);
+    await nodes[0]!.backend.admit('me');
+    t.same(await nodes[0]!.backend.online(), ['me']);
+    await nodes[1]!.backend.admit('you');
+    t.same((await nodes[1]!.backend.online()).sort(), ['me', 'you']);
+  });
+
+  t.test('sendTo reaches the recipient on its node only; an unknown id is false', async (t) => {
+    const { nodes } = await service(t, 2, 10);
+    await nodes[0]!.backend.admit('a');
+    await nodes[1]!.backend.admit('b');
+    const toB = envelope('a', 'b', 'hi b');
+    const toA = envelope('a', 'a', 'hi me');
+    t.equal(await nodes[0]!.backend.sendTo(toB), true);
+    t.equal(await nodes[0]!.backend.sendTo(toA), true);
+    t.equal(await nodes[0]!.backend.sendTo(envelope('a', 'ghost', 'boo')), false);
+    await nodes[1]!.sink.until(() => nodes[1]!.sink.deliveries.length === 1);
+    t.same(nodes[1]!.sink.deliveries, [toB]);
+    t.same(nodes[0]!.sink.deliveries, [toA]);
+  });
+
+  t.test('a client admitted a moment ago on another node is reachable at once', async (t) => {
+    const { nodes } = await service(t, 2, 50);
+    for (let i = 0; i < 20; i++) {
+      const id = `fresh${i}`;
+      t.equal(await nodes[1]!.backend.admit(id), 'admitted');
+      t.equal(await nodes[0]!.backend.sendTo(envelope('x', id, `m${i}`)), true, `${id} found`);
+    }
+    const sink = nodes[1]!.sink;
+    await sink.until(() => sink.deliveries.length === 20);
+    t.same(sink.deliveries.map((e) => e.text), Array.from({ length: 20 }, (_, i) => `m${i}`));
+  });
+
+  t.test("one node's messages reach a recipient in the order it routed them", async (t) => {
+    const { nodes } = await service(t, 2, 10);
+    await nodes[1]!.backend.admit('r');
+    const sent: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const e = i % 3 === 0 ? envelope('s', null, `m${i}`) : envelope('s', 'r', `m${i}`);
+      sent.push(e.text);
+      // Not awaited one by one: the order of calls is the order of effects.
+      void (e.to === null ? nodes[0]!.backend.broadcast(e) : nodes[0]!.backend.sendTo(e));
+    }
+    const sink = nodes[1]!.sink;
+    await sink.until(() => sink.deliveries.length === 300);
+    t.same(sink.deliveries.map((e) => e.text), sent);
+  });
+
+  t.test('broadcast reaches every node, the sender included', async (t) => {
+    const { nodes } = await service(t, 3, 10);
+    const e = envelope('a', null, 'to all');
+    await nodes[0]!.backend.broadcast(e);
+    for (const { sink } of nodes) {
+      await sink.until(() => sink.deliveries.length === 1);
+      t.same(sink.deliveries, [e]);
+    }
+  });
+
+  t.test("a node that dies has its ids released and announced to the others", async (t) => {
+    const service_ = await service(t, 2, 2);
+    const { nodes } = service_;
+    await nodes[0]!.backend.admit('doomed');
+    await nodes[1]!.backend.admit('survivor');
+    await service_.crash(0);
+    const sink = nodes[1]!.sink;
+    await sink.until(() => sink.presenceChanges.some((c) => c.clientId === 'doomed' && !c.online));
+    t.match(sink.presenceChanges.at(-1), { clientId: 'doomed', online: false, crashed: true });
+    t.same(await nodes[1]!.backend.online(), ['survivor']);
+    t.equal(await nodes[1]!.backend.admit('doomed'), 'admitted', 'the id and its permit are free');
+  });
+}

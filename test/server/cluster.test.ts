@@ -1,0 +1,108 @@
+import type { WelcomeFrame } from '@chorus/protocol';
+import t from 'tap';
+import { startApp } from '../helpers/spawn-app.js';
+import { TestClient, jsonClient, textClient } from '../helpers/ws-client.js';
+
+interface ReadyReport {
+  status: string;
+  clients: number;
+  maxClients: number;
+  workers: { id: number; pid: number; clients: number }[];
+}
+
+t.test('cluster of 2 workers, started as a user would', async (t) => {
+  const server = await startApp('server', { WORKERS: '2', MAX_CLIENTS: '20' });
+  t.teardown(() => server.stop());
+  const base = `ws://127.0.0.1:${server.port}`;
+  const ready = async (): Promise<ReadyReport> => (await fetch(`http://127.0.0.1:${server.port}/ready`)).json() as Promise<ReadyReport>;
+
+  await t.test('/ready reports both workers', async (t) => {
+    const report = await ready();
+    t.equal(report.status, 'ready');
+    t.equal(report.workers.length, 2);
+    t.equal(report.maxClients, 20);
+  });
+
+  await t.test('a burst of simultaneous connects admits exactly MAX_CLIENTS', async (t) => {
+    const clients = Array.from({ length: 50 }, (_, i) => new TestClient(`${base}/ws/burst${i}`, 'chorus.v1'));
+    const firsts = await Promise.all(clients.map((c) => c.next().then((f) => JSON.parse(f) as { type: string; code?: string; node?: string })));
+    const admitted = firsts.filter((f) => f.type === 'welcome');
+    const refused = firsts.filter((f) => f.type === 'error');
+    t.equal(admitted.length, 20, 'exactly MAX_CLIENTS admitted');
+    t.equal(refused.length, 30);
+    t.ok(refused.every((f) => f.code === 'SERVER_FULL'));
+    t.equal(new Set(admitted.map((f) => f.node)).size, 2, 'admitted on both workers');
+    const closes = await Promise.all(clients.filter((_, i) => firsts[i]!.type === 'error').map((c) => c.closed));
+    t.ok(closes.every((c) => c.code === 1013));
+    t.equal((await ready()).clients, 20);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  // Permits come back as the burst's clients disconnect; wait until all are free.
+  async function untilClients(n: number): Promise<ReadyReport> {
+    for (;;) {
+      const report = await ready();
+      if (report.clients === n) return report;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  await t.test('a worker killed with SIGKILL returns its permits and presence at once', async (t) => {
+    await untilClients(0);
+    // Connect until there are clients on both workers.
+    const byNode = new Map<string, { id: string; client: TestClient }[]>();
+    for (let i = 0; byNode.size < 2 || [...byNode.values()].some((list) => list.length < 2); i++) {
+      const client = new TestClient(`${base}/ws/k${i}`, 'chorus.v1');
+      const welcome = (await client.nextJson((f) => f.type === 'welcome')) as WelcomeFrame;
+      const list = byNode.get(welcome.node) ?? [];
+      list.push({ id: `k${i}`, client });
+      byNode.set(welcome.node, list);
+    }
+    const [doomedNode, survivorNode] = [...byNode.keys()] as [string, string];
+    const doomed = byNode.get(doomedNode)!;
+    const survivors = byNode.get(survivorNode)!;
+    const workerId = Number(/^w(\d+)-/.exec(doomedNode)![1]);
+    const before = await ready();
+    const victim = before.workers.find((w) => w.id === workerId)!;
+    t.equal(victim.clients, doomed.length);
+
+    process.kill(victim.pid, 'SIGKILL');
+    const watcher = survivors[0]!.client;
+    const presence = await watcher.nextJson((f) => f.type === 'presence' && f.left.length > 0);
+    t.same(presence.type === 'presence' && [...presence.left].sort(), doomed.map((d) => d.id).sort(), 'everyone else sees them leave');
+    await Promise.all(doomed.map((d) => d.client.closed));
+    const after = await untilClients(survivors.length);
+    t.notOk(after.workers.some((w) => w.id === workerId), 'the dead worker is gone from /ready');
+
+    // Their ids are free again at once, and so are their permits.
+    const back = await jsonClient(base, doomed[0]!.id);
+    t.pass(`${doomed[0]!.id} reconnected`);
+    await back.close();
+
+    // The replacement worker comes up and serves.
+    await server.waitForLog((l) => l.msg === 'worker replaced');
+    t.equal((await ready()).workers.length, 2);
+    await Promise.all(survivors.map((s) => s.client.close()));
+  });
+
+  await t.test('clients on different workers message each other', async (t) => {
+    await untilClients(0);
+    const a = await textClient(base, 'alice');
+    const b = await jsonClient(base, 'bob');
+    a.send('across,bob');
+    t.equal(await a.next(), 'You wrote: across');
+    t.match(await b.nextJson((f) => f.type === 'message'), { from: 'alice', to: 'bob', text: 'across' });
+    const report = await ready();
+    t.same(report.workers.map((w) => w.clients).sort(), [1, 1], 'one client on each worker');
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  await t.test('SIGTERM closes every socket with 1001 (going away) and exits 0', async (t) => {
+    const a = await textClient(base, 'last1');
+    const b = await textClient(base, 'last2');
+    const code = server.stop('SIGTERM');
+    t.equal((await a.closed).code, 1001);
+    t.equal((await b.closed).code, 1001);
+    t.equal(await code, 0);
+  });
+});
