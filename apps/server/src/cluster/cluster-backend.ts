@@ -159,7 +159,9 @@ export class ClusterBackend implements HubBackend {
         this.#onInit?.();
         return;
       case 'peer-up':
-        return this.#mesh!.addPeer(message.id, message.meshPath);
+        this.#mesh!.addPeer(message.id, message.meshPath);
+        this.#post({ type: 'peer-ack', id: message.id });
+        return;
       case 'peer-down':
         return this.#mesh!.removePeer(message.id);
       case 'directory':

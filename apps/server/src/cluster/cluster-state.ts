@@ -12,12 +12,18 @@ export type ToWorker = PrimaryMessage extends infer M ? (M extends { ch: 'chorus
  *
  * Directory changes reach every worker in one order, batched per event-loop
  * turn, and always before the reply to the request that caused them.
+ *
+ * A joining worker gets `init` (and only then listens) once every member has
+ * confirmed it added the newcomer to its mesh: so no client can be on a worker
+ * that another worker cannot reach yet.
  */
 export class ClusterState {
   readonly #directory: Directory<number>;
   readonly #send: (workerId: number, message: ToWorker) => void;
-  /** Mesh socket path of each worker that said hello. */
+  /** Mesh socket path of each member (a worker that got its init). */
   readonly #meshPaths = new Map<number, string>();
+  /** Workers that said hello, waiting for these members to confirm them as peers. */
+  readonly #joining = new Map<number, { readonly meshPath: string; readonly awaiting: Set<number> }>();
   readonly #pids = new Map<number, number>();
   #changes: DirectoryChange[] = [];
   #flushScheduled = false;
@@ -30,6 +36,7 @@ export class ClusterState {
   /** Handles one (validated) message from a worker. */
   receive(workerId: number, message: WorkerMessage, pid = 0): void {
     if (message.type === 'hello') this.#hello(workerId, message.meshPath, pid);
+    else if (message.type === 'peer-ack') this.#peerAck(workerId, message.id);
     else if (message.type === 'request') this.#request(workerId, message.rid, message.op, message.clientId);
   }
 
@@ -37,6 +44,8 @@ export class ClusterState {
   workerGone(workerId: number): number {
     this.#meshPaths.delete(workerId);
     this.#pids.delete(workerId);
+    this.#joining.delete(workerId);
+    for (const [joiner, join] of this.#joining) if (join.awaiting.delete(workerId)) this.#admitMemberIfConfirmed(joiner);
     const freed = this.#directory.releaseNode(workerId);
     for (const clientId of freed) this.#queue([clientId, null, true]);
     this.#flush();
@@ -50,12 +59,29 @@ export class ClusterState {
   }
 
   #hello(workerId: number, meshPath: string, pid: number): void {
+    this.#pids.set(workerId, pid);
+    this.#joining.set(workerId, { meshPath, awaiting: new Set(this.#meshPaths.keys()) });
+    for (const id of this.#meshPaths.keys()) this.#send(id, { type: 'peer-up', id: workerId, meshPath });
+    this.#admitMemberIfConfirmed(workerId);
+  }
+
+  #peerAck(memberId: number, joinerId: number): void {
+    if (this.#joining.get(joinerId)?.awaiting.delete(memberId)) this.#admitMemberIfConfirmed(joinerId);
+  }
+
+  #admitMemberIfConfirmed(workerId: number): void {
+    const join = this.#joining.get(workerId);
+    if (!join || join.awaiting.size > 0) return;
+    this.#joining.delete(workerId);
     this.#flush();
     const peers = [...this.#meshPaths].map(([id, path]) => ({ id, meshPath: path }));
     this.#send(workerId, { type: 'init', workerId, peers, directory: [...this.#directory.entries()] });
-    for (const id of this.#meshPaths.keys()) this.#send(id, { type: 'peer-up', id: workerId, meshPath });
-    this.#meshPaths.set(workerId, meshPath);
-    this.#pids.set(workerId, pid);
+    this.#meshPaths.set(workerId, join.meshPath);
+    // Workers still joining must be confirmed by the new member too.
+    for (const [joiner, other] of this.#joining) {
+      other.awaiting.add(workerId);
+      this.#send(workerId, { type: 'peer-up', id: joiner, meshPath: other.meshPath });
+    }
   }
 
   #request(workerId: number, rid: number, op: string, clientId: string | undefined): void {

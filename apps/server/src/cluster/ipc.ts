@@ -9,6 +9,8 @@ const clientId = z.string().min(1).max(64);
 export const WorkerMessage = z.discriminatedUnion('type', [
   z.object({ ch: tag, type: z.literal('hello'), meshPath: z.string() }),
   z.object({ ch: tag, type: z.literal('listening'), port: z.number().int() }),
+  /** The worker has added peer `id` to its mesh. */
+  z.object({ ch: tag, type: z.literal('peer-ack'), id: workerId }),
   z.object({ ch: tag, type: z.literal('fatal'), message: z.string() }),
   z.object({
     ch: tag,
