@@ -108,6 +108,8 @@ export class Hub implements FrameHandler {
       connection.refuse(admission === 'full' ? 'SERVER_FULL' : 'CLIENT_ID_TAKEN');
       return;
     }
+    // Presence from before this client joined (its own join included) goes to the others only.
+    if (this.#pendingPresence.size > 0) this.#flushPresence();
     this.#clients.set(clientId, connection);
     const online = await this.#backend.online();
     connection.emit({ kind: 'welcome', clientId, online, serverAt: this.#clock() });
@@ -150,11 +152,18 @@ export class Hub implements FrameHandler {
       sentAt: command.sentAt,
       serverAt: this.#clock(),
     };
+    const ack: OutEvent = { kind: 'ack', ref: command.ref ?? envelope.id, id: envelope.id, serverAt: envelope.serverAt };
     connection.emit({ kind: 'echo', text: command.text });
+    if (envelope.to === connection.clientId) {
+      // A note to yourself needs no routing: acknowledge it, then deliver it, like the text echo.
+      connection.emit(ack);
+      connection.emit({ kind: 'message', envelope });
+      return;
+    }
     let routed = true;
     if (envelope.to === null) await this.#backend.broadcast(envelope);
     else routed = CLIENT_ID_PATTERN.test(envelope.to) && (await this.#backend.sendTo(envelope));
-    if (routed) connection.emit({ kind: 'ack', ref: command.ref ?? envelope.id, id: envelope.id, serverAt: envelope.serverAt });
+    if (routed) connection.emit(ack);
     else connection.emit({ kind: 'unknown-recipient', target: envelope.to!, ref: command.ref });
   }
 

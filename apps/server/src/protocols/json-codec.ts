@@ -71,7 +71,7 @@ export class JsonCodec implements Codec {
           ? { type: 'pong', sentAt: event.sentAt, serverAt: event.serverAt }
           : { type: 'pong', id: event.ref, sentAt: event.sentAt, serverAt: event.serverAt };
       case 'unknown-recipient':
-        return errorFrame('UNKNOWN_RECIPIENT', `${event.target} is not connected`, event.ref);
+        return errorFrame('UNKNOWN_RECIPIENT', event.target, event.ref);
       case 'error':
         return errorFrame(event.code, event.detail, event.ref);
       case 'echo':
