@@ -56,6 +56,25 @@ export class TestClient {
     }
   }
 
+  /**
+   * Waits for a frame that matches and removes just that one, leaving the
+   * frames around it unread (for replies to a probe the test did not ask for).
+   */
+  async extract(match: Predicate<string>, timeoutMs = 5_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.frames.findIndex((frame, i) => i >= this.#read && match(frame));
+      if (index !== -1) return this.frames.splice(index, 1)[0]!;
+      if (this.socket.readyState === WebSocket.CLOSED) throw new Error(`closed while waiting; got: ${JSON.stringify(this.unread())}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; frames: ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+  }
+
   /** The next `count` frames, in order. */
   async take(count: number, timeoutMs = 5_000): Promise<string[]> {
     const out: string[] = [];
@@ -90,10 +109,16 @@ export class TestClient {
   }
 }
 
-/** Connects a text-protocol client and waits until it is open. */
+/**
+ * Connects a text-protocol client and waits until it is admitted: the text
+ * protocol has no welcome, so it asks `/time` (answered only after admission)
+ * and removes that one answer, leaving every other frame for the test.
+ */
 export async function textClient(base: string, id: string): Promise<TestClient> {
   const client = new TestClient(`${base}/ws/${encodeURIComponent(id)}`);
   await client.opened;
+  client.send('/time');
+  await client.extract((frame) => frame.startsWith('Server time: '));
   return client;
 }
 

@@ -6,7 +6,7 @@ import { ClusterBackend, type PrimaryChannel } from '../../apps/server/src/clust
 import { ClusterState } from '../../apps/server/src/cluster/cluster-state.js';
 import { parseIpc, WorkerMessage } from '../../apps/server/src/cluster/ipc.js';
 import { MemoryBackend, MemoryBus } from '../../apps/server/src/hub/memory-backend.js';
-import { backendContract, RecordingSink, type MakeService } from './backend-contract.js';
+import { backendContract, RecordingSink, type MakeService } from '../helpers/backend-contract.js';
 
 const silent = { warn() {} };
 

@@ -89,6 +89,7 @@ t.test('cluster of 2 workers, started as a user would', async (t) => {
     await untilClients(0);
     const a = await textClient(base, 'alice');
     const b = await jsonClient(base, 'bob');
+    t.equal(await a.next(), 'Client #bob joined the chat');
     a.send('across,bob');
     t.equal(await a.next(), 'You wrote: across');
     t.match(await b.nextJson((f) => f.type === 'message'), { from: 'alice', to: 'bob', text: 'across' });

@@ -6,6 +6,7 @@ forEachTarget(t, { MAX_FRAME_BYTES: '2048' }, async (t, server) => {
   await t.test('a frame larger than MAX_FRAME_BYTES closes with 1009; others are unaffected', async (t) => {
     const watcher = await textClient(server.base, 'watcher');
     const big = await textClient(server.base, 'big');
+    t.equal(await watcher.next(), 'Client #big joined the chat');
     big.send('x'.repeat(2049));
     t.equal((await big.closed).code, 1009);
     t.equal(await watcher.next(), 'Client #big left the chat');

@@ -1,12 +1,15 @@
 import t from 'tap';
 import { forEachTarget } from '../helpers/targets.js';
-import { textClient } from '../helpers/ws-client.js';
+import { TestClient, textClient } from '../helpers/ws-client.js';
 
 // Every row of DESIGN.md's text-protocol table, with the exact strings and order.
 forEachTarget(t, { MAX_CLIENTS: '3' }, async (t, server) => {
   const alice = await textClient(server.base, 'alice');
   const bob = await textClient(server.base, 'bob');
+  t.equal(await alice.next(), 'Client #bob joined the chat', 'everyone else hears of a new client');
   const carol = await textClient(server.base, 'carol');
+  t.equal(await alice.next(), 'Client #carol joined the chat');
+  t.equal(await bob.next(), 'Client #carol joined the chat');
   t.teardown(() => Promise.all([alice.close(), bob.close(), carol.close()]));
   // Wait until everyone is admitted everywhere: a private message from each reaches the next.
   for (const [from, to] of [[alice, bob], [bob, carol], [carol, alice]] as const) {
@@ -67,7 +70,7 @@ forEachTarget(t, { MAX_CLIENTS: '3' }, async (t, server) => {
   });
 
   await t.test('over the cap: "Server full", then close 1013', async (t) => {
-    const dave = await textClient(server.base, 'dave');
+    const dave = new TestClient(`${server.base}/ws/dave`);
     t.equal(await dave.next(), 'Server full');
     t.same(await dave.closed, { code: 1013, reason: 'Server full' });
   });
@@ -80,6 +83,7 @@ forEachTarget(t, { MAX_CLIENTS: '3' }, async (t, server) => {
 
   await t.test('a disconnect frees its permit at once', async (t) => {
     const erin = await textClient(server.base, 'erin');
+    t.equal(await alice.next(), 'Client #erin joined the chat');
     erin.send('in,');
     t.equal(await erin.next(), 'You wrote: in');
     t.equal(await alice.next(), 'Client #erin says: in');

@@ -20,6 +20,12 @@ export const ERRORS = {
   BAD_FRAME: { message: 'frame does not match the protocol', retryable: false },
   BINARY_UNSUPPORTED: { message: 'binary frames are not supported', retryable: false },
   UNKNOWN_RECIPIENT: { message: 'recipient is not connected', retryable: true },
+  BAD_ROOM_NAME: { message: 'invalid room name', retryable: false },
+  ROOM_NOT_FOUND: { message: 'no such room', retryable: false },
+  ROOM_EXISTS: { message: 'a room with this name already exists', retryable: false },
+  NOT_ROOM_MEMBER: { message: 'you are not a member of this room', retryable: false },
+  NOT_ROOM_OWNER: { message: 'only the owner can delete this room', retryable: false },
+  UNKNOWN_COMMAND: { message: 'unknown command', retryable: false },
   SERVER_FULL: { message: 'Server full', retryable: true, close: CloseCode.TRY_AGAIN_LATER, status: 503 },
   INVALID_CLIENT_ID: { message: 'invalid client id', retryable: false, close: CloseCode.INVALID_CLIENT_ID, status: 400 },
   CLIENT_ID_TAKEN: {

@@ -1,28 +1,36 @@
 import { z } from 'zod';
 import { ClientId } from './client-id.js';
 import { ERROR_CODES } from './errors.js';
+import { RoomName } from './room-name.js';
 
 /** The WebSocket subprotocol that selects the JSON protocol. */
 export const SUBPROTOCOL = 'chorus.v1';
 
 /** Longest message text, in UTF-16 code units, the JSON protocol accepts. */
 export const MAX_TEXT_LENGTH = 10_000;
+/** Most message ids one receipt frame may carry. */
+export const MAX_RECEIPT_IDS = 200;
 
 /** A client-chosen reference that the server echoes in acks and errors. */
 export const ClientRef = z.string().min(1).max(64);
 /** Milliseconds since the Unix epoch. */
 export const EpochMs = z.number().finite().nonnegative();
+/** A server message id. */
+export const MessageId = z.string().min(1).max(64);
 
 // ---- client -> server ------------------------------------------------------
 
-/** Send `text` to one client (`to`) or, without `to`, to everyone. */
-export const SendFrame = z.strictObject({
-  type: z.literal('send'),
-  id: ClientRef,
-  to: ClientId.nullish(),
-  text: z.string().min(1).max(MAX_TEXT_LENGTH),
-  sentAt: EpochMs,
-});
+/** Send `text` to one client (`to`), to a room (`room`), or, with neither, to everyone. */
+export const SendFrame = z
+  .strictObject({
+    type: z.literal('send'),
+    id: ClientRef,
+    to: ClientId.nullish(),
+    room: RoomName.nullish(),
+    text: z.string().min(1).max(MAX_TEXT_LENGTH),
+    sentAt: EpochMs,
+  })
+  .refine((f) => !(f.to && f.room), { message: 'give either to or room, not both', path: ['room'] });
 
 /** Asks for the server's clock; answered with `pong`. */
 export const PingFrame = z.strictObject({
@@ -31,12 +39,65 @@ export const PingFrame = z.strictObject({
   sentAt: EpochMs,
 });
 
-export const ClientFrame = z.discriminatedUnion('type', [SendFrame, PingFrame]);
+const roomCommand = <T extends string>(type: T) =>
+  z.strictObject({ type: z.literal(type), id: ClientRef.optional(), room: RoomName });
+
+/** Create a room: you become its owner and first member. Answered with `room`. */
+export const CreateRoomFrame = roomCommand('create-room');
+/** Join a room (joining one you are in is fine). Answered with `room`. */
+export const JoinRoomFrame = roomCommand('join-room');
+/** Leave a room. Answered with `room-left`. */
+export const LeaveRoomFrame = roomCommand('leave-room');
+/** Delete a room you own; its members are told and removed. Answered with `room-deleted`. */
+export const DeleteRoomFrame = roomCommand('delete-room');
+/** List every room with its member count. Answered with `rooms`. */
+export const ListRoomsFrame = z.strictObject({ type: z.literal('list-rooms'), id: ClientRef.optional() });
+
+/** Tell the sender of messages that they reached this client (`delivered`) or were seen (`read`). */
+export const ReceiptFrame = z.strictObject({
+  type: z.literal('receipt'),
+  status: z.enum(['delivered', 'read']),
+  /** The sender of the messages (a receipt frame is about one sender's messages). */
+  from: ClientId,
+  ids: z.array(MessageId).min(1).max(MAX_RECEIPT_IDS),
+});
+
+/** This client is (or stopped) typing to `to` or in `room` (or, with neither, in the lobby). */
+export const TypingFrame = z
+  .strictObject({
+    type: z.literal('typing'),
+    to: ClientId.nullish(),
+    room: RoomName.nullish(),
+    active: z.boolean(),
+  })
+  .refine((f) => !(f.to && f.room), { message: 'give either to or room, not both', path: ['room'] });
+
+export const ClientFrame = z.discriminatedUnion('type', [
+  SendFrame,
+  PingFrame,
+  CreateRoomFrame,
+  JoinRoomFrame,
+  LeaveRoomFrame,
+  DeleteRoomFrame,
+  ListRoomsFrame,
+  ReceiptFrame,
+  TypingFrame,
+]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type SendFrame = z.infer<typeof SendFrame>;
 export type PingFrame = z.infer<typeof PingFrame>;
+export type ReceiptFrame = z.infer<typeof ReceiptFrame>;
+export type TypingFrame = z.infer<typeof TypingFrame>;
 
 // ---- server -> client ------------------------------------------------------
+
+/** A room as listed: its name, owner and how many members it has. */
+export const RoomSummary = z.strictObject({
+  name: z.string(),
+  owner: ClientId,
+  members: z.number().int().nonnegative(),
+});
+export type RoomSummary = z.infer<typeof RoomSummary>;
 
 /** First frame of every accepted JSON connection. */
 export const WelcomeFrame = z.strictObject({
@@ -49,6 +110,10 @@ export const WelcomeFrame = z.strictObject({
   node: z.string(),
   /** Everyone online when the client joined, the client included. */
   online: z.array(ClientId),
+  /** Every room, with member counts. */
+  rooms: z.array(RoomSummary),
+  /** The rooms this client is a member of. */
+  memberOf: z.array(z.string()),
   limits: z.strictObject({ maxTextLength: z.number().int(), maxFrameBytes: z.number().int() }),
 });
 
@@ -56,10 +121,12 @@ export const WelcomeFrame = z.strictObject({
 export const MessageFrame = z.strictObject({
   type: z.literal('message'),
   /** The server's id of this message. */
-  id: z.string(),
+  id: MessageId,
   from: ClientId,
-  /** The recipient for a private message; null for everyone. */
+  /** The recipient of a private message; null otherwise. */
   to: ClientId.nullable(),
+  /** The room of a room message; null otherwise. */
+  room: z.string().nullable(),
   text: z.string(),
   /** The sender's clock when it sent the message. */
   sentAt: EpochMs,
@@ -71,8 +138,10 @@ export const MessageFrame = z.strictObject({
 export const AckFrame = z.strictObject({
   type: z.literal('ack'),
   ref: ClientRef,
-  id: z.string(),
+  id: MessageId,
   serverAt: EpochMs,
+  /** How many clients the message was meant for (the sender excluded): the M of "delivered to N of M". */
+  recipients: z.number().int().nonnegative(),
 });
 
 /** Who came and went since the last presence frame (batched). */
@@ -81,6 +150,64 @@ export const PresenceFrame = z.strictObject({
   joined: z.array(ClientId),
   left: z.array(ClientId),
   serverAt: EpochMs,
+});
+
+/** A room you are in: sent when you create or join it. */
+export const RoomFrame = z.strictObject({
+  type: z.literal('room'),
+  ref: ClientRef.optional(),
+  name: z.string(),
+  owner: ClientId,
+  members: z.array(ClientId),
+});
+
+/** Members came and went in a room you are in (batched). */
+export const RoomMembersFrame = z.strictObject({
+  type: z.literal('room-members'),
+  room: z.string(),
+  joined: z.array(ClientId),
+  left: z.array(ClientId),
+  serverAt: EpochMs,
+});
+
+/** You left a room (you asked, or were removed). */
+export const RoomLeftFrame = z.strictObject({ type: z.literal('room-left'), ref: ClientRef.optional(), room: z.string() });
+
+/** A room you were in was deleted by its owner; you are no longer a member. */
+export const RoomDeletedFrame = z.strictObject({
+  type: z.literal('room-deleted'),
+  ref: ClientRef.optional(),
+  room: z.string(),
+  by: ClientId,
+});
+
+/** The room list: the answer to list-rooms (with `ref`), or changes pushed to everyone (batched). */
+export const RoomsFrame = z.strictObject({
+  type: z.literal('rooms'),
+  ref: ClientRef.optional(),
+  /** Rooms created or whose member count changed (for an answer: every room). */
+  rooms: z.array(RoomSummary),
+  /** Rooms deleted since the last push. */
+  deleted: z.array(z.string()),
+});
+
+/** Receipt counts for messages you sent: how many recipients have it, and how many have seen it. */
+export const ReceiptsFrame = z.strictObject({
+  type: z.literal('receipts'),
+  updates: z.array(
+    z.strictObject({ id: MessageId, delivered: z.number().int().nonnegative(), read: z.number().int().nonnegative() }),
+  ),
+});
+
+/** Someone is typing to you (`to`), in a room (`room`), or in the lobby (neither). */
+export const TypingEventFrame = z.strictObject({
+  type: z.literal('typing'),
+  from: ClientId,
+  to: ClientId.nullable(),
+  room: z.string().nullable(),
+  active: z.boolean(),
+  /** Server clock after which the indicator is stale unless refreshed. */
+  expiresAt: EpochMs,
 });
 
 export const PongFrame = z.strictObject({
@@ -105,6 +232,13 @@ export const ServerFrame = z.discriminatedUnion('type', [
   MessageFrame,
   AckFrame,
   PresenceFrame,
+  RoomFrame,
+  RoomMembersFrame,
+  RoomLeftFrame,
+  RoomDeletedFrame,
+  RoomsFrame,
+  ReceiptsFrame,
+  TypingEventFrame,
   PongFrame,
   ErrorFrame,
 ]);
@@ -113,5 +247,10 @@ export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
 export type MessageFrame = z.infer<typeof MessageFrame>;
 export type AckFrame = z.infer<typeof AckFrame>;
 export type PresenceFrame = z.infer<typeof PresenceFrame>;
+export type RoomFrame = z.infer<typeof RoomFrame>;
+export type RoomMembersFrame = z.infer<typeof RoomMembersFrame>;
+export type RoomsFrame = z.infer<typeof RoomsFrame>;
+export type ReceiptsFrame = z.infer<typeof ReceiptsFrame>;
+export type TypingEventFrame = z.infer<typeof TypingEventFrame>;
 export type PongFrame = z.infer<typeof PongFrame>;
 export type ErrorFrame = z.infer<typeof ErrorFrame>;

@@ -2,3 +2,4 @@ export * from './client-id.js';
 export * from './close-codes.js';
 export * from './errors.js';
 export * from './frames.js';
+export * from './room-name.js';

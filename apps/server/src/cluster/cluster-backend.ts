@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import type { Admission, BackendSink, BackendStats, HubBackend } from '../hub/backend.js';
-import type { Envelope } from '../hub/events.js';
+import type { Admission, BackendSink, BackendStats, HubBackend, StateView } from '../hub/backend.js';
+import type { Delivery } from '../hub/events.js';
+import { RoomRegistry, type CreateResult, type DeleteResult, type JoinResult, type LeaveResult } from '../hub/room-registry.js';
 import { parseIpc, type PrimaryMessage, PrimaryMessage as PrimaryMessageSchema, ReplyValue, type WorkerRequestOp } from './ipc.js';
 import { Mesh } from './mesh.js';
 
@@ -33,34 +34,46 @@ interface PendingRequest {
 
 /**
  * A worker's backend: asks the primary (the owner of the shared state) to admit,
- * release and locate clients, keeps a replica of the directory (client -> worker)
- * from the primary's ordered changes, and sends chat traffic straight to the
- * recipient's worker over the mesh.
+ * release and locate clients and to change rooms, keeps replicas of the
+ * directory (client -> worker) and of the rooms from the primary's ordered
+ * changes, and sends chat traffic straight to other workers over the mesh.
  *
  * A client that connected a moment ago on another worker may not be in the
- * replica yet; a message to it waits for the primary's answer (which comes after
- * the change that adds it), and later messages to the same client queue behind
- * that lookup, so nothing is dropped or reordered.
+ * replica yet; a delivery to it waits for the primary's answer (which comes
+ * after the change that adds it), and later deliveries to the same client queue
+ * behind that lookup, so nothing is dropped or reordered.
  */
 export class ClusterBackend implements HubBackend {
   readonly #meshPath: string;
   readonly #log: Pick<Logger, 'warn'>;
+  readonly #channel: PrimaryChannel;
   readonly #replica = new Map<string, number>();
+  readonly #rooms = new RoomRegistry();
   readonly #requests = new Map<number, PendingRequest>();
-  /** Lookups at the primary in flight, by recipient; later sends to it wait behind. */
+  /** Lookups at the primary in flight, by recipient; later deliveries to it wait behind. */
   readonly #lookups = new Map<string, Promise<void>>();
   #workerId = 0;
   #nextRid = 0;
   #sink: BackendSink | null = null;
   #mesh: Mesh | null = null;
   #onInit: (() => void) | null = null;
-  readonly #channel: PrimaryChannel;
   #unsubscribe: (() => void) | null = null;
+  readonly view: StateView;
 
   constructor(options: { meshPath: string; log: Pick<Logger, 'warn'>; channel?: PrimaryChannel }) {
     this.#meshPath = options.meshPath;
     this.#log = options.log;
     this.#channel = options.channel ?? processChannel;
+    const replica = this.#replica;
+    const rooms = this.#rooms;
+    this.view = {
+      isOnline: (clientId) => replica.has(clientId),
+      onlineCount: () => replica.size,
+      online: () => [...replica.keys()],
+      room: (room) => rooms.get(room),
+      rooms: () => rooms.list(),
+      roomsOf: (clientId) => rooms.roomsOf(clientId),
+    };
   }
 
   /** This worker's id in the cluster (known after start). */
@@ -71,7 +84,7 @@ export class ClusterBackend implements HubBackend {
   async start(sink: BackendSink): Promise<void> {
     this.#sink = sink;
     this.#mesh = new Mesh(
-      (envelope) => sink.deliver(envelope),
+      (delivery) => sink.deliver(delivery),
       (err) => this.#log.warn({ err }, 'mesh link error'),
     );
     await this.#mesh.listen(this.#meshPath);
@@ -95,38 +108,51 @@ export class ClusterBackend implements HubBackend {
   }
 
   async admit(clientId: string): Promise<Admission> {
-    return (await this.#request('admit', clientId)) as Admission;
+    return (await this.#request('admit', { clientId })) as Admission;
   }
 
   async release(clientId: string): Promise<void> {
-    await this.#request('release', clientId);
+    await this.#request('release', { clientId });
   }
 
-  sendTo(envelope: Envelope): Promise<boolean> {
-    const to = envelope.to!;
+  route(delivery: Delivery): Promise<boolean> {
+    const { target } = delivery;
+    if (target.kind !== 'client') {
+      this.#sink!.deliver(delivery);
+      this.#mesh!.broadcast(delivery);
+      return Promise.resolve(true);
+    }
+    const to = target.clientId;
     const lookup = this.#lookups.get(to);
-    if (lookup) return lookup.then(() => this.#route(envelope, to));
-    const worker = this.#replica.get(to);
-    if (worker !== undefined) return Promise.resolve(this.#forward(envelope, worker));
-    const pending = this.#request('locate', to).then(
+    if (lookup) return lookup.then(() => this.#forward(delivery, to));
+    if (this.#replica.has(to)) return Promise.resolve(this.#forward(delivery, to));
+    const pending = this.#request('locate', { clientId: to }).then(
       () => void this.#lookups.delete(to),
       () => void this.#lookups.delete(to),
     );
     this.#lookups.set(to, pending);
-    return pending.then(() => this.#route(envelope, to));
+    return pending.then(() => this.#forward(delivery, to));
   }
 
-  async broadcast(envelope: Envelope): Promise<void> {
-    this.#sink!.deliver(envelope);
-    this.#mesh!.broadcast(envelope);
+  async createRoom(room: string, owner: string): Promise<CreateResult> {
+    return (await this.#request('create-room', { room, clientId: owner })) as CreateResult;
   }
 
-  async online(): Promise<string[]> {
-    return [...this.#replica.keys()];
+  async joinRoom(room: string, clientId: string): Promise<JoinResult> {
+    const result = await this.#request('join-room', { room, clientId });
+    return result === 'joined' ? (this.#rooms.get(room) ?? 'not-found') : 'not-found';
+  }
+
+  async leaveRoom(room: string, clientId: string): Promise<LeaveResult> {
+    return (await this.#request('leave-room', { room, clientId })) as LeaveResult;
+  }
+
+  async deleteRoom(room: string, by: string): Promise<DeleteResult> {
+    return (await this.#request('delete-room', { room, clientId: by })) as DeleteResult;
   }
 
   async stats(): Promise<BackendStats> {
-    return (await this.#request('stats')) as BackendStats;
+    return (await this.#request('stats', {})) as BackendStats;
   }
 
   async close(): Promise<void> {
@@ -136,18 +162,15 @@ export class ClusterBackend implements HubBackend {
     this.#requests.clear();
   }
 
-  /** After a lookup: the replica now holds what the primary knew when it answered. */
-  #route(envelope: Envelope, to: string): boolean {
+  /** Sends to the worker the replica names (after a lookup: what the primary knew when it answered). */
+  #forward(delivery: Delivery, to: string): boolean {
     const worker = this.#replica.get(to);
-    return worker !== undefined && this.#forward(envelope, worker);
-  }
-
-  #forward(envelope: Envelope, worker: number): boolean {
+    if (worker === undefined) return false;
     if (worker === this.#workerId) {
-      this.#sink!.deliver(envelope);
+      this.#sink!.deliver(delivery);
       return true;
     }
-    return this.#mesh!.send(worker, envelope);
+    return this.#mesh!.send(worker, delivery);
   }
 
   #onMessage(message: PrimaryMessage): void {
@@ -155,6 +178,7 @@ export class ClusterBackend implements HubBackend {
       case 'init':
         this.#workerId = message.workerId;
         for (const [clientId, worker] of message.directory) this.#replica.set(clientId, worker);
+        this.#rooms.restore(message.rooms);
         for (const peer of message.peers) this.#mesh!.addPeer(peer.id, peer.meshPath);
         this.#onInit?.();
         return;
@@ -164,11 +188,16 @@ export class ClusterBackend implements HubBackend {
         return;
       case 'peer-down':
         return this.#mesh!.removePeer(message.id);
-      case 'directory':
-        for (const [clientId, worker, crashed] of message.changes) {
-          if (worker === null) this.#replica.delete(clientId);
-          else this.#replica.set(clientId, worker);
-          this.#sink!.presence({ clientId, online: worker !== null, crashed });
+      case 'changes':
+        for (const change of message.changes) {
+          if (change.t === 'p') {
+            if (change.worker === null) this.#replica.delete(change.clientId);
+            else this.#replica.set(change.clientId, change.worker);
+            this.#sink!.presence({ clientId: change.clientId, online: change.worker !== null, crashed: change.crashed });
+          } else {
+            this.#rooms.apply(change.change);
+            this.#sink!.room(change.change);
+          }
         }
         return;
       case 'reply': {
@@ -183,11 +212,11 @@ export class ClusterBackend implements HubBackend {
     }
   }
 
-  #request(op: WorkerRequestOp, clientId?: string): Promise<unknown> {
+  #request(op: WorkerRequestOp, args: { clientId?: string; room?: string }): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const rid = ++this.#nextRid;
       this.#requests.set(rid, { op, resolve, reject });
-      if (!this.#post({ type: 'request', rid, op, ...(clientId === undefined ? {} : { clientId }) })) {
+      if (!this.#post({ type: 'request', rid, op, ...args })) {
         this.#requests.delete(rid);
         reject(new Error('the cluster primary is gone'));
       }

@@ -1,12 +1,14 @@
 import { Directory } from '../hub/directory.js';
-import type { DirectoryChange, PrimaryMessage, WorkerMessage } from './ipc.js';
+import { RoomRegistry, type RoomChange } from '../hub/room-registry.js';
+import type { PrimaryMessage, StateChange, WorkerMessage } from './ipc.js';
 
 /** A message to a worker, without the IPC tag (the channel adds it). */
 export type ToWorker = PrimaryMessage extends infer M ? (M extends { ch: 'chorus' } ? Omit<M, 'ch'> : never) : never;
 
 /**
  * The shared state of one machine's cluster, as the primary holds it: the
- * directory (admission semaphore and presence) and the workers' mesh addresses.
+ * directory (admission semaphore and presence), the rooms, and the workers'
+ * mesh addresses.
  * Pure logic: it reacts to worker messages and worker deaths and answers
  * through `send`, so tests can drive it without forking.
  *
@@ -19,13 +21,14 @@ export type ToWorker = PrimaryMessage extends infer M ? (M extends { ch: 'chorus
  */
 export class ClusterState {
   readonly #directory: Directory<number>;
+  readonly #rooms = new RoomRegistry();
   readonly #send: (workerId: number, message: ToWorker) => void;
   /** Mesh socket path of each member (a worker that got its init). */
   readonly #meshPaths = new Map<number, string>();
   /** Workers that said hello, waiting for these members to confirm them as peers. */
   readonly #joining = new Map<number, { readonly meshPath: string; readonly awaiting: Set<number> }>();
   readonly #pids = new Map<number, number>();
-  #changes: DirectoryChange[] = [];
+  #changes: StateChange[] = [];
   #flushScheduled = false;
 
   constructor(maxClients: number, send: (workerId: number, message: ToWorker) => void) {
@@ -37,7 +40,7 @@ export class ClusterState {
   receive(workerId: number, message: WorkerMessage, pid = 0): void {
     if (message.type === 'hello') this.#hello(workerId, message.meshPath, pid);
     else if (message.type === 'peer-ack') this.#peerAck(workerId, message.id);
-    else if (message.type === 'request') this.#request(workerId, message.rid, message.op, message.clientId);
+    else if (message.type === 'request') this.#request(workerId, message);
   }
 
   /** A worker is gone: frees its clients (announced as crashed) and tells the others. Returns how many were freed. */
@@ -47,7 +50,7 @@ export class ClusterState {
     this.#joining.delete(workerId);
     for (const [joiner, join] of this.#joining) if (join.awaiting.delete(workerId)) this.#admitMemberIfConfirmed(joiner);
     const freed = this.#directory.releaseNode(workerId);
-    for (const clientId of freed) this.#queue([clientId, null, true]);
+    for (const clientId of freed) this.#queue({ t: 'p', clientId, worker: null, crashed: true });
     this.#flush();
     for (const id of this.#meshPaths.keys()) this.#send(id, { type: 'peer-down', id: workerId });
     return freed.length;
@@ -75,7 +78,13 @@ export class ClusterState {
     this.#joining.delete(workerId);
     this.#flush();
     const peers = [...this.#meshPaths].map(([id, path]) => ({ id, meshPath: path }));
-    this.#send(workerId, { type: 'init', workerId, peers, directory: [...this.#directory.entries()] });
+    this.#send(workerId, {
+      type: 'init',
+      workerId,
+      peers,
+      directory: [...this.#directory.entries()],
+      rooms: this.#rooms.snapshot(),
+    });
     this.#meshPaths.set(workerId, join.meshPath);
     // Workers still joining must be confirmed by the new member too.
     for (const [joiner, other] of this.#joining) {
@@ -84,34 +93,54 @@ export class ClusterState {
     }
   }
 
-  #request(workerId: number, rid: number, op: string, clientId: string | undefined): void {
+  #request(workerId: number, request: Extract<WorkerMessage, { type: 'request' }>): void {
+    const { rid, op, clientId = '', room = '' } = request;
+    const roomChanges: RoomChange[] = [];
     let value: unknown = null;
-    if (op === 'stats') {
-      value = {
-        clients: this.#directory.size,
-        maxClients: this.#directory.maxClients,
-        workers: [...this.#meshPaths.keys()].map((id) => ({
-          id,
-          pid: this.#pids.get(id) ?? 0,
-          clients: this.#directory.countOn(id),
-        })),
-      };
-    } else if (clientId !== undefined) {
-      if (op === 'admit') {
+    switch (op) {
+      case 'stats':
+        value = {
+          clients: this.#directory.size,
+          maxClients: this.#directory.maxClients,
+          workers: [...this.#meshPaths.keys()].map((id) => ({
+            id,
+            pid: this.#pids.get(id) ?? 0,
+            clients: this.#directory.countOn(id),
+          })),
+        };
+        break;
+      case 'admit':
         value = this.#directory.admit(clientId, workerId);
-        if (value === 'admitted') this.#queue([clientId, workerId, false]);
-      } else if (op === 'release') {
-        if (this.#directory.release(clientId, workerId)) this.#queue([clientId, null, false]);
-      } else if (op === 'locate') {
+        if (value === 'admitted') this.#queue({ t: 'p', clientId, worker: workerId, crashed: false });
+        break;
+      case 'release':
+        if (this.#directory.release(clientId, workerId)) this.#queue({ t: 'p', clientId, worker: null, crashed: false });
+        break;
+      case 'locate':
         value = this.#directory.locate(clientId) ?? null;
-      }
+        break;
+      case 'create-room':
+        value = this.#rooms.create(room, clientId, roomChanges);
+        break;
+      case 'join-room':
+        value = this.#rooms.join(room, clientId, roomChanges) === 'not-found' ? 'not-found' : 'joined';
+        break;
+      case 'leave-room':
+        value = this.#rooms.leave(room, clientId, roomChanges);
+        break;
+      case 'delete-room':
+        value = this.#rooms.delete(room, clientId, roomChanges);
+        break;
+    }
+    for (const change of roomChanges) {
+      this.#queue({ t: 'r', change: change.kind === 'deleted' ? { ...change, members: [...change.members] } : change });
     }
     // Changes first, so the requester's replica already holds what the reply implies.
     this.#flush();
     this.#send(workerId, { type: 'reply', rid, value });
   }
 
-  #queue(change: DirectoryChange): void {
+  #queue(change: StateChange): void {
     this.#changes.push(change);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -123,6 +152,6 @@ export class ClusterState {
     if (this.#changes.length === 0) return;
     const changes = this.#changes;
     this.#changes = [];
-    for (const id of this.#meshPaths.keys()) this.#send(id, { type: 'directory', changes });
+    for (const id of this.#meshPaths.keys()) this.#send(id, { type: 'changes', changes });
   }
 }

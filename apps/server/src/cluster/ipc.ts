@@ -4,28 +4,44 @@ import { z } from 'zod';
 const tag = z.literal('chorus');
 const workerId = z.number().int().positive();
 const clientId = z.string().min(1).max(64);
+const room = z.string().min(1).max(32);
+
+export const REQUEST_OPS = ['admit', 'release', 'locate', 'stats', 'create-room', 'join-room', 'leave-room', 'delete-room'] as const;
 
 /** worker -> primary */
 export const WorkerMessage = z.discriminatedUnion('type', [
   z.object({ ch: tag, type: z.literal('hello'), meshPath: z.string() }),
   z.object({ ch: tag, type: z.literal('listening'), port: z.number().int() }),
+  z.object({ ch: tag, type: z.literal('fatal'), message: z.string() }),
   /** The worker has added peer `id` to its mesh. */
   z.object({ ch: tag, type: z.literal('peer-ack'), id: workerId }),
-  z.object({ ch: tag, type: z.literal('fatal'), message: z.string() }),
   z.object({
     ch: tag,
     type: z.literal('request'),
     rid: z.number().int(),
-    op: z.enum(['admit', 'release', 'locate', 'stats']),
+    op: z.enum(REQUEST_OPS),
     clientId: clientId.optional(),
+    room: room.optional(),
   }),
 ]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
-export type WorkerRequestOp = Extract<WorkerMessage, { type: 'request' }>['op'];
+export type WorkerRequestOp = (typeof REQUEST_OPS)[number];
 
-/** One presence change in the directory: the client's worker, or null when it left. */
-export const DirectoryChange = z.tuple([clientId, workerId.nullable(), z.boolean()]);
-export type DirectoryChange = z.infer<typeof DirectoryChange>;
+export const RoomChangeSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('created'), room, owner: clientId }),
+  z.object({ kind: z.literal('joined'), room, clientId }),
+  z.object({ kind: z.literal('left'), room, clientId }),
+  z.object({ kind: z.literal('deleted'), room, by: clientId, members: z.array(clientId) }),
+]);
+
+/** One change of the shared state: a client's presence (its worker, or null when gone), or a room change. */
+export const StateChange = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('p'), clientId, worker: workerId.nullable(), crashed: z.boolean() }),
+  z.object({ t: z.literal('r'), change: RoomChangeSchema }),
+]);
+export type StateChange = z.infer<typeof StateChange>;
+
+const RoomSnapshot = z.array(z.object({ name: room, owner: clientId, members: z.array(clientId) }));
 
 /** primary -> worker */
 export const PrimaryMessage = z.discriminatedUnion('type', [
@@ -35,11 +51,12 @@ export const PrimaryMessage = z.discriminatedUnion('type', [
     workerId,
     peers: z.array(z.object({ id: workerId, meshPath: z.string() })),
     directory: z.array(z.tuple([clientId, workerId])),
+    rooms: RoomSnapshot,
   }),
   z.object({ ch: tag, type: z.literal('peer-up'), id: workerId, meshPath: z.string() }),
   z.object({ ch: tag, type: z.literal('peer-down'), id: workerId }),
-  /** Batched changes [clientId, worker or null, crashed], in the order the primary applied them. */
-  z.object({ ch: tag, type: z.literal('directory'), changes: z.array(DirectoryChange) }),
+  /** Batched changes, in the order the primary applied them. */
+  z.object({ ch: tag, type: z.literal('changes'), changes: z.array(StateChange) }),
   z.object({ ch: tag, type: z.literal('reply'), rid: z.number().int(), value: z.unknown() }),
 ]);
 export type PrimaryMessage = z.infer<typeof PrimaryMessage>;
@@ -54,6 +71,10 @@ export const ReplyValue = {
     maxClients: z.number().int(),
     workers: z.array(z.object({ id: z.number().int(), pid: z.number().int(), clients: z.number().int() })),
   }),
+  'create-room': z.enum(['created', 'exists']),
+  'join-room': z.enum(['joined', 'not-found']),
+  'leave-room': z.enum(['left', 'not-member', 'not-found']),
+  'delete-room': z.enum(['deleted', 'not-owner', 'not-found']),
 } as const satisfies Record<WorkerRequestOp, z.ZodType>;
 
 /** Parses a message from the other side, or returns null for anything that is not ours. */

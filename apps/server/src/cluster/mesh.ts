@@ -1,6 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
-import type { Envelope } from '../hub/events.js';
+import type { Delivery } from '../hub/events.js';
 
 /**
  * Direct links between the workers of one machine, over Unix domain sockets:
@@ -11,11 +11,11 @@ export class Mesh {
   readonly #server: Server;
   readonly #links = new Map<number, Link>();
   readonly #inbound = new Set<Socket>();
-  readonly #onEnvelope: (envelope: Envelope) => void;
+  readonly #onDelivery: (delivery: Delivery) => void;
   readonly #onError: (err: Error) => void;
 
-  constructor(onEnvelope: (envelope: Envelope) => void, onError: (err: Error) => void) {
-    this.#onEnvelope = onEnvelope;
+  constructor(onDelivery: (delivery: Delivery) => void, onError: (err: Error) => void) {
+    this.#onDelivery = onDelivery;
     this.#onError = onError;
     this.#server = createServer((socket) => this.#accept(socket));
   }
@@ -41,17 +41,17 @@ export class Mesh {
   }
 
   /** Queues a frame to one peer; false when that peer is unknown. */
-  send(peer: number, envelope: Envelope): boolean {
+  send(peer: number, delivery: Delivery): boolean {
     const link = this.#links.get(peer);
     if (!link) return false;
-    link.write(JSON.stringify(envelope));
+    link.write(JSON.stringify(delivery));
     return true;
   }
 
   /** Queues a frame to every peer, serialized once. */
-  broadcast(envelope: Envelope): void {
+  broadcast(delivery: Delivery): void {
     if (this.#links.size === 0) return;
-    const line = JSON.stringify(envelope);
+    const line = JSON.stringify(delivery);
     for (const link of this.#links.values()) link.write(line);
   }
 
@@ -71,7 +71,7 @@ export class Mesh {
       partial = lines.pop()!;
       for (const line of lines) {
         try {
-          this.#onEnvelope(JSON.parse(line) as Envelope);
+          this.#onDelivery(JSON.parse(line) as Delivery);
         } catch (err) {
           this.#onError(err as Error);
         }

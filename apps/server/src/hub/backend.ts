@@ -1,20 +1,21 @@
-import type { Envelope, PresenceChange } from './events.js';
+import type { RoomSummary } from '@chorus/protocol';
+import type { Delivery, PresenceChange } from './events.js';
+import type { CreateResult, DeleteResult, JoinResult, LeaveResult, RoomChange, RoomState } from './room-registry.js';
 
 /** The outcome of asking for admission. */
 export type Admission = 'admitted' | 'full' | 'taken';
 
-/** What a backend calls on its node's hub. Both calls are synchronous and must not throw. */
+/** What a backend calls on its node's hub. Every call is synchronous and must not throw. */
 export interface BackendSink {
   /**
-   * Delivers an envelope to this node's sessions: its recipient when `to` is
-   * set, else every session but the sender's.
+   * Something for this node's sessions: for one client here, for the members
+   * of a room who are here, or for everyone here.
    */
-  deliver(envelope: Envelope): void;
-  /**
-   * A client came or went anywhere in the service. Changes arrive in the order
-   * the shared state applied them, on every node.
-   */
+  deliver(delivery: Delivery): void;
+  /** A client came or went anywhere in the service. */
   presence(change: PresenceChange): void;
+  /** A room changed anywhere in the service. */
+  room(change: RoomChange): void;
 }
 
 /** Per-process figures for /ready. */
@@ -34,26 +35,50 @@ export interface BackendStats {
  *   admitted at once, and an id is admitted at most once.
  * - release frees the permit and the presence at once; it is idempotent, and
  *   a node that dies has all of its ids released by the service.
- * - Calls made by one node in order are applied in that order: a recipient
- *   sees one sender's messages in the order that sender's node routed them,
- *   whether they went to it alone (sendTo) or to everyone (broadcast).
- * - online() includes every id admitted before the call, this node's own
- *   included, and is consistent with the presence changes already delivered.
+ * - Presence and room changes reach every node in one order (the order the
+ *   shared state applied them), and before the answer to the call that caused
+ *   them: when `admit` or a room call resolves, this node's `view` already
+ *   includes its effect.
+ * - Deliveries routed by one node in order are delivered in that order: a
+ *   recipient sees one sender's messages in the order its node routed them,
+ *   whatever their target.
  */
+/**
+ * This node's replica of the shared state, read synchronously on hot paths
+ * (fanout, membership checks). Every backend keeps one, because routing must
+ * not ask a remote store per message.
+ */
+export interface StateView {
+  isOnline(clientId: string): boolean;
+  onlineCount(): number;
+  online(): string[];
+  room(room: string): RoomState | undefined;
+  rooms(): RoomSummary[];
+  roomsOf(clientId: string): string[];
+}
+
 export interface HubBackend {
-  /** Connects to the shared state; `sink` receives this node's deliveries and all presence changes. */
+  /**
+   * The replica. It already includes a change when the change reaches the sink,
+   * and already includes the effect of a call (admit, room calls) when the call
+   * resolves.
+   */
+  readonly view: StateView;
+  /** Connects to the shared state; `sink` receives this node's deliveries and all changes. */
   start(sink: BackendSink): Promise<void>;
   /** Takes a permit for `clientId` on this node and records it as online. */
   admit(clientId: string): Promise<Admission>;
   /** Returns the permit of `clientId`, if this node holds it. */
   release(clientId: string): Promise<void>;
-  /** Routes `envelope` to `envelope.to`; resolves false when that client is not online. */
-  sendTo(envelope: Envelope): Promise<boolean>;
-  /** Routes `envelope` to every node, this one included. */
-  broadcast(envelope: Envelope): Promise<void>;
-  /** Every client online in the service. */
-  online(): Promise<string[]>;
+  /** Routes a delivery; resolves false when its target is one client who is not online. */
+  route(delivery: Delivery): Promise<boolean>;
+
+  createRoom(room: string, owner: string): Promise<CreateResult>;
+  joinRoom(room: string, clientId: string): Promise<JoinResult>;
+  leaveRoom(room: string, clientId: string): Promise<LeaveResult>;
+  deleteRoom(room: string, by: string): Promise<DeleteResult>;
+
   stats(): Promise<BackendStats>;
-  /** Releases everything this node holds and disconnects from the shared state. */
+  /** Disconnects from the shared state. */
   close(): Promise<void>;
 }

@@ -24,6 +24,8 @@ export class Connection {
   state: ConnectionState = 'admitting';
   readonly session: Session;
   readonly codec: Codec;
+  /** When this client last said it is typing, per conversation (the hub throttles on it). */
+  readonly typingSentAt = new Map<string, number>();
   readonly #handler: FrameHandler;
   readonly #queue: string[] = [];
   #busy = false;

@@ -1,15 +1,54 @@
-import type { ErrorCode } from '@chorus/protocol';
+import type { ErrorCode, RoomSummary } from '@chorus/protocol';
+import type { RoomChange } from './room-registry.js';
 
 /** A chat message as it travels between nodes and reaches recipients (protocol-neutral). */
 export interface Envelope {
   /** The server's id of the message. */
   readonly id: string;
   readonly from: string;
-  /** The recipient of a private message; null for everyone. */
+  /** The recipient of a private message; null otherwise. */
   readonly to: string | null;
+  /** The room of a room message; null otherwise. */
+  readonly room: string | null;
   readonly text: string;
   readonly sentAt: number;
   readonly serverAt: number;
+}
+
+/** Recipients telling a sender its messages reached them or were seen. */
+export interface Receipt {
+  /** The sender of the messages, who gets the receipt. */
+  readonly to: string;
+  /** The recipient who has them. */
+  readonly by: string;
+  readonly status: 'delivered' | 'read';
+  readonly ids: readonly string[];
+}
+
+/** Someone typing (or stopping) in a conversation. Never stored. */
+export interface Typing {
+  readonly from: string;
+  readonly to: string | null;
+  readonly room: string | null;
+  readonly active: boolean;
+  readonly expiresAt: number;
+}
+
+/** What travels between nodes. */
+export type Payload =
+  | { readonly kind: 'message'; readonly envelope: Envelope }
+  | { readonly kind: 'receipt'; readonly receipt: Receipt }
+  | { readonly kind: 'typing'; readonly typing: Typing };
+
+/** Where it goes: one client wherever it is, the online members of a room, or everyone. */
+export type Target =
+  | { readonly kind: 'client'; readonly clientId: string }
+  | { readonly kind: 'room'; readonly room: string }
+  | { readonly kind: 'all' };
+
+export interface Delivery {
+  readonly target: Target;
+  readonly payload: Payload;
 }
 
 /** A presence change somewhere in the service. */
@@ -20,23 +59,69 @@ export interface PresenceChange {
   readonly crashed?: boolean;
 }
 
+export type { RoomChange };
+
 /**
  * What the hub tells a session, before any protocol has rendered it. Each codec
  * renders the events its protocol knows and ignores the rest (returns null).
  */
 export type OutEvent =
-  | { readonly kind: 'welcome'; readonly clientId: string; readonly online: readonly string[]; readonly serverAt: number }
+  | {
+      readonly kind: 'welcome';
+      readonly clientId: string;
+      readonly online: readonly string[];
+      readonly rooms: readonly RoomSummary[];
+      readonly memberOf: readonly string[];
+      readonly serverAt: number;
+    }
   | { readonly kind: 'echo'; readonly text: string }
-  | { readonly kind: 'ack'; readonly ref: string; readonly id: string; readonly serverAt: number }
+  | { readonly kind: 'ack'; readonly ref: string; readonly id: string; readonly serverAt: number; readonly recipients: number }
   | { readonly kind: 'message'; readonly envelope: Envelope }
   | { readonly kind: 'unknown-recipient'; readonly target: string; readonly ref?: string | undefined }
   | { readonly kind: 'presence'; readonly joined: readonly string[]; readonly left: readonly string[]; readonly serverAt: number }
+  | { readonly kind: 'joined'; readonly clientId: string }
   | { readonly kind: 'left'; readonly clientId: string }
+  | { readonly kind: 'room'; readonly ref?: string | undefined; readonly name: string; readonly owner: string; readonly members: readonly string[]; readonly created: boolean }
+  | { readonly kind: 'room-left'; readonly ref?: string | undefined; readonly room: string }
+  | { readonly kind: 'room-deleted'; readonly reply: boolean; readonly ref?: string | undefined; readonly room: string; readonly by: string }
+  | { readonly kind: 'room-member'; readonly room: string; readonly clientId: string; readonly joined: boolean }
+  | { readonly kind: 'room-members'; readonly room: string; readonly joined: readonly string[]; readonly left: readonly string[]; readonly serverAt: number }
+  | {
+      readonly kind: 'rooms';
+      /** True for the answer to a request (the full list); false for pushed changes. */
+      readonly reply: boolean;
+      readonly ref?: string | undefined;
+      readonly rooms: readonly RoomSummary[];
+      readonly deleted: readonly string[];
+    }
+  | { readonly kind: 'receipts'; readonly updates: readonly { readonly id: string; readonly delivered: number; readonly read: number }[] }
+  | { readonly kind: 'typing'; readonly typing: Typing }
+  | { readonly kind: 'users'; readonly online: readonly string[] }
+  | { readonly kind: 'time'; readonly serverAt: number }
+  | { readonly kind: 'help' }
   | { readonly kind: 'pong'; readonly ref?: string | undefined; readonly sentAt: number; readonly serverAt: number }
-  | { readonly kind: 'error'; readonly code: ErrorCode; readonly detail?: string; readonly ref?: string | undefined };
+  | { readonly kind: 'error'; readonly code: ErrorCode; readonly detail?: string | undefined; readonly ref?: string | undefined };
 
 /** What a session asked for, after its protocol parsed the frame. */
 export type Command =
-  | { readonly kind: 'send'; readonly ref?: string | undefined; readonly to: string | null; readonly text: string; readonly sentAt: number }
+  | {
+      readonly kind: 'send';
+      readonly ref?: string | undefined;
+      readonly to: string | null;
+      readonly room: string | null;
+      readonly text: string;
+      readonly sentAt: number;
+    }
   | { readonly kind: 'ping'; readonly ref?: string | undefined; readonly sentAt: number }
+  | {
+      readonly kind: 'create-room' | 'join-room' | 'leave-room' | 'delete-room';
+      readonly ref?: string | undefined;
+      readonly room: string;
+    }
+  | { readonly kind: 'list-rooms'; readonly ref?: string | undefined }
+  | { readonly kind: 'list-users' }
+  | { readonly kind: 'time' }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'receipt'; readonly status: 'delivered' | 'read'; readonly from: string; readonly ids: readonly string[] }
+  | { readonly kind: 'typing'; readonly to: string | null; readonly room: string | null; readonly active: boolean }
   | { readonly kind: 'invalid'; readonly code: ErrorCode; readonly detail: string; readonly ref?: string | undefined };

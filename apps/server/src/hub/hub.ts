@@ -1,9 +1,10 @@
-import { CLIENT_ID_PATTERN, type ErrorCode } from '@chorus/protocol';
+import { CLIENT_ID_PATTERN, roomNameProblem, TYPING_REFRESH_MS, TYPING_TTL_MS, type ErrorCode, type RoomSummary } from '@chorus/protocol';
 import type { HubBackend } from './backend.js';
 import type { Codec } from './codec.js';
 import { Connection, type FrameHandler } from './connection.js';
-import type { Command, Envelope, OutEvent, PresenceChange } from './events.js';
+import type { Command, Delivery, Envelope, OutEvent, PresenceChange, Receipt, RoomChange, Target, Typing } from './events.js';
 import { FrameCache } from './frame-cache.js';
+import { ReceiptBook, type ReceiptCounts } from './receipt-book.js';
 import type { Session } from './session.js';
 
 /** The few log calls the hub makes (pino's signature; the hub does not import pino). */
@@ -22,10 +23,17 @@ export interface HubOptions {
   readonly clock?: () => number;
 }
 
+type SendCommand = Extract<Command, { kind: 'send' }>;
+type RoomCommand = Extract<Command, { kind: 'create-room' | 'join-room' | 'leave-room' | 'delete-room' }>;
+
 /**
- * The chat core of one node: admission, routing and presence for the sessions
- * connected here. It knows neither the transport (sessions) nor where the
- * shared state lives (the backend).
+ * The chat core of one node: admission, routing, rooms, presence, receipts and
+ * typing for the sessions connected here. It knows neither the transport
+ * (sessions) nor where the shared state lives (the backend).
+ *
+ * JSON clients get presence, room-list, room-member and receipt updates batched
+ * per event-loop turn; whatever is pending is flushed before the next message is
+ * delivered, so no update arrives after a message that depends on it.
  */
 export class Hub implements FrameHandler {
   readonly #backend: HubBackend;
@@ -34,9 +42,13 @@ export class Hub implements FrameHandler {
   readonly #clock: () => number;
   /** Admitted connections of this node, by client id. */
   readonly #clients = new Map<string, Connection>();
-  /** Presence changes not yet sent to JSON sessions (they get them batched); id -> online. */
-  readonly #pendingPresence = new Map<string, boolean>();
-  #presenceFlush: NodeJS.Immediate | null = null;
+  readonly #receipts = new ReceiptBook();
+  // Batched updates for JSON sessions (text sessions get one line per event at once).
+  readonly #presence = new Map<string, boolean>();
+  readonly #roomList = new Map<string, RoomSummary | null>();
+  readonly #roomMembers = new Map<string, Map<string, boolean>>();
+  readonly #receiptUpdates = new Map<string, Map<string, ReceiptCounts>>();
+  #flushScheduled: NodeJS.Immediate | null = null;
   #messageCount = 0;
 
   constructor(options: HubOptions) {
@@ -48,8 +60,9 @@ export class Hub implements FrameHandler {
 
   start(): Promise<void> {
     return this.#backend.start({
-      deliver: (envelope) => this.#deliver(envelope),
-      presence: (change) => this.#presence(change),
+      deliver: (delivery) => this.#deliver(delivery),
+      presence: (change) => this.#onPresence(change),
+      room: (change) => this.#onRoomChange(change),
     });
   }
 
@@ -88,6 +101,8 @@ export class Hub implements FrameHandler {
     if (connection.state === 'open') void this.#release(connection);
   }
 
+  // ---- admission -----------------------------------------------------------
+
   async #admit(connection: Connection): Promise<void> {
     const { clientId } = connection;
     let admission;
@@ -108,11 +123,18 @@ export class Hub implements FrameHandler {
       connection.refuse(admission === 'full' ? 'SERVER_FULL' : 'CLIENT_ID_TAKEN');
       return;
     }
-    // Presence from before this client joined (its own join included) goes to the others only.
-    if (this.#pendingPresence.size > 0) this.#flushPresence();
+    // Updates from before this client joined (its own join included) go to the others only.
+    this.#flush();
     this.#clients.set(clientId, connection);
-    const online = await this.#backend.online();
-    connection.emit({ kind: 'welcome', clientId, online, serverAt: this.#clock() });
+    const view = this.#backend.view;
+    connection.emit({
+      kind: 'welcome',
+      clientId,
+      online: view.online(),
+      rooms: view.rooms(),
+      memberOf: view.roomsOf(clientId),
+      serverAt: this.#clock(),
+    });
     this.#log.info({ clientId, protocol: connection.codec.name }, 'connected');
     connection.opened();
   }
@@ -130,10 +152,34 @@ export class Hub implements FrameHandler {
     }
   }
 
+  // ---- commands --------------------------------------------------------------
+
   #handle(connection: Connection, command: Command): Promise<void> | void {
+    const view = this.#backend.view;
     switch (command.kind) {
       case 'send':
         return this.#send(connection, command);
+      case 'create-room':
+      case 'join-room':
+      case 'leave-room':
+      case 'delete-room':
+        return this.#roomCommand(connection, command);
+      case 'list-rooms':
+        connection.emit({ kind: 'rooms', reply: true, ref: command.ref, rooms: view.rooms(), deleted: [] });
+        return;
+      case 'list-users':
+        connection.emit({ kind: 'users', online: view.online() });
+        return;
+      case 'receipt':
+        return this.#receipt(connection, command);
+      case 'typing':
+        return this.#typing(connection, command);
+      case 'time':
+        connection.emit({ kind: 'time', serverAt: this.#clock() });
+        return;
+      case 'help':
+        connection.emit({ kind: 'help' });
+        return;
       case 'ping':
         connection.emit({ kind: 'pong', ref: command.ref, sentAt: command.sentAt, serverAt: this.#clock() });
         return;
@@ -143,64 +189,227 @@ export class Hub implements FrameHandler {
     }
   }
 
-  async #send(connection: Connection, command: Extract<Command, { kind: 'send' }>): Promise<void> {
+  async #send(connection: Connection, command: SendCommand): Promise<void> {
+    const from = connection.clientId;
+    const { ref } = command;
+    const view = this.#backend.view;
+    let recipients: number;
+    let target: Target;
+    if (command.room !== null) {
+      const room = view.room(command.room);
+      if (!room) return connection.emit({ kind: 'error', code: 'ROOM_NOT_FOUND', detail: command.room, ref });
+      if (!room.members.has(from)) return connection.emit({ kind: 'error', code: 'NOT_ROOM_MEMBER', detail: command.room, ref });
+      target = { kind: 'room', room: command.room };
+      recipients = room.members.size - 1;
+    } else if (command.to !== null) {
+      target = { kind: 'client', clientId: command.to };
+      recipients = command.to === from ? 0 : 1;
+    } else {
+      target = { kind: 'all' };
+      recipients = Math.max(0, view.onlineCount() - 1);
+    }
     const envelope: Envelope = {
       id: `${this.#node}.${(++this.#messageCount).toString(36)}`,
-      from: connection.clientId,
+      from,
       to: command.to,
+      room: command.room,
       text: command.text,
       sentAt: command.sentAt,
       serverAt: this.#clock(),
     };
-    const ack: OutEvent = { kind: 'ack', ref: command.ref ?? envelope.id, id: envelope.id, serverAt: envelope.serverAt };
+    const ack: OutEvent = { kind: 'ack', ref: ref ?? envelope.id, id: envelope.id, serverAt: envelope.serverAt, recipients };
     connection.emit({ kind: 'echo', text: command.text });
-    if (envelope.to === connection.clientId) {
+    if (envelope.to === from) {
       // A note to yourself needs no routing: acknowledge it, then deliver it, like the text echo.
       connection.emit(ack);
       connection.emit({ kind: 'message', envelope });
       return;
     }
-    let routed = true;
-    if (envelope.to === null) await this.#backend.broadcast(envelope);
-    else routed = CLIENT_ID_PATTERN.test(envelope.to) && (await this.#backend.sendTo(envelope));
+    if (envelope.to !== null && !CLIENT_ID_PATTERN.test(envelope.to)) {
+      return connection.emit({ kind: 'unknown-recipient', target: envelope.to, ref });
+    }
+    this.#receipts.track(envelope.id, from, envelope.to, recipients);
+    const routed = await this.#backend.route({ target, payload: { kind: 'message', envelope } });
     if (routed) connection.emit(ack);
-    else connection.emit({ kind: 'unknown-recipient', target: envelope.to!, ref: command.ref });
+    else connection.emit({ kind: 'unknown-recipient', target: envelope.to!, ref });
   }
 
-  #deliver(envelope: Envelope): void {
-    // Presence that happened before this message reaches JSON sessions before it.
-    if (this.#pendingPresence.size > 0) this.#flushPresence();
-    const frames = new FrameCache({ kind: 'message', envelope });
-    if (envelope.to !== null) {
-      this.#clients.get(envelope.to)?.emitCached(frames);
+  async #roomCommand(connection: Connection, command: RoomCommand): Promise<void> {
+    const { clientId } = connection;
+    const { room, ref } = command;
+    const problem = roomNameProblem(room);
+    if (problem && command.kind === 'create-room') {
+      return connection.emit({ kind: 'error', code: 'BAD_ROOM_NAME', detail: problem, ref });
+    }
+    const fail = (code: ErrorCode) => connection.emit({ kind: 'error', code, detail: room, ref });
+    switch (command.kind) {
+      case 'create-room': {
+        if ((await this.#backend.createRoom(room, clientId)) === 'exists') return fail('ROOM_EXISTS');
+        return connection.emit({ kind: 'room', ref, name: room, owner: clientId, members: [clientId], created: true });
+      }
+      case 'join-room': {
+        const joined = await this.#backend.joinRoom(room, clientId);
+        if (joined === 'not-found') return fail('ROOM_NOT_FOUND');
+        return connection.emit({ kind: 'room', ref, name: room, owner: joined.owner, members: [...joined.members], created: false });
+      }
+      case 'leave-room': {
+        const left = await this.#backend.leaveRoom(room, clientId);
+        if (left === 'not-found') return fail('ROOM_NOT_FOUND');
+        if (left === 'not-member') return fail('NOT_ROOM_MEMBER');
+        return connection.emit({ kind: 'room-left', ref, room });
+      }
+      case 'delete-room': {
+        const deleted = await this.#backend.deleteRoom(room, clientId);
+        if (deleted === 'not-found') return fail('ROOM_NOT_FOUND');
+        if (deleted === 'not-owner') {
+          const owner = this.#backend.view.room(room)?.owner ?? 'its owner';
+          return connection.emit({ kind: 'error', code: 'NOT_ROOM_OWNER', detail: `${room} belongs to ${owner}`, ref });
+        }
+        return connection.emit({ kind: 'room-deleted', reply: true, ref, room, by: clientId });
+      }
+    }
+  }
+
+  async #receipt(connection: Connection, command: Extract<Command, { kind: 'receipt' }>): Promise<void> {
+    const receipt: Receipt = { to: command.from, by: connection.clientId, status: command.status, ids: command.ids };
+    // A receipt for a sender who has gone is of no use to anyone: dropped, not an error.
+    await this.#backend.route({ target: { kind: 'client', clientId: command.from }, payload: { kind: 'receipt', receipt } });
+  }
+
+  async #typing(connection: Connection, command: Extract<Command, { kind: 'typing' }>): Promise<void> {
+    const from = connection.clientId;
+    const conversation = command.room !== null ? `#${command.room}` : (command.to ?? '*');
+    // Clients refresh an indicator every TYPING_REFRESH_MS; anything faster is dropped here.
+    const now = this.#clock();
+    if (command.active && now - (connection.typingSentAt.get(conversation) ?? -Infinity) < TYPING_REFRESH_MS / 2) return;
+    if (command.active) connection.typingSentAt.set(conversation, now);
+    else connection.typingSentAt.delete(conversation);
+    let target: Target = { kind: 'all' };
+    if (command.room !== null) {
+      if (!this.#backend.view.room(command.room)?.members.has(from)) {
+        return connection.emit({ kind: 'error', code: 'NOT_ROOM_MEMBER', detail: command.room });
+      }
+      target = { kind: 'room', room: command.room };
+    } else if (command.to !== null) {
+      target = { kind: 'client', clientId: command.to };
+    }
+    const typing: Typing = { from, to: command.to, room: command.room, active: command.active, expiresAt: now + TYPING_TTL_MS };
+    await this.#backend.route({ target, payload: { kind: 'typing', typing } });
+  }
+
+  // ---- deliveries and changes from the backend --------------------------------
+
+  #deliver(delivery: Delivery): void {
+    const { payload } = delivery;
+    switch (payload.kind) {
+      case 'message': {
+        this.#flush();
+        const { envelope } = payload;
+        return this.#fanout(delivery.target, { kind: 'message', envelope }, envelope.from);
+      }
+      case 'typing':
+        return this.#fanout(delivery.target, { kind: 'typing', typing: payload.typing }, payload.typing.from);
+      case 'receipt': {
+        const { receipt } = payload;
+        for (const id of receipt.ids) {
+          const counts = this.#receipts.record(id, receipt.to, receipt.by, receipt.status);
+          if (!counts) continue;
+          let pending = this.#receiptUpdates.get(counts.sender);
+          if (!pending) this.#receiptUpdates.set(counts.sender, (pending = new Map()));
+          pending.set(id, counts);
+        }
+        if (this.#receiptUpdates.size > 0) this.#scheduleFlush();
+        return;
+      }
+    }
+  }
+
+  #onPresence(change: PresenceChange): void {
+    const event: OutEvent = change.online ? { kind: 'joined', clientId: change.clientId } : { kind: 'left', clientId: change.clientId };
+    this.#fanout({ kind: 'all' }, event, change.clientId);
+    this.#presence.set(change.clientId, change.online);
+    this.#scheduleFlush();
+  }
+
+  #onRoomChange(change: RoomChange): void {
+    const { room } = change;
+    this.#roomList.set(room, change.kind === 'deleted' ? null : summaryOf(this.#backend.view, room));
+    if (change.kind === 'deleted') {
+      this.#roomMembers.delete(room);
+      const frames = new FrameCache({ kind: 'room-deleted', reply: false, room, by: change.by });
+      for (const member of change.members) if (member !== change.by) this.#clients.get(member)?.emitCached(frames);
+    } else if (change.kind === 'joined' || change.kind === 'left') {
+      const joined = change.kind === 'joined';
+      // The joiner learns the room from its answer; the others from this.
+      this.#fanout({ kind: 'room', room }, { kind: 'room-member', room, clientId: change.clientId, joined }, change.clientId);
+      let pending = this.#roomMembers.get(room);
+      if (!pending) this.#roomMembers.set(room, (pending = new Map()));
+      pending.set(change.clientId, joined);
+    }
+    this.#scheduleFlush();
+  }
+
+  /** Sends one event to the local sessions a target names, except `except`, rendered once per protocol. */
+  #fanout(target: Target, event: OutEvent, except?: string): void {
+    const frames = new FrameCache(event);
+    if (target.kind === 'client') {
+      this.#clients.get(target.clientId)?.emitCached(frames);
       return;
     }
-    for (const connection of this.#clients.values()) {
-      if (connection.clientId !== envelope.from) connection.emitCached(frames);
+    if (target.kind === 'all') {
+      for (const connection of this.#clients.values()) if (connection.clientId !== except) connection.emitCached(frames);
+      return;
+    }
+    const members = this.#backend.view.room(target.room)?.members;
+    if (!members) return;
+    if (members.size < this.#clients.size) {
+      for (const member of members) if (member !== except) this.#clients.get(member)?.emitCached(frames);
+    } else {
+      for (const connection of this.#clients.values()) {
+        if (connection.clientId !== except && members.has(connection.clientId)) connection.emitCached(frames);
+      }
     }
   }
 
-  #presence(change: PresenceChange): void {
-    if (!change.online) this.#fanout({ kind: 'left', clientId: change.clientId }, change.clientId);
-    this.#pendingPresence.set(change.clientId, change.online);
-    this.#presenceFlush ??= setImmediate(() => this.#flushPresence());
+  #scheduleFlush(): void {
+    this.#flushScheduled ??= setImmediate(() => this.#flush());
   }
 
-  #flushPresence(): void {
-    if (this.#presenceFlush) clearImmediate(this.#presenceFlush);
-    this.#presenceFlush = null;
-    const joined: string[] = [];
-    const left: string[] = [];
-    for (const [clientId, online] of this.#pendingPresence) (online ? joined : left).push(clientId);
-    this.#pendingPresence.clear();
-    this.#fanout({ kind: 'presence', joined, left, serverAt: this.#clock() });
-  }
-
-  /** Sends one event to every open connection here except `except`, rendered once per protocol. */
-  #fanout(event: OutEvent, except?: string): void {
-    const frames = new FrameCache(event);
-    for (const connection of this.#clients.values()) {
-      if (connection.clientId !== except) connection.emitCached(frames);
+  /** Sends every batched update now. */
+  #flush(): void {
+    if (this.#flushScheduled) clearImmediate(this.#flushScheduled);
+    this.#flushScheduled = null;
+    const serverAt = this.#clock();
+    if (this.#presence.size > 0) {
+      const joined: string[] = [];
+      const left: string[] = [];
+      for (const [clientId, online] of this.#presence) (online ? joined : left).push(clientId);
+      this.#presence.clear();
+      this.#fanout({ kind: 'all' }, { kind: 'presence', joined, left, serverAt });
     }
+    if (this.#roomList.size > 0) {
+      const rooms: RoomSummary[] = [];
+      const deleted: string[] = [];
+      for (const [name, summary] of this.#roomList) summary ? rooms.push(summary) : deleted.push(name);
+      this.#roomList.clear();
+      this.#fanout({ kind: 'all' }, { kind: 'rooms', reply: false, rooms, deleted });
+    }
+    for (const [room, changes] of this.#roomMembers) {
+      const joined: string[] = [];
+      const left: string[] = [];
+      for (const [clientId, isIn] of changes) (isIn ? joined : left).push(clientId);
+      this.#fanout({ kind: 'room', room }, { kind: 'room-members', room, joined, left, serverAt });
+    }
+    this.#roomMembers.clear();
+    for (const [sender, counts] of this.#receiptUpdates) {
+      const updates = [...counts.values()].map(({ id, delivered, read }) => ({ id, delivered, read }));
+      this.#clients.get(sender)?.emit({ kind: 'receipts', updates });
+    }
+    this.#receiptUpdates.clear();
   }
+}
+
+function summaryOf(view: HubBackend['view'], room: string): RoomSummary | null {
+  const state = view.room(room);
+  return state ? { name: room, owner: state.owner, members: state.members.size } : null;
 }

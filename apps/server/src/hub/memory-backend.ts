@@ -1,6 +1,14 @@
-import type { Admission, BackendSink, BackendStats, HubBackend } from './backend.js';
+import type { Admission, BackendSink, BackendStats, HubBackend, StateView } from './backend.js';
 import { Directory } from './directory.js';
-import type { Envelope, PresenceChange } from './events.js';
+import type { Delivery, PresenceChange } from './events.js';
+import {
+  RoomRegistry,
+  type CreateResult,
+  type DeleteResult,
+  type JoinResult,
+  type LeaveResult,
+  type RoomChange,
+} from './room-registry.js';
 
 /**
  * The shared state of several in-process nodes (one in the single-process
@@ -9,6 +17,7 @@ import type { Envelope, PresenceChange } from './events.js';
  */
 export class MemoryBus {
   readonly directory: Directory<string>;
+  readonly rooms = new RoomRegistry();
   readonly #sinks = new Map<string, BackendSink>();
 
   constructor(maxClients: number) {
@@ -19,6 +28,7 @@ export class MemoryBus {
     this.#sinks.set(node, sink);
   }
 
+  /** The node is gone: its clients are released and announced as crashed. */
   detach(node: string): void {
     this.#sinks.delete(node);
     for (const clientId of this.directory.releaseNode(node)) this.announce({ clientId, online: false, crashed: true });
@@ -35,16 +45,30 @@ export class MemoryBus {
   announce(change: PresenceChange): void {
     for (const sink of this.#sinks.values()) sink.presence(change);
   }
+
+  announceRooms(changes: readonly RoomChange[]): void {
+    for (const change of changes) for (const sink of this.#sinks.values()) sink.room(change);
+  }
 }
 
 /** One node's view of a MemoryBus. */
 export class MemoryBackend implements HubBackend {
   readonly #bus: MemoryBus;
   readonly #node: string;
+  readonly view: StateView;
 
   constructor(bus: MemoryBus, node: string) {
     this.#bus = bus;
     this.#node = node;
+    const { directory, rooms } = bus;
+    this.view = {
+      isOnline: (clientId) => directory.locate(clientId) !== undefined,
+      onlineCount: () => directory.size,
+      online: () => directory.clientIds(),
+      room: (room) => rooms.get(room),
+      rooms: () => rooms.list(),
+      roomsOf: (clientId) => rooms.roomsOf(clientId),
+    };
   }
 
   async start(sink: BackendSink): Promise<void> {
@@ -61,32 +85,51 @@ export class MemoryBackend implements HubBackend {
     if (this.#bus.directory.release(clientId, this.#node)) this.#bus.announce({ clientId, online: false });
   }
 
-  async sendTo(envelope: Envelope): Promise<boolean> {
-    const node = envelope.to === null ? undefined : this.#bus.directory.locate(envelope.to);
-    const sink = node === undefined ? undefined : this.#bus.sinkOf(node);
-    if (!sink) return false;
-    sink.deliver(envelope);
+  async route(delivery: Delivery): Promise<boolean> {
+    const { target } = delivery;
+    if (target.kind === 'client') {
+      const node = this.#bus.directory.locate(target.clientId);
+      const sink = node === undefined ? undefined : this.#bus.sinkOf(node);
+      if (!sink) return false;
+      sink.deliver(delivery);
+      return true;
+    }
+    for (const sink of this.#bus.sinks()) sink.deliver(delivery);
     return true;
   }
 
-  async broadcast(envelope: Envelope): Promise<void> {
-    for (const sink of this.#bus.sinks()) sink.deliver(envelope);
+  async createRoom(room: string, owner: string): Promise<CreateResult> {
+    return this.#roomCall((changes) => this.#bus.rooms.create(room, owner, changes));
   }
 
-  async online(): Promise<string[]> {
-    return this.#bus.directory.clientIds();
+  async joinRoom(room: string, clientId: string): Promise<JoinResult> {
+    return this.#roomCall((changes) => this.#bus.rooms.join(room, clientId, changes));
+  }
+
+  async leaveRoom(room: string, clientId: string): Promise<LeaveResult> {
+    return this.#roomCall((changes) => this.#bus.rooms.leave(room, clientId, changes));
+  }
+
+  async deleteRoom(room: string, by: string): Promise<DeleteResult> {
+    return this.#roomCall((changes) => this.#bus.rooms.delete(room, by, changes));
   }
 
   async stats(): Promise<BackendStats> {
-    const clients = this.#bus.directory.countOn(this.#node);
     return {
       clients: this.#bus.directory.size,
       maxClients: this.#bus.directory.maxClients,
-      workers: [{ id: 0, pid: process.pid, clients }],
+      workers: [{ id: 0, pid: process.pid, clients: this.#bus.directory.countOn(this.#node) }],
     };
   }
 
   async close(): Promise<void> {
     this.#bus.detach(this.#node);
+  }
+
+  #roomCall<R>(decide: (changes: RoomChange[]) => R): R {
+    const changes: RoomChange[] = [];
+    const result = decide(changes);
+    this.#bus.announceRooms(changes);
+    return result;
   }
 }

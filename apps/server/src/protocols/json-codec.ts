@@ -1,10 +1,4 @@
-import {
-  ClientFrame,
-  ERRORS,
-  MAX_TEXT_LENGTH,
-  SUBPROTOCOL,
-  type ServerFrame,
-} from '@chorus/protocol';
+import { ClientFrame, ERRORS, MAX_TEXT_LENGTH, SUBPROTOCOL, type ServerFrame } from '@chorus/protocol';
 import type { Codec } from '../hub/codec.js';
 import type { Command, OutEvent } from '../hub/events.js';
 
@@ -35,9 +29,20 @@ export class JsonCodec implements Codec {
     const f = parsed.data;
     switch (f.type) {
       case 'send':
-        return { kind: 'send', ref: f.id, to: f.to ?? null, text: f.text, sentAt: f.sentAt };
+        return { kind: 'send', ref: f.id, to: f.to ?? null, room: f.room ?? null, text: f.text, sentAt: f.sentAt };
       case 'ping':
         return { kind: 'ping', ref: f.id, sentAt: f.sentAt };
+      case 'create-room':
+      case 'join-room':
+      case 'leave-room':
+      case 'delete-room':
+        return { kind: f.type, ref: f.id, room: f.room };
+      case 'list-rooms':
+        return { kind: 'list-rooms', ref: f.id };
+      case 'receipt':
+        return { kind: 'receipt', status: f.status, from: f.from, ids: f.ids };
+      case 'typing':
+        return { kind: 'typing', to: f.to ?? null, room: f.room ?? null, active: f.active };
     }
   }
 
@@ -56,16 +61,34 @@ export class JsonCodec implements Codec {
           serverAt: event.serverAt,
           node: this.#node,
           online: [...event.online],
+          rooms: [...event.rooms],
+          memberOf: [...event.memberOf],
           limits: { maxTextLength: MAX_TEXT_LENGTH, maxFrameBytes: this.#maxFrameBytes },
         };
       case 'message': {
         const e = event.envelope;
-        return { type: 'message', id: e.id, from: e.from, to: e.to, text: e.text, sentAt: e.sentAt, serverAt: e.serverAt };
+        return { type: 'message', id: e.id, from: e.from, to: e.to, room: e.room, text: e.text, sentAt: e.sentAt, serverAt: e.serverAt };
       }
       case 'ack':
-        return { type: 'ack', ref: event.ref, id: event.id, serverAt: event.serverAt };
+        return { type: 'ack', ref: event.ref, id: event.id, serverAt: event.serverAt, recipients: event.recipients };
       case 'presence':
         return { type: 'presence', joined: [...event.joined], left: [...event.left], serverAt: event.serverAt };
+      case 'room':
+        return withRef({ type: 'room', name: event.name, owner: event.owner, members: [...event.members] }, event.ref);
+      case 'room-left':
+        return withRef({ type: 'room-left', room: event.room }, event.ref);
+      case 'room-deleted':
+        return withRef({ type: 'room-deleted', room: event.room, by: event.by }, event.ref);
+      case 'room-members':
+        return { type: 'room-members', room: event.room, joined: [...event.joined], left: [...event.left], serverAt: event.serverAt };
+      case 'rooms':
+        return withRef({ type: 'rooms', rooms: [...event.rooms], deleted: [...event.deleted] }, event.ref);
+      case 'receipts':
+        return { type: 'receipts', updates: event.updates.map((u) => ({ ...u })) };
+      case 'typing': {
+        const t = event.typing;
+        return { type: 'typing', from: t.from, to: t.to, room: t.room, active: t.active, expiresAt: t.expiresAt };
+      }
       case 'pong':
         return event.ref === undefined
           ? { type: 'pong', sentAt: event.sentAt, serverAt: event.serverAt }
@@ -75,7 +98,12 @@ export class JsonCodec implements Codec {
       case 'error':
         return errorFrame(event.code, event.detail, event.ref);
       case 'echo':
+      case 'joined':
       case 'left':
+      case 'room-member':
+      case 'users':
+      case 'time':
+      case 'help':
         return null;
     }
   }
@@ -84,9 +112,12 @@ export class JsonCodec implements Codec {
 function errorFrame(code: keyof typeof ERRORS, detail: string | undefined, ref: string | undefined): ServerFrame {
   const spec = ERRORS[code];
   const message = detail ? `${spec.message}: ${detail}` : spec.message;
-  return ref === undefined
-    ? { type: 'error', code, message, retryable: spec.retryable }
-    : { type: 'error', code, message, retryable: spec.retryable, ref };
+  return withRef({ type: 'error', code, message, retryable: spec.retryable }, ref);
+}
+
+/** Adds `ref` when there is one (the schemas make it optional, never undefined). */
+function withRef<F extends ServerFrame>(frame: F, ref: string | undefined): F {
+  return ref === undefined ? frame : { ...frame, ref };
 }
 
 /** The client's reference id of a frame that failed validation, if it had a usable one. */

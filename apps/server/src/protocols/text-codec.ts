@@ -1,20 +1,28 @@
 import { ERRORS } from '@chorus/protocol';
 import type { Codec } from '../hub/codec.js';
 import type { Command, OutEvent } from '../hub/events.js';
+import { parseSlashCommand, TEXT_COMMANDS } from './text-commands.js';
+
+const HELP = ['Commands:', ...TEXT_COMMANDS.map(([usage, what]) => `  ${usage.padEnd(20)} ${what}`)].join('\n');
 
 /**
  * The original protocol: `message,target` in, plain sentences out, byte for byte
  * as the first service sent them. The text after the LAST comma is the target
  * (trimmed; empty means everyone); a frame without a comma goes to everyone.
+ * New features arrive as slash commands (`/help`); `//text` sends "/text".
  */
 export class TextCodec implements Codec {
   readonly name = 'text' as const;
 
   decode(frame: string, receivedAt: number): Command {
+    if (frame.startsWith('/')) {
+      if (!frame.startsWith('//')) return parseSlashCommand(frame, receivedAt);
+      frame = frame.slice(1);
+    }
     const comma = frame.lastIndexOf(',');
-    if (comma === -1) return { kind: 'send', to: null, text: frame, sentAt: receivedAt };
+    if (comma === -1) return { kind: 'send', to: null, room: null, text: frame, sentAt: receivedAt };
     const target = frame.slice(comma + 1).trim();
-    return { kind: 'send', to: target === '' ? null : target, text: frame.slice(0, comma), sentAt: receivedAt };
+    return { kind: 'send', to: target === '' ? null : target, room: null, text: frame.slice(0, comma), sentAt: receivedAt };
   }
 
   encode(event: OutEvent): string | null {
@@ -22,20 +30,50 @@ export class TextCodec implements Codec {
       case 'echo':
         return `You wrote: ${event.text}`;
       case 'message': {
-        const { from, to, text } = event.envelope;
+        const { from, to, room, text } = event.envelope;
+        if (room !== null) return `Client #${from} says in ${room}: ${text}`;
         return to === null ? `Client #${from} says: ${text}` : `${from} send a private message: ${text}`;
       }
       case 'unknown-recipient':
         return `${event.target} is not a valid client`;
+      case 'joined':
+        return `Client #${event.clientId} joined the chat`;
       case 'left':
         return `Client #${event.clientId} left the chat`;
+      case 'room':
+        return event.created
+          ? `Room ${event.name} created; you are its owner`
+          : `You joined ${event.name} (${plural(event.members.length, 'member')}: ${event.members.join(', ')})`;
+      case 'room-left':
+        return `You left ${event.room}`;
+      case 'room-deleted':
+        return event.reply ? `Room ${event.room} deleted` : `Room ${event.room} was deleted by ${event.by}`;
+      case 'room-member':
+        return `Client #${event.clientId} ${event.joined ? 'joined' : 'left'} ${event.room}`;
+      case 'rooms':
+        if (!event.reply) return null;
+        if (event.rooms.length === 0) return 'No rooms yet: create one with /create NAME';
+        return `Rooms: ${event.rooms.map((r) => `${r.name} (${plural(r.members, 'member')}, owner ${r.owner})`).join(', ')}`;
+      case 'users':
+        return `Online (${event.online.length}): ${event.online.join(', ')}`;
+      case 'time':
+        return `Server time: ${new Date(event.serverAt).toISOString()} (${event.serverAt})`;
+      case 'help':
+        return HELP;
       case 'error':
         return event.detail ? `${ERRORS[event.code].message}: ${event.detail}` : ERRORS[event.code].message;
       case 'welcome':
       case 'ack':
       case 'presence':
+      case 'room-members':
+      case 'receipts':
+      case 'typing':
       case 'pong':
         return null;
     }
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

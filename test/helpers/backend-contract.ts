@@ -1,15 +1,26 @@
 import { EventEmitter, once } from 'node:events';
 import type { Test } from 'tap';
 import type { BackendSink, HubBackend } from '../../apps/server/src/hub/backend.js';
-import type { Envelope, PresenceChange } from '../../apps/server/src/hub/events.js';
+import type { Delivery, Envelope, PresenceChange, RoomChange, Target } from '../../apps/server/src/hub/events.js';
 
 /** A sink that records what a node was given and lets a test wait for it. */
 export class RecordingSink extends EventEmitter implements BackendSink {
-  readonly deliveries: Envelope[] = [];
+  readonly received: Delivery[] = [];
   readonly presenceChanges: PresenceChange[] = [];
+  readonly roomChanges: RoomChange[] = [];
 
-  deliver(envelope: Envelope): void {
-    this.deliveries.push(envelope);
+  /** The envelopes of the message deliveries, in order. */
+  get deliveries(): Envelope[] {
+    return this.received.flatMap((d) => (d.payload.kind === 'message' ? [d.payload.envelope] : []));
+  }
+
+  deliver(delivery: Delivery): void {
+    this.received.push(delivery);
+    this.emit('change');
+  }
+
+  room(change: RoomChange): void {
+    this.roomChanges.push(change);
     this.emit('change');
   }
 
@@ -34,8 +45,15 @@ export interface ServiceHarness {
 export type MakeService = (nodes: number, maxClients: number) => Promise<ServiceHarness>;
 
 let seq = 0;
-function envelope(from: string, to: string | null, text: string): Envelope {
-  return { id: `e${++seq}`, from, to, text, sentAt: 1, serverAt: 2 };
+function envelope(from: string, to: string | null, text: string, room: string | null = null): Envelope {
+  return { id: `e${++seq}`, from, to, room, text, sentAt: 1, serverAt: 2 };
+}
+
+/** Routes a message envelope to the target its fields name. */
+function send(backend: HubBackend, e: Envelope): Promise<boolean> {
+  const target: Target =
+    e.room !== null ? { kind: 'room', room: e.room } : e.to !== null ? { kind: 'client', clientId: e.to } : { kind: 'all' };
+  return backend.route({ target, payload: { kind: 'message', envelope: e } });
 }
 
 /** The guarantees written on HubBackend, checked against one implementation. */
@@ -94,12 +112,14 @@ export function backendContract(t: Test, makeService: MakeService): void {
     }
   });
 
-  t.test('online() includes an id as soon as its admission resolves, on every node', async (t) => {
+  t.test('the view includes an id as soon as its admission resolves', async (t) => {
     const { nodes } = await service(t, 2, 10);
     await nodes[0]!.backend.admit('me');
-    t.same(await nodes[0]!.backend.online(), ['me']);
+    t.same(nodes[0]!.backend.view.online(), ['me']);
+    t.ok(nodes[0]!.backend.view.isOnline('me'));
     await nodes[1]!.backend.admit('you');
-    t.same((await nodes[1]!.backend.online()).sort(), ['me', 'you']);
+    t.same(nodes[1]!.backend.view.online().sort(), ['me', 'you']);
+    t.equal(nodes[1]!.backend.view.onlineCount(), 2);
   });
 
   t.test('sendTo reaches the recipient on its node only; an unknown id is false', async (t) => {
@@ -108,9 +128,9 @@ export function backendContract(t: Test, makeService: MakeService): void {
     await nodes[1]!.backend.admit('b');
     const toB = envelope('a', 'b', 'hi b');
     const toA = envelope('a', 'a', 'hi me');
-    t.equal(await nodes[0]!.backend.sendTo(toB), true);
-    t.equal(await nodes[0]!.backend.sendTo(toA), true);
-    t.equal(await nodes[0]!.backend.sendTo(envelope('a', 'ghost', 'boo')), false);
+    t.equal(await send(nodes[0]!.backend, toB), true);
+    t.equal(await send(nodes[0]!.backend, toA), true);
+    t.equal(await send(nodes[0]!.backend, envelope('a', 'ghost', 'boo')), false);
     await nodes[1]!.sink.until(() => nodes[1]!.sink.deliveries.length === 1);
     t.same(nodes[1]!.sink.deliveries, [toB]);
     t.same(nodes[0]!.sink.deliveries, [toA]);
@@ -121,7 +141,7 @@ export function backendContract(t: Test, makeService: MakeService): void {
     for (let i = 0; i < 20; i++) {
       const id = `fresh${i}`;
       t.equal(await nodes[1]!.backend.admit(id), 'admitted');
-      t.equal(await nodes[0]!.backend.sendTo(envelope('x', id, `m${i}`)), true, `${id} found`);
+      t.equal(await send(nodes[0]!.backend, envelope('x', id, `m${i}`)), true, `${id} found`);
     }
     const sink = nodes[1]!.sink;
     await sink.until(() => sink.deliveries.length === 20);
@@ -136,7 +156,7 @@ export function backendContract(t: Test, makeService: MakeService): void {
       const e = i % 3 === 0 ? envelope('s', null, `m${i}`) : envelope('s', 'r', `m${i}`);
       sent.push(e.text);
       // Not awaited one by one: the order of calls is the order of effects.
-      void (e.to === null ? nodes[0]!.backend.broadcast(e) : nodes[0]!.backend.sendTo(e));
+      void send(nodes[0]!.backend, e);
     }
     const sink = nodes[1]!.sink;
     await sink.until(() => sink.deliveries.length === 300);
@@ -146,7 +166,7 @@ export function backendContract(t: Test, makeService: MakeService): void {
   t.test('broadcast reaches every node, the sender included', async (t) => {
     const { nodes } = await service(t, 3, 10);
     const e = envelope('a', null, 'to all');
-    await nodes[0]!.backend.broadcast(e);
+    await send(nodes[0]!.backend, e);
     for (const { sink } of nodes) {
       await sink.until(() => sink.deliveries.length === 1);
       t.same(sink.deliveries, [e]);
@@ -162,7 +182,60 @@ export function backendContract(t: Test, makeService: MakeService): void {
     const sink = nodes[1]!.sink;
     await sink.until(() => sink.presenceChanges.some((c) => c.clientId === 'doomed' && !c.online));
     t.match(sink.presenceChanges.at(-1), { clientId: 'doomed', online: false, crashed: true });
-    t.same(await nodes[1]!.backend.online(), ['survivor']);
+    t.same(nodes[1]!.backend.view.online(), ['survivor']);
     t.equal(await nodes[1]!.backend.admit('doomed'), 'admitted', 'the id and its permit are free');
+  });
+
+  t.test('rooms: create, join, leave and delete, with every node told in one order', async (t) => {
+    const { nodes } = await service(t, 2, 10);
+    const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
+    t.equal(await a.createRoom('general', 'alice'), 'created');
+    t.equal(await b.createRoom('general', 'bob'), 'exists');
+    t.same(a.view.room('general') && [...a.view.room('general')!.members], ['alice'], 'the creator is the first member');
+    const joined = await b.joinRoom('general', 'bob');
+    t.same(joined !== 'not-found' && [...joined.members].sort(), ['alice', 'bob'], 'join answers with the members');
+    t.same(b.view.roomsOf('bob'), ['general'], 'the view holds the join when the call resolves');
+    t.equal(await b.joinRoom('nowhere', 'bob'), 'not-found');
+    t.equal(await a.leaveRoom('general', 'carol'), 'not-member');
+    t.equal(await b.deleteRoom('general', 'bob'), 'not-owner');
+    t.equal(await b.leaveRoom('general', 'bob'), 'left');
+    t.equal(await a.deleteRoom('general', 'alice'), 'deleted');
+    t.equal(await a.deleteRoom('general', 'alice'), 'not-found');
+    const expected = [
+      { kind: 'created', room: 'general', owner: 'alice' },
+      { kind: 'joined', room: 'general', clientId: 'alice' },
+      { kind: 'joined', room: 'general', clientId: 'bob' },
+      { kind: 'left', room: 'general', clientId: 'bob' },
+      { kind: 'deleted', room: 'general', by: 'alice', members: ['alice'] },
+    ];
+    for (const { sink, backend } of nodes) {
+      await sink.until(() => sink.roomChanges.length >= expected.length);
+      t.same(sink.roomChanges, expected);
+      t.same(backend.view.rooms(), []);
+    }
+  });
+
+  t.test('membership outlives a connection: a member who leaves the service stays a member', async (t) => {
+    const { nodes } = await service(t, 2, 10);
+    const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
+    await a.admit('alice');
+    await a.createRoom('club', 'alice');
+    await a.release('alice');
+    await b.createRoom('other', 'bob');
+    t.same(b.view.rooms().sort((x, y) => x.name.localeCompare(y.name)), [
+      { name: 'club', owner: 'alice', members: 1 },
+      { name: 'other', owner: 'bob', members: 1 },
+    ]);
+  });
+
+  t.test('a room delivery reaches every node (each hub picks its local members)', async (t) => {
+    const { nodes } = await service(t, 2, 10);
+    await nodes[0]!.backend.createRoom('r', 'a');
+    const e = envelope('a', null, 'in the room', 'r');
+    t.equal(await send(nodes[0]!.backend, e), true);
+    for (const { sink } of nodes) {
+      await sink.until(() => sink.deliveries.length === 1);
+      t.same(sink.received, [{ target: { kind: 'room', room: 'r' }, payload: { kind: 'message', envelope: e } }]);
+    }
   });
 }

@@ -1,0 +1,79 @@
+/**
+ * Baseline: what a user would pick instead of Chorus. Socket.IO 4 in a Node
+ * cluster, set up as its documentation shows: @socket.io/sticky in the primary
+ * (least-connection balancing) and @socket.io/cluster-adapter between the
+ * workers. Default options everywhere; the IPC serialization stays Node's
+ * default (JSON), since the adapter's README says the "advanced" one is only
+ * needed for binary payloads and these are plain objects.
+ *
+ *   io(url, { auth: { id } })                    joins the room named after its id
+ *   server emits 'welcome' {node}               the worker's pid (lets the bench split pairs across workers)
+ *   emit('send', {to, text})                    to: id -> io.to(id); null -> socket.broadcast
+ *   emit('join', room, ack) / emit('room', {room, text})   rooms of the room scenario
+ *   clients receive 'message' {from, text, room?}
+ *
+ * WORKERS (default 2). Prints {"msg":"listening","port":N} once every worker is
+ * ready; exits when its stdin closes.
+ */
+import cluster from 'node:cluster';
+import { createServer } from 'node:http';
+import { createAdapter, setupPrimary } from '@socket.io/cluster-adapter';
+import { setupMaster, setupWorker } from '@socket.io/sticky';
+import { Server } from 'socket.io';
+
+interface SendPayload {
+  to?: string | null;
+  text?: string;
+}
+interface RoomPayload {
+  room?: string;
+  text?: string;
+}
+
+if (cluster.isPrimary) {
+  const workers = Number(process.env.WORKERS ?? 2);
+  const http = createServer();
+  setupMaster(http, { loadBalancingMethod: 'least-connection' });
+  setupPrimary();
+  let ready = 0;
+  cluster.on('message', (_worker, message: unknown) => {
+    if ((message as { bench?: string } | null)?.bench !== 'ready' || ++ready !== workers) return;
+    http.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
+      const address = http.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      process.stdout.write(`${JSON.stringify({ msg: 'listening', port, pid: process.pid, workers })}\n`);
+    });
+  });
+  for (let i = 0; i < workers; i++) cluster.fork();
+  const stop = () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    process.exit(0);
+  };
+  process.stdin.on('end', stop).resume();
+  process.on('SIGTERM', stop);
+} else {
+  const io = new Server(createServer());
+  io.adapter(createAdapter());
+  setupWorker(io);
+  const node = String(process.pid);
+
+  io.on('connection', (socket) => {
+    const id = String((socket.handshake.auth as { id?: unknown }).id ?? socket.id);
+    void socket.join(id);
+    socket.emit('welcome', { node });
+    socket.on('send', (msg: SendPayload) => {
+      const out = { from: id, text: msg.text };
+      if (msg.to) io.to(msg.to).emit('message', out);
+      else socket.broadcast.emit('message', out);
+    });
+    socket.on('join', (room: string, ack?: () => void) => {
+      void socket.join(`room:${room}`);
+      ack?.();
+    });
+    socket.on('room', (msg: RoomPayload) => {
+      socket.to(`room:${msg.room}`).emit('message', { from: id, room: msg.room, text: msg.text });
+    });
+  });
+  process.send?.({ bench: 'ready' });
+  process.on('SIGTERM', () => process.exit(0));
+}

@@ -1,0 +1,323 @@
+/**
+ * A load-generator process (forked by the runner, see pool.ts). It holds client
+ * connections to one system at a time and drives them as the runner commands:
+ * connect, join rooms, fanout (windowed broadcasts), direct (pairs, at a fixed
+ * rate or closed-loop), mark (counters since the previous mark), stop, close.
+ * Every loop stops by itself when told to stop, and the process exits when its
+ * parent goes away.
+ */
+import { Histogram } from '../stats.js';
+import { createClient, type BenchClient } from './clients.js';
+import {
+  isBenchMessage,
+  CHANNEL,
+  type Command,
+  type ConnectResult,
+  type FromGenerator,
+  type MarkResult,
+  type Replies,
+  type SenderSpec,
+  type Target,
+  type ToGenerator,
+} from './ipc.js';
+
+const clients = new Map<string, BenchClient>();
+let target: Target | null = null;
+let load: Load | null = null;
+
+const counters = { sent: 0, received: 0, errors: 0 };
+const latency = new Histogram();
+let totalReceived = 0;
+
+/** A running load: it sends until stopped and says when everything it sent has arrived. */
+interface Load {
+  stop(): void;
+  readonly inFlight: number;
+  onWatermarks?(marks: [number, number][]): void;
+}
+
+function post(message: FromGenerator): void {
+  if (process.connected) process.send!(message);
+}
+
+const now = (): number => performance.now();
+const hrMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** `prefix|` padded with dots to `bytes` characters (a comma-free, JSON-safe ~100-byte text). */
+function payload(prefix: string, bytes: number): string {
+  return prefix.length >= bytes ? prefix : prefix + '.'.repeat(bytes - prefix.length);
+}
+
+// ---- connect ---------------------------------------------------------------------
+
+async function connect(command: Extract<Command, { type: 'connect' }>): Promise<ConnectResult> {
+  target = command.target;
+  const startedAt = hrMs();
+  const result: ConnectResult = { clients: [], failed: 0, errors: [], startedAt, finishedAt: startedAt };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < command.ids.length) {
+      const index = next++;
+      const id = command.ids[index]!;
+      const localAddress = command.localAddresses[index % command.localAddresses.length]!;
+      const client = createClient(command.target, id, localAddress);
+      client.onMessage = countOnly;
+      try {
+        await client.open(command.timeoutMs);
+        clients.set(id, client);
+        result.clients.push({ id, node: client.node, localPort: client.localPort, localAddress });
+      } catch (err) {
+        client.close();
+        result.failed++;
+        if (result.errors.length < 5) result.errors.push(`${id}: ${(err as Error).message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, command.concurrency) }, worker));
+  return { ...result, finishedAt: hrMs() };
+}
+
+function countOnly(): void {
+  counters.received++;
+  totalReceived++;
+}
+
+async function join(command: Extract<Command, { type: 'join' }>): Promise<Replies['join']> {
+  const out: Replies['join'] = { joined: 0, failed: 0, errors: [] };
+  await Promise.all(
+    command.joins.map(async ({ id, room, create }) => {
+      try {
+        const client = clients.get(id);
+        if (!client) throw new Error(`${id} is not connected here`);
+        await client.join(room, create, command.timeoutMs);
+        out.joined++;
+      } catch (err) {
+        out.failed++;
+        if (out.errors.length < 5) out.errors.push((err as Error).message);
+      }
+    }),
+  );
+  return out;
+}
+
+// ---- fanout ----------------------------------------------------------------------
+
+/**
+ * Broadcasters with a bounded window: a sender has at most `window` messages
+ * that some receiver (in any generator) has not received yet. Receivers here
+ * count arrivals per sender; when every local receiver has seq N of a sender,
+ * the local watermark moves to N and goes to the runner, which sends the owner
+ * of the sender the minimum over all generators.
+ */
+function startFanout(command: Extract<Command, { type: 'fanout' }>): Load {
+  const senders = command.senders.map((spec) => ({ spec, client: mustGet(spec.id), seq: 0, watermark: 0 }));
+  const byIndex = new Map(senders.map((s) => [s.spec.index, s]));
+  const arrivals = command.localReceivers.map(() => new Map<number, number>());
+  const localWatermark = command.localReceivers.map(() => 0);
+  const changed = new Set<number>();
+  let reportScheduled = false;
+  let running = true;
+
+  const sendFrom = (s: (typeof senders)[number]): void => {
+    while (running && s.seq - s.watermark < command.window) {
+      s.seq++;
+      const text = payload(`${s.spec.index}|${s.seq}|`, command.textBytes);
+      counters.sent++;
+      if (s.spec.room === null) s.client.send(null, text);
+      else s.client.sendRoom(s.spec.room, text);
+    }
+  };
+  const report = (): void => {
+    reportScheduled = false;
+    post({ ch: CHANNEL, type: 'watermarks', marks: [...changed].map((i) => [i, localWatermark[i]!]) });
+    changed.clear();
+  };
+  const onMessage = (_from: string, text: string): void => {
+    countOnly();
+    const bar = text.indexOf('|');
+    const index = Number(text.slice(0, bar));
+    const seq = Number(text.slice(bar + 1, text.indexOf('|', bar + 1)));
+    const counts = arrivals[index];
+    if (!counts) return;
+    const n = (counts.get(seq) ?? 0) + 1;
+    if (n < command.localReceivers[index]!) {
+      counts.set(seq, n);
+      return;
+    }
+    // A receiver gets one sender's messages in order, so seq complete means every earlier one is too.
+    counts.delete(seq);
+    localWatermark[index] = seq;
+    changed.add(index);
+    if (!reportScheduled) {
+      reportScheduled = true;
+      setImmediate(report);
+    }
+  };
+  for (const client of clients.values()) client.onMessage = onMessage;
+  for (const s of senders) sendFrom(s);
+
+  return {
+    stop() {
+      running = false;
+    },
+    get inFlight() {
+      let n = 0;
+      for (const s of senders) n += s.seq - s.watermark;
+      return n;
+    },
+    onWatermarks(marks) {
+      for (const [index, seq] of marks) {
+        const s = byIndex.get(index);
+        if (!s || seq <= s.watermark) continue;
+        s.watermark = seq;
+        sendFrom(s);
+      }
+    },
+  };
+}
+
+// ---- direct ----------------------------------------------------------------------
+
+/**
+ * Pairs messaging each other, both ways. Each direction is a flow whose index
+ * travels in the text, with the send time, so the receiver (in this process)
+ * measures the end-to-end latency. `rate`: open loop at a fixed total rate,
+ * spread over the flows. `closed`: each flow keeps `window` messages in flight.
+ */
+function startDirect(command: Extract<Command, { type: 'direct' }>): Load {
+  const flows = command.pairs.flatMap(([a, b]) => [
+    { from: mustGet(a), to: b, inFlight: 0 },
+    { from: mustGet(b), to: a, inFlight: 0 },
+  ]);
+  let running = true;
+  let timer: NodeJS.Timeout | null = null;
+
+  const sendOn = (index: number): void => {
+    const flow = flows[index]!;
+    flow.inFlight++;
+    counters.sent++;
+    flow.from.send(flow.to, payload(`${index}|${now().toFixed(3)}|`, command.textBytes));
+  };
+  const onMessage = (_from: string, text: string): void => {
+    countOnly();
+    const bar = text.indexOf('|');
+    const index = Number(text.slice(0, bar));
+    const sentAt = Number(text.slice(bar + 1, text.indexOf('|', bar + 1)));
+    latency.record((now() - sentAt) * 1000);
+    const flow = flows[index];
+    if (!flow) return;
+    flow.inFlight--;
+    if (running && command.mode === 'closed') sendOn(index);
+  };
+  for (const client of clients.values()) client.onMessage = onMessage;
+
+  if (command.mode === 'closed') {
+    for (let i = 0; i < flows.length; i++) for (let w = 0; w < command.window; w++) sendOn(i);
+  } else if (flows.length > 0) {
+    const start = now();
+    let sent = 0;
+    let cursor = 0;
+    const tick = (): void => {
+      if (!running) return;
+      const due = Math.floor(((now() - start) / 1000) * command.rate);
+      for (; sent < due; sent++) {
+        sendOn(cursor);
+        cursor = (cursor + 1) % flows.length;
+      }
+      timer = setTimeout(tick, 1);
+    };
+    tick();
+  }
+  return {
+    stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+    },
+    get inFlight() {
+      let n = 0;
+      for (const f of flows) n += f.inFlight;
+      return n;
+    },
+  };
+}
+
+// ---- plumbing --------------------------------------------------------------------
+
+function mustGet(id: string): BenchClient {
+  const client = clients.get(id);
+  if (!client) throw new Error(`client ${id} is not connected in this generator`);
+  return client;
+}
+
+function mark(): MarkResult {
+  let errors = 0;
+  for (const client of clients.values()) errors += client.errors;
+  const out: MarkResult = { sent: counters.sent, received: counters.received, errors: errors - counters.errors, latency: latency.toSparse() };
+  counters.sent = 0;
+  counters.received = 0;
+  counters.errors = errors;
+  latency.reset();
+  return out;
+}
+
+async function stop(drainMs: number): Promise<MarkResult> {
+  const current = load;
+  current?.stop();
+  const deadline = Date.now() + drainMs;
+  while (current && current.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  load = null;
+  for (const client of clients.values()) client.onMessage = countOnly;
+  return mark();
+}
+
+function closeAll(): null {
+  load?.stop();
+  load = null;
+  for (const client of clients.values()) client.close();
+  clients.clear();
+  counters.errors = 0;
+  return null;
+}
+
+async function execute(command: Command): Promise<unknown> {
+  switch (command.type) {
+    case 'connect':
+      return connect(command);
+    case 'join':
+      return join(command);
+    case 'fanout':
+      load = startFanout(command);
+      return null;
+    case 'direct':
+      load = startDirect(command);
+      return null;
+    case 'mark':
+      return mark();
+    case 'stop':
+      return stop(command.drainMs);
+    case 'close':
+      return closeAll();
+  }
+}
+
+process.on('message', (raw: unknown) => {
+  if (!isBenchMessage<ToGenerator>(raw)) return;
+  if (raw.type === 'watermarks') {
+    load?.onWatermarks?.(raw.marks);
+    return;
+  }
+  const { rid } = raw;
+  execute(raw).then(
+    (value) => post({ ch: CHANNEL, type: 'reply', rid, ok: true, value }),
+    (err: unknown) => post({ ch: CHANNEL, type: 'reply', rid, ok: false, error: (err as Error).stack ?? String(err) }),
+  );
+});
+
+// Progress for the runner's status line; the process ends with its parent.
+setInterval(() => {
+  if (target !== null) post({ ch: CHANNEL, type: 'progress', connected: clients.size, received: totalReceived });
+}, 250).unref();
+process.on('disconnect', () => {
+  closeAll();
+  process.exit(0);
+});

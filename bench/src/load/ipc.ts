@@ -1,0 +1,101 @@
+import type { ProtocolKind } from '../systems.js';
+
+/** Where and how the clients of a generator connect. */
+export interface Target {
+  readonly kind: ProtocolKind;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One client as connected: `node` is the server process holding it, when its protocol says so. */
+export interface ConnectedClient {
+  readonly id: string;
+  readonly node: string | null;
+  /** The client's source port (to find its server process in /proc when the protocol does not say). */
+  readonly localPort: number;
+  readonly localAddress: string;
+}
+
+export interface ConnectResult {
+  readonly clients: ConnectedClient[];
+  readonly failed: number;
+  /** The first few failure reasons. */
+  readonly errors: string[];
+  /** process.hrtime in ms (one monotonic clock for every process of the machine). */
+  readonly startedAt: number;
+  readonly finishedAt: number;
+}
+
+/** Counters since the generator's previous mark. */
+export interface MarkResult {
+  /** Messages sent by this generator's clients. */
+  readonly sent: number;
+  /** Chat messages received by this generator's clients (deliveries). */
+  readonly received: number;
+  /** Error frames received. */
+  readonly errors: number;
+  /** End-to-end latency of the received messages (direct only), as sparse histogram buckets. */
+  readonly latency: [number, number][];
+}
+
+export interface JoinSpec {
+  readonly id: string;
+  readonly room: string;
+  /** The first member creates the room (Chorus needs that; the baselines create on join). */
+  readonly create: boolean;
+}
+
+/** A fanout sender: `index` is global (all generators), `group` is '' for everyone or a room name. */
+export interface SenderSpec {
+  readonly id: string;
+  readonly index: number;
+  readonly room: string | null;
+}
+
+/** Runner -> generator commands and what each one answers. */
+export type Command =
+  | { type: 'connect'; target: Target; ids: string[]; localAddresses: string[]; concurrency: number; timeoutMs: number }
+  | { type: 'join'; joins: JoinSpec[]; timeoutMs: number }
+  | {
+      type: 'fanout';
+      senders: SenderSpec[];
+      /** For every global sender index, how many of this generator's clients receive its messages. */
+      localReceivers: number[];
+      window: number;
+      textBytes: number;
+    }
+  | { type: 'direct'; pairs: [string, string][]; mode: 'rate' | 'closed'; rate: number; window: number; textBytes: number }
+  | { type: 'mark' }
+  | { type: 'stop'; drainMs: number }
+  | { type: 'close' };
+
+export interface Replies {
+  connect: ConnectResult;
+  join: { joined: number; failed: number; errors: string[] };
+  fanout: null;
+  direct: null;
+  mark: MarkResult;
+  stop: MarkResult;
+  close: null;
+}
+
+/** Every message on the channel carries this tag; anything else is ignored. */
+export const CHANNEL = 'chorus-bench';
+
+export type ToGenerator =
+  | ({ ch: typeof CHANNEL; rid: number } & Command)
+  /** Fanout watermarks: the highest seq of sender `index` that every receiver (everywhere) has. */
+  | { ch: typeof CHANNEL; type: 'watermarks'; marks: [number, number][] };
+
+export type FromGenerator =
+  | { ch: typeof CHANNEL; type: 'reply'; rid: number; ok: true; value: unknown }
+  | { ch: typeof CHANNEL; type: 'reply'; rid: number; ok: false; error: string }
+  /** Cumulative counts, for the progress line. */
+  | { ch: typeof CHANNEL; type: 'progress'; connected: number; received: number }
+  /** Local fanout watermarks: the highest seq of sender `index` that every local receiver has. */
+  | { ch: typeof CHANNEL; type: 'watermarks'; marks: [number, number][] };
+
+/** True for messages of this channel (a forked process may receive others). */
+export function isBenchMessage<T extends { ch: string }>(message: unknown): message is T {
+  return typeof message === 'object' && message !== null && (message as { ch?: unknown }).ch === CHANNEL;
+}

@@ -1,0 +1,125 @@
+import { join, resolve } from 'node:path';
+import { SYSTEM_NAMES, ROOT, type SystemName } from './systems.js';
+
+export const SCENARIO_NAMES = ['connect', 'fanout', 'direct', 'room', 'direct-text'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export interface BenchOptions {
+  readonly runs: number;
+  readonly connections: number;
+  readonly systems: readonly SystemName[];
+  readonly scenarios: readonly ScenarioName[];
+  /** Clients of the fanout, direct and room scenarios. */
+  readonly clients: number;
+  /** Broadcasting clients in the fanout scenario, and the broadcasts each may have in flight. */
+  readonly fanoutSenders: number;
+  readonly fanoutWindow: number;
+  /** Members per room in the room scenario (one sender per room). */
+  readonly roomSize: number;
+  readonly roomWindow: number;
+  /** Total rate of the direct scenario's latency phase, messages per second. */
+  readonly rate: number;
+  /** Messages in flight per client in the direct scenario's closed-loop phase. */
+  readonly window: number;
+  readonly textBytes: number;
+  /** Seconds of each measured phase, and of the warm-up before it. */
+  readonly duration: number;
+  readonly warmup: number;
+  readonly generators: number;
+  readonly outDir: string;
+  readonly docs: boolean;
+  readonly quick: boolean;
+}
+
+export const HELP = `npm run bench -- [options]
+
+Chorus side by side with a plain ws relay and a Socket.IO cluster, on loopback,
+each system measured --runs times, interleaved (A B C D, A B C D, ...); reports
+medians with min-max and ratios to the baselines measured in the same run.
+
+  --runs N            interleaved runs (default 5)
+  --connections N     idle connections of the connect scenario (default 10000; past
+                      ~25000 several 127.x source addresses are used; a single
+                      process cannot hold more than its open-file limit)
+  --systems a,b       ${SYSTEM_NAMES.join(', ')} (default all)
+  --scenarios a,b     ${SCENARIO_NAMES.join(', ')} (default all)
+  --clients N         clients of fanout, direct and room (default 1000)
+  --rate N            direct: total rate of the latency phase, msg/s (default 5000)
+  --duration S        seconds of each measured phase (default 5)
+  --warmup S          seconds of warm-up before each measured phase (default 1.5)
+  --generators N      load-generator processes (default 2; more when --connections needs them)
+  --quick             a short run for development: 2 runs, 2000 connections, 2 s phases
+  --out DIR           where the JSON results go (default bench/results)
+  --no-docs           do not write docs/performance.md and docs/performance.svg
+  --help              this text
+`;
+
+/** Parses the command line; throws an Error with a readable message on a bad flag. */
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}" (see --help)`);
+    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+    if (['help', 'quick', 'no-docs'].includes(name)) {
+      flags.set(name, true);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    flags.set(name, value);
+  }
+  if (flags.has('help')) return 'help';
+  const known = new Set(['quick', 'no-docs', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup', 'generators', 'out']);
+  for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name} (see --help)`);
+
+  const quick = flags.has('quick');
+  const str = (name: string): string | undefined => {
+    const v = flags.get(name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const num = (name: string, fallback: number, min: number, integer = true): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+      throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got "${raw}"`);
+    }
+    return value;
+  };
+  const list = <T extends string>(name: string, all: readonly T[]): T[] => {
+    const raw = str(name);
+    if (raw === undefined) return [...all];
+    const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const item of items) if (!all.includes(item as T)) throw new Error(`--${name}: unknown "${item}" (one of ${all.join(', ')})`);
+    // Keep the canonical order, so that runs interleave the same way whatever the flag's order.
+    return all.filter((name) => items.includes(name));
+  };
+
+  const connections = num('connections', quick ? 2000 : 10_000, 1);
+  const clients = num('clients', 1000, 4);
+  const out = str('out');
+  return {
+    runs: num('runs', quick ? 2 : 5, 1),
+    connections,
+    systems: list('systems', SYSTEM_NAMES),
+    scenarios: list('scenarios', SCENARIO_NAMES),
+    clients: clients - (clients % 2),
+    fanoutSenders: 4,
+    fanoutWindow: 4,
+    roomSize: 50,
+    roomWindow: 2,
+    rate: num('rate', 5000, 1),
+    window: 2,
+    textBytes: 100,
+    duration: num('duration', quick ? 2 : 5, 0.2, false),
+    warmup: num('warmup', quick ? 0.5 : 1.5, 0, false),
+    generators: Math.max(num('generators', 2, 1), Math.ceil(connections / 15_000)),
+    outDir: out === undefined ? join(ROOT, 'bench', 'results') : resolve(out),
+    docs: !flags.has('no-docs'),
+    quick,
+  };
+}
+
+/** Where docs/performance.md and docs/performance.svg live. */
+export const DOCS_DIR = join(ROOT, 'docs');

@@ -1,0 +1,143 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat times (`getconf CLK_TCK`, 100 on Linux). */
+export const CLOCK_TICKS = readClockTicks();
+
+function readClockTicks(): number {
+  try {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(ticks) && ticks > 0 ? ticks : 100;
+  } catch {
+    return 100;
+  }
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** `pid` and all of its live descendants (children of every thread, recursively). */
+export function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${current}/task`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    out.push(current);
+    for (const task of tasks) {
+      const children = readText(`/proc/${current}/task/${task}/children`);
+      if (!children) continue;
+      for (const child of children.trim().split(/\s+/)) if (child) stack.push(Number(child));
+    }
+  }
+  return out;
+}
+
+/** User + system CPU time of one process, in microseconds (0 once it is gone). */
+export function cpuMicros(pid: number): number {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (!stat) return 0;
+  // The command name (field 2) may contain spaces; fields after its closing parenthesis are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1e6) / CLOCK_TICKS;
+}
+
+/** Resident set size of one process, in bytes (0 once it is gone). */
+export function rssBytes(pid: number): number {
+  const status = readText(`/proc/${pid}/status`);
+  const match = status && /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+/** CPU and memory of a process tree at one instant. */
+export interface TreeSample {
+  readonly pids: readonly number[];
+  /** Sum of utime+stime over the tree, microseconds. */
+  readonly cpuMicros: number;
+  /** Sum of VmRSS over the tree, bytes. */
+  readonly rssBytes: number;
+}
+
+export function sampleTree(pid: number): TreeSample {
+  const pids = processTree(pid);
+  let cpu = 0;
+  let rss = 0;
+  for (const p of pids) {
+    cpu += cpuMicros(p);
+    rss += rssBytes(p);
+  }
+  return { pids, cpuMicros: cpu, rssBytes: rss };
+}
+
+/**
+ * TCP ports in LISTEN state held by any of `pids` (IPv4 and IPv6), found by
+ * matching the processes' socket inodes against /proc/net/tcp{,6}.
+ */
+export function listeningPorts(pids: readonly number[]): number[] {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match) inodes.add(match[1]!);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of (readText(table) ?? '').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is cols[1] ("0100007F:1F90"), st is cols[3] ("0A" = LISTEN), inode is cols[9].
+      if (cols.length > 9 && cols[3] === '0A' && inodes.has(cols[9]!)) {
+        ports.add(parseInt(cols[1]!.split(':')[1]!, 16));
+      }
+    }
+  }
+  return [...ports];
+}
+
+/** The machine the bench ran on, for the report. */
+export interface MachineInfo {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly kernel: string;
+  readonly fdLimit: string;
+}
+
+export function machineInfo(cpus: number): MachineInfo {
+  const cpuinfo = readText('/proc/cpuinfo') ?? '';
+  const meminfo = readText('/proc/meminfo') ?? '';
+  const memKiB = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
+  const limits = readText('/proc/self/limits') ?? '';
+  const fd = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
+  return {
+    cpus,
+    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
+    memoryGiB: Math.round((memKiB / 1024 / 1024) * 10) / 10,
+    node: process.version,
+    kernel: (readText('/proc/sys/kernel/osrelease') ?? 'unknown').trim(),
+    fdLimit: fd ? `${fd[1]} soft / ${fd[2]} hard` : 'unknown',
+  };
+}

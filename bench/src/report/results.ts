@@ -1,0 +1,171 @@
+import type { LogNote } from '../server-process.js';
+import type { BenchOptions, ScenarioName } from '../options.js';
+import type { MachineInfo } from '../proc.js';
+import { summarize, type Summary } from '../stats.js';
+import { BASELINES, type SystemName } from '../systems.js';
+
+/** One figure of the report: which scenario measures it, how to show it, and which way is better. */
+export interface FigureSpec {
+  readonly scenario: ScenarioName;
+  readonly key: string;
+  readonly label: string;
+  readonly unit: string;
+  readonly better: 'higher' | 'lower';
+  readonly digits: number;
+  /** Shown in the tables and the chart (the others are kept in the JSON only). */
+  readonly main: boolean;
+}
+
+const direct = (scenario: ScenarioName): FigureSpec[] => [
+  { scenario, key: 'p50Ms', label: 'p50 at 5k msg/s', unit: 'ms', better: 'lower', digits: 2, main: true },
+  { scenario, key: 'p99Ms', label: 'p99 at 5k msg/s', unit: 'ms', better: 'lower', digits: 2, main: true },
+  { scenario, key: 'maxRate', label: 'highest sustained rate', unit: 'msg/s', better: 'higher', digits: 0, main: true },
+  { scenario, key: 'cpuMicrosPerMessage', label: 'server CPU per message', unit: 'us', better: 'lower', digits: 1, main: true },
+  { scenario, key: 'p99AtMaxMs', label: 'p99 at that rate', unit: 'ms', better: 'lower', digits: 1, main: true },
+  { scenario, key: 'p50AtMaxMs', label: 'p50 at that rate', unit: 'ms', better: 'lower', digits: 2, main: false },
+  { scenario, key: 'achievedRate', label: 'rate achieved in the 5k phase', unit: 'msg/s', better: 'higher', digits: 0, main: false },
+  { scenario, key: 'serverCpuCores', label: 'server CPU at max rate', unit: 'cores', better: 'lower', digits: 2, main: false },
+];
+const fanout = (scenario: ScenarioName): FigureSpec[] => [
+  { scenario, key: 'deliveriesPerSecond', label: 'deliveries/s', unit: '/s', better: 'higher', digits: 0, main: true },
+  { scenario, key: 'cpuMicrosPerDelivery', label: 'server CPU per delivery', unit: 'us', better: 'lower', digits: 2, main: true },
+  { scenario, key: 'messagesPerSecond', label: 'messages sent/s', unit: '/s', better: 'higher', digits: 0, main: false },
+  { scenario, key: 'serverCpuCores', label: 'server CPU', unit: 'cores', better: 'lower', digits: 2, main: false },
+];
+
+export const FIGURES: readonly FigureSpec[] = [
+  { scenario: 'connect', key: 'memoryKiBPerConnection', label: 'memory per connection', unit: 'KiB', better: 'lower', digits: 1, main: true },
+  { scenario: 'connect', key: 'connectSeconds', label: 'time to connect all', unit: 's', better: 'lower', digits: 2, main: true },
+  { scenario: 'connect', key: 'cpuMicrosPerConnect', label: 'server CPU per connect', unit: 'us', better: 'lower', digits: 0, main: true },
+  { scenario: 'connect', key: 'connectsPerSecond', label: 'connects/s', unit: '/s', better: 'higher', digits: 0, main: false },
+  ...fanout('fanout'),
+  ...direct('direct'),
+  ...fanout('room'),
+  ...direct('direct-text'),
+];
+
+/** The scenario whose baseline figures a scenario's ratios use (the text row compares with the baselines' direct). */
+export function ratioScenario(scenario: ScenarioName): ScenarioName {
+  return scenario === 'direct-text' ? 'direct' : scenario;
+}
+
+/** What one system did in one scenario of one run. */
+export interface RunRecord {
+  readonly run: number;
+  readonly scenario: ScenarioName;
+  readonly system: SystemName;
+  readonly figures?: Record<string, number>;
+  readonly notes: string[];
+  readonly skipped?: string;
+  readonly error?: string;
+  readonly seconds: number;
+}
+
+export interface CellSummary {
+  readonly figures: Record<string, Summary>;
+  /** Per-run ratios (this system / baseline, same run), summarized; by baseline, by figure. */
+  readonly ratios: Record<string, Record<string, Summary>>;
+  readonly skipped?: string;
+  readonly errors: string[];
+  readonly notes: string[];
+}
+
+export interface TargetResult {
+  readonly text: string;
+  readonly figure: string;
+  readonly versus: string;
+  readonly op: '<=' | '>=' | '>';
+  readonly limit: number;
+  readonly ratio: Summary | null;
+  readonly met: boolean | null;
+}
+
+export interface BenchResults {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly wallSeconds: number;
+  readonly machine: MachineInfo;
+  readonly options: BenchOptions;
+  readonly systems: readonly { readonly name: SystemName; readonly description: string }[];
+  readonly runs: readonly RunRecord[];
+  readonly summary: Partial<Record<ScenarioName, Partial<Record<SystemName, CellSummary>>>>;
+  readonly targets: readonly TargetResult[];
+  /** Warn/error lines the systems logged, by system. */
+  readonly serverLogs: Partial<Record<SystemName, LogNote[]>>;
+  /** Stops that needed SIGKILL, by system. */
+  readonly uncleanStops: Partial<Record<SystemName, number>>;
+}
+
+/** Paired ratios: for every run where both have the figure, a / b. */
+export function pairedRatios(runs: readonly RunRecord[], a: { system: SystemName; scenario: ScenarioName }, b: { system: SystemName; scenario: ScenarioName }, key: string): number[] {
+  const out: number[] = [];
+  for (const ra of runs) {
+    if (ra.system !== a.system || ra.scenario !== a.scenario) continue;
+    const rb = runs.find((r) => r.run === ra.run && r.system === b.system && r.scenario === b.scenario);
+    const va = ra.figures?.[key];
+    const vb = rb?.figures?.[key];
+    if (va !== undefined && vb !== undefined && Number.isFinite(va) && Number.isFinite(vb) && vb !== 0) out.push(va / vb);
+  }
+  return out;
+}
+
+export function summarizeRuns(runs: readonly RunRecord[], scenarios: readonly ScenarioName[], systems: readonly SystemName[]): BenchResults['summary'] {
+  const summary: BenchResults['summary'] = {};
+  for (const scenario of scenarios) {
+    const perSystem: Partial<Record<SystemName, CellSummary>> = {};
+    for (const system of systems) {
+      const records = runs.filter((r) => r.scenario === scenario && r.system === system);
+      if (records.length === 0) continue;
+      const figures: Record<string, Summary> = {};
+      const keys = new Set(records.flatMap((r) => Object.keys(r.figures ?? {})));
+      for (const key of keys) figures[key] = summarize(records.map((r) => r.figures?.[key] ?? Number.NaN));
+      const ratios: Record<string, Record<string, Summary>> = {};
+      for (const baseline of BASELINES) {
+        if (!systems.includes(baseline)) continue;
+        const byKey: Record<string, Summary> = {};
+        for (const key of keys) {
+          const values = pairedRatios(runs, { system, scenario }, { system: baseline, scenario: ratioScenario(scenario) }, key);
+          if (values.length > 0) byKey[key] = summarize(values);
+        }
+        ratios[baseline] = byKey;
+      }
+      const skipped = records.find((r) => r.skipped)?.skipped;
+      perSystem[system] = {
+        figures,
+        ratios,
+        ...(skipped === undefined ? {} : { skipped }),
+        errors: [...new Set(records.flatMap((r) => (r.error ? [r.error] : [])))],
+        notes: [...new Set(records.flatMap((r) => r.notes))],
+      };
+    }
+    summary[scenario] = perSystem;
+  }
+  return summary;
+}
+
+/** The targets of issue 6, for chorus-w2, evaluated on medians of paired ratios. */
+export function evaluateTargets(runs: readonly RunRecord[]): TargetResult[] {
+  const target = (
+    text: string,
+    scenario: ScenarioName,
+    figure: string,
+    versus: SystemName,
+    op: TargetResult['op'],
+    limit: number,
+  ): TargetResult => {
+    const values = pairedRatios(runs, { system: 'chorus-w2', scenario }, { system: versus, scenario }, figure);
+    const ratio = values.length > 0 ? summarize(values) : null;
+    const met = ratio === null ? null : op === '<=' ? ratio.median <= limit : op === '>=' ? ratio.median >= limit : ratio.median > limit;
+    return { text, figure: `${scenario}.${figure}`, versus, op, limit, ratio, met };
+  };
+  return [
+    target('memory per idle connection <= 1.5x plain ws', 'connect', 'memoryKiBPerConnection', 'ws-relay', '<=', 1.5),
+    target('memory per idle connection <= 0.4x Socket.IO cluster', 'connect', 'memoryKiBPerConnection', 'socketio-cluster', '<=', 0.4),
+    target('direct: highest sustained rate >= 2.5x Socket.IO cluster', 'direct', 'maxRate', 'socketio-cluster', '>=', 2.5),
+    target('direct: highest sustained rate >= 0.8x plain ws', 'direct', 'maxRate', 'ws-relay', '>=', 0.8),
+    target('direct: p99 at 5k msg/s <= 0.15x Socket.IO cluster', 'direct', 'p99Ms', 'socketio-cluster', '<=', 0.15),
+    target('fanout: server CPU per delivery <= 1.0x plain ws', 'fanout', 'cpuMicrosPerDelivery', 'ws-relay', '<=', 1.0),
+    target('fanout: deliveries/s >= 1.3x Socket.IO cluster', 'fanout', 'deliveriesPerSecond', 'socketio-cluster', '>=', 1.3),
+    target('fanout: WORKERS=2 beats WORKERS=1 (deliveries/s)', 'fanout', 'deliveriesPerSecond', 'chorus-w1', '>', 1.0),
+  ];
+}

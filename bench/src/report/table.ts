@@ -1,0 +1,89 @@
+import type { ScenarioName } from '../options.js';
+import type { Summary } from '../stats.js';
+import { BASELINES } from '../systems.js';
+import { FIGURES, type BenchResults, type FigureSpec } from './results.js';
+
+const SHORT: Record<string, string> = { 'ws-relay': 'x ws', 'socketio-cluster': 'x sio' };
+
+export const SCENARIO_TITLES: Record<ScenarioName, string> = {
+  connect: 'connect: idle connections',
+  fanout: 'fanout: 1 room of everyone',
+  direct: 'direct: pairs split across processes',
+  room: 'room: broadcasts in rooms',
+  'direct-text': 'direct over the text protocol (ratios to the baselines’ JSON direct)',
+};
+
+function formatNumber(value: number, digits: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  const abs = Math.abs(value);
+  const d = abs >= 1000 ? 0 : abs >= 100 ? Math.min(digits, 1) : digits;
+  return value.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+}
+
+/** `median (min–max)` of a figure. */
+export function formatSummary(s: Summary | undefined, digits: number): string {
+  if (!s || s.n === 0) return 'n/a';
+  if (s.n === 1) return formatNumber(s.median, digits);
+  return `${formatNumber(s.median, digits)} (${formatNumber(s.min, digits)}–${formatNumber(s.max, digits)})`;
+}
+
+export function formatRatio(s: Summary | undefined): string {
+  if (!s || s.n === 0) return '';
+  const f = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  return s.n === 1 ? f(s.median) : `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+}
+
+function row(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** One markdown table per scenario: figures with min-max, then ratios to each baseline. */
+export function scenarioTables(results: BenchResults): string {
+  const out: string[] = [];
+  const systems = results.systems.map((s) => s.name);
+  const baselines = BASELINES.filter((b) => systems.includes(b));
+  for (const scenario of results.options.scenarios) {
+    const cells = results.summary[scenario];
+    if (!cells) continue;
+    const figures = FIGURES.filter((f) => f.scenario === scenario && f.main);
+    out.push(`#### ${SCENARIO_TITLES[scenario]}`, '');
+    const header = ['system'];
+    for (const f of figures) header.push(`${f.label} (${f.unit}, ${f.better} is better)`, ...baselines.map((b) => SHORT[b]!));
+    out.push(row(header), row(header.map((_, i) => (i === 0 ? '---' : '---:'))));
+    for (const system of systems) {
+      const cell = cells[system];
+      if (!cell) continue;
+      if (cell.skipped !== undefined || Object.keys(cell.figures).length === 0) {
+        const why = cell.skipped ?? cell.errors[0] ?? 'no result';
+        out.push(row([system, `${cell.skipped !== undefined ? 'not available' : 'failed'}: ${why.replaceAll('|', '/').split('\n')[0]}`, ...header.slice(2).map(() => '')]));
+        continue;
+      }
+      const line = [system];
+      for (const f of figures) {
+        line.push(formatSummary(cell.figures[f.key], f.digits));
+        for (const b of baselines) line.push(system === b ? '1' : formatRatio(cell.ratios[b]?.[f.key]));
+      }
+      out.push(row(line));
+    }
+    const notes = systems.flatMap((s) => (cells[s]?.notes ?? []).map((n) => `${s}: ${n}`));
+    const errors = systems.flatMap((s) => (cells[s]?.skipped === undefined && (cells[s]?.errors.length ?? 0) > 0 ? [`${s}: ${cells[s]!.errors.length} run(s) failed: ${cells[s]!.errors[0]!.split('\n')[0]}`] : []));
+    for (const n of [...notes, ...errors]) out.push('', `- ${n}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** The issue's targets for chorus-w2 with the measured ratio. */
+export function targetsTable(results: BenchResults): string {
+  const out = [row(['target (chorus-w2)', 'measured ratio, median (min–max)', 'met?']), row(['---', '---:', '---'])];
+  for (const t of results.targets) {
+    const measured = t.ratio ? `${formatRatio(t.ratio)} vs ${t.versus}` : 'not measured';
+    out.push(row([t.text, measured, t.met === null ? '—' : t.met ? 'met' : '**not met**']));
+  }
+  return out.join('\n');
+}
+
+/** Figures for which every system has a ratio to ws-relay (for the chart). */
+export function chartFigures(results: BenchResults): FigureSpec[] {
+  return FIGURES.filter((f) => f.main && results.options.scenarios.includes(f.scenario) && f.key !== 'p50AtMaxMs');
+}

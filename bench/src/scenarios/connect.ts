@@ -1,0 +1,47 @@
+import { connectAll, dealIds, round, sleep, type Scenario, type ScenarioContext } from './common.js';
+
+/** RSS of the system tree, once it stops moving by more than 0.5% over 500 ms (at most `maxMs`). */
+async function settledRss(ctx: ScenarioContext, maxMs: number): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  let previous = ctx.system.sample().rssBytes;
+  for (;;) {
+    await sleep(500);
+    const current = ctx.system.sample().rssBytes;
+    if (Math.abs(current - previous) <= previous * 0.005 || Date.now() >= deadline) return current;
+    previous = current;
+  }
+}
+
+/**
+ * N idle connections, opened 100 at a time per generator: the time from the
+ * first attempt to the last admission (the welcome frame for Chorus JSON, the
+ * open for the relay, the welcome event for Socket.IO), and the server's memory
+ * per connection (RSS of every process of the system, after minus before, / N).
+ */
+export const connectScenario: Scenario = {
+  name: 'connect',
+  title: 'connect: idle connections',
+  notApplicable: () => null,
+  async run(ctx) {
+    const n = ctx.options.connections;
+    const before = await settledRss(ctx, 3_000);
+    const cpuBefore = ctx.system.sample().cpuMicros;
+    const t0 = performance.now();
+    await connectAll(ctx, dealIds('c', n, ctx.pool.size));
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuAfter = ctx.system.sample().cpuMicros;
+    ctx.status.detail('letting memory settle');
+    const after = await settledRss(ctx, 5_000);
+    return {
+      figures: {
+        connectSeconds: round(seconds, 3),
+        connectsPerSecond: round(n / seconds, 0),
+        memoryKiBPerConnection: round((after - before) / 1024 / n, 2),
+        cpuMicrosPerConnect: round((cpuAfter - cpuBefore) / n, 1),
+        rssBeforeMiB: round(before / 1024 / 1024, 1),
+        rssAfterMiB: round(after / 1024 / 1024, 1),
+      },
+      notes: [],
+    };
+  },
+};

@@ -1,0 +1,122 @@
+import type { ConnectedClient } from '../load/ipc.js';
+import type { ProtocolKind, SystemSpec } from '../systems.js';
+import { connectAll, dealIds, measure, round, serverProcessOf, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+
+/**
+ * Pairs of clients inside each generator (so one clock measures both ends),
+ * every pair split across the system's processes when it has several. Clients
+ * that found no partner on another process stay connected and idle; more are
+ * connected until every generator has its share of pairs (a few rounds at most).
+ */
+async function makePairs(ctx: ScenarioContext, kind: ProtocolKind): Promise<{ pairs: [string, string][][]; clients: number }> {
+  const { pool, options, system } = ctx;
+  const wanted = options.clients / 2;
+  const share = pool.generators.map((_, gi) => Math.floor(wanted / pool.size) + (gi < wanted % pool.size ? 1 : 0));
+  const connected: ConnectedClient[][] = await connectAll(ctx, dealIds('d', options.clients, pool.size), kind);
+  let next = options.clients;
+  const split = system.spec.nodes > 1;
+  for (let attempt = 0; ; attempt++) {
+    const nodeOf = new Map<string, string>();
+    const unknown = connected.flat().filter((c) => c.node === null);
+    const found = split && unknown.length > 0 ? serverProcessOf(ctx, unknown) : new Map<string, string>();
+    for (const c of connected.flat()) nodeOf.set(c.id, split ? (c.node ?? found.get(c.id) ?? '?') : 'single');
+    const pairs = connected.map((clients, gi) => pairUp(clients.map((c) => c.id), nodeOf, share[gi]!, split));
+    const missing = pairs.map((p, gi) => share[gi]! - p.length);
+    if (missing.every((m) => m <= 0)) return { pairs, clients: next };
+    if (attempt >= 4) throw new Error(`${system.spec.name}: could not split ${wanted} pairs across its processes (got ${pairs.reduce((n, p) => n + p.length, 0)})`);
+    const more = missing.map((m) => Array.from({ length: Math.max(0, m) * 2 }, () => `d${next++}`));
+    const added = await connectAll(ctx, more, kind);
+    added.forEach((clients, gi) => connected[gi]!.push(...clients));
+  }
+}
+
+/** Up to `count` pairs from `ids`: across nodes when `split`, else in order. */
+function pairUp(ids: readonly string[], nodeOf: ReadonlyMap<string, string>, count: number, split: boolean): [string, string][] {
+  const pairs: [string, string][] = [];
+  if (!split) {
+    for (let i = 0; i + 1 < ids.length && pairs.length < count; i += 2) pairs.push([ids[i]!, ids[i + 1]!]);
+    return pairs;
+  }
+  const byNode = new Map<string, string[]>();
+  for (const id of ids) {
+    const node = nodeOf.get(id) ?? '?';
+    if (node === '?') continue;
+    let list = byNode.get(node);
+    if (!list) byNode.set(node, (list = []));
+    list.push(id);
+  }
+  // Always pair from the two largest groups, so that every pair crosses processes.
+  const lists = [...byNode.values()];
+  while (pairs.length < count) {
+    lists.sort((a, b) => b.length - a.length);
+    if (lists.length < 2 || lists[1]!.length === 0) break;
+    pairs.push([lists[0]!.pop()!, lists[1]!.pop()!]);
+  }
+  return pairs;
+}
+
+/**
+ * Direct messages between partners. Phase 1: a fixed total rate (5,000 msg/s,
+ * open loop): p50/p99 end-to-end latency. Phase 2: closed loop, `window`
+ * messages in flight per client: the highest rate the system sustains (the
+ * window bounds latency, so the rate is what it carries without queues growing),
+ * and the server's CPU per message.
+ */
+async function runDirect(ctx: ScenarioContext, kind: ProtocolKind): Promise<Outcome> {
+  const { pool, options } = ctx;
+  const { pairs } = await makePairs(ctx, kind);
+  const total = pairs.reduce((n, p) => n + p.length, 0);
+  const notes: string[] = [];
+
+  await Promise.all(
+    pool.generators.map((g, gi) =>
+      g.request(
+        { type: 'direct', pairs: pairs[gi]!, mode: 'rate', rate: (options.rate * pairs[gi]!.length) / total, window: 0, textBytes: options.textBytes },
+        10_000,
+      ),
+    ),
+  );
+  const fixed = await measure(ctx, `${options.rate.toLocaleString('en-US')} msg/s`);
+  const leftover = await stopLoad(ctx);
+  const lost = leftover.reduce((n, m) => n + m.sent - m.received, 0);
+  if (lost > 0) notes.push(`${lost} messages of the fixed-rate phase had not arrived 3 s after it ended`);
+
+  await Promise.all(
+    pool.generators.map((g, gi) =>
+      g.request({ type: 'direct', pairs: pairs[gi]!, mode: 'closed', rate: 0, window: options.window, textBytes: options.textBytes }, 10_000),
+    ),
+  );
+  const closed = await measure(ctx, `closed loop, ${options.window} in flight per client`);
+  await stopLoad(ctx);
+  const errors = fixed.errors + closed.errors;
+  if (errors > 0) notes.push(`${errors} error frames`);
+  return {
+    figures: {
+      p50Ms: round(fixed.latency.quantile(0.5) / 1000, 3),
+      p99Ms: round(fixed.latency.quantile(0.99) / 1000, 3),
+      achievedRate: round(fixed.received / fixed.seconds, 0),
+      maxRate: round(closed.received / closed.seconds, 0),
+      cpuMicrosPerMessage: round(closed.cpuMicros / closed.received, 2),
+      p50AtMaxMs: round(closed.latency.quantile(0.5) / 1000, 3),
+      p99AtMaxMs: round(closed.latency.quantile(0.99) / 1000, 3),
+      serverCpuCores: round(closed.cpuMicros / 1e6 / closed.seconds, 2),
+      pairs: total,
+    },
+    notes,
+  };
+}
+
+export const directScenario: Scenario = {
+  name: 'direct',
+  title: 'direct: private messages between pairs',
+  notApplicable: () => null,
+  run: (ctx) => runDirect(ctx, ctx.system.spec.protocol),
+};
+
+/** The direct scenario over Chorus's text protocol (`message,target`), for the cost of JSON and validation. */
+export const directTextScenario: Scenario = {
+  name: 'direct-text',
+  title: 'direct over the text protocol',
+  notApplicable: (spec: SystemSpec) => (spec.textProtocol ? null : `${spec.name} has no text protocol`),
+  run: (ctx) => runDirect(ctx, ctx.system.spec.textProtocol!),
+};

@@ -1,0 +1,135 @@
+import type { SenderSpec } from '../load/ipc.js';
+import type { SystemSpec } from '../systems.js';
+import { connectAll, dealIds, measure, NotAvailable, round, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+
+/** A broadcast group: everyone (room null) or one room, with its members' client indexes. */
+interface Group {
+  readonly room: string | null;
+  readonly members: readonly number[];
+  readonly senders: readonly number[];
+}
+
+/**
+ * Windowed broadcasts: `senders` clients each keep at most `window` messages
+ * that not every receiver has yet; the generators tell the runner how far each
+ * of their receivers has got, and the runner tells each sender's generator the
+ * minimum. Figures: deliveries per second (messages received by clients) and
+ * the server's CPU per delivery.
+ */
+async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window: number, label: string): Promise<Outcome> {
+  const { pool, options } = ctx;
+  const ids = dealIds('f', options.clients, pool.size);
+  const idOf = (i: number): string => `f${i}`;
+  const generatorOf = (i: number): number => i % pool.size;
+  await connectAll(ctx, ids);
+
+  // Rooms: the first member creates the room, then the others join (Chorus needs a creator).
+  if (groups.some((g) => g.room !== null)) {
+    const joins = (first: boolean) =>
+      pool.generators.map((g, gi) => ({
+        type: 'join' as const,
+        timeoutMs: 10_000,
+        joins: groups.flatMap((group) =>
+          group.members
+            .filter((m, k) => generatorOf(m) === gi && (k === 0) === first)
+            .map((m) => ({ id: idOf(m), room: group.room!, create: first })),
+        ),
+      }));
+    for (const first of [true, false]) {
+      const answers = await Promise.all(joins(first).map((command, gi) => pool.generators[gi]!.request(command, 30_000)));
+      const failed = answers.reduce((n, a) => n + a.failed, 0);
+      if (failed > 0) {
+        const why = answers.flatMap((a) => a.errors)[0] ?? 'unknown';
+        throw new NotAvailable(`${ctx.system.spec.name} has no rooms (${first ? 'creating' : 'joining'} a room failed: ${why})`);
+      }
+    }
+  }
+
+  // Senders, numbered globally; receivers per sender per generator.
+  const senders: (SenderSpec & { generator: number; group: Group })[] = [];
+  for (const group of groups) {
+    for (const s of group.senders) senders.push({ id: idOf(s), index: senders.length, room: group.room, generator: generatorOf(s), group });
+  }
+  const localReceivers = pool.generators.map((_, gi) =>
+    senders.map((s) => s.group.members.filter((m) => generatorOf(m) === gi && idOf(m) !== s.id).length),
+  );
+  const reported = senders.map(() => pool.generators.map(() => 0));
+  const global = senders.map(() => 0);
+  for (const g of pool.generators) {
+    g.onWatermarks = (marks) => {
+      for (const [index, seq] of marks) {
+        reported[index]![g.index] = seq;
+        let min = Number.POSITIVE_INFINITY;
+        pool.generators.forEach((_, gi) => {
+          if (localReceivers[gi]![index]! > 0) min = Math.min(min, reported[index]![gi]!);
+        });
+        if (min > global[index]!) {
+          global[index] = min;
+          pool.generators[senders[index]!.generator]!.sendWatermarks([[index, min]]);
+        }
+      }
+    };
+  }
+
+  await Promise.all(
+    pool.generators.map((g, gi) =>
+      g.request(
+        {
+          type: 'fanout',
+          senders: senders.filter((s) => s.generator === gi).map(({ id, index, room }) => ({ id, index, room })),
+          localReceivers: localReceivers[gi]!,
+          window,
+          textBytes: options.textBytes,
+        },
+        10_000,
+      ),
+    ),
+  );
+  const w = await measure(ctx, label);
+  await stopLoad(ctx);
+  for (const g of pool.generators) g.onWatermarks = () => {};
+  const notes: string[] = [];
+  if (w.errors > 0) notes.push(`${w.errors} error frames during the window`);
+  return {
+    figures: {
+      deliveriesPerSecond: round(w.received / w.seconds, 0),
+      cpuMicrosPerDelivery: round(w.cpuMicros / w.received, 3),
+      messagesPerSecond: round(w.sent / w.seconds, 1),
+      serverCpuCores: round(w.cpuMicros / 1e6 / w.seconds, 2),
+    },
+    notes,
+  };
+}
+
+export const fanoutScenario: Scenario = {
+  name: 'fanout',
+  title: 'fanout: broadcasts to everyone',
+  notApplicable: () => null,
+  run(ctx) {
+    const { clients, fanoutSenders } = ctx.options;
+    const all = Array.from({ length: clients }, (_, i) => i);
+    return runFanout(ctx, [{ room: null, members: all, senders: all.slice(0, fanoutSenders) }], ctx.options.fanoutWindow, 'fanout');
+  },
+};
+
+/**
+ * The fanout scenario inside rooms: clients in rooms of `roomSize`, one sender
+ * per room. A system without rooms is reported as not available: for Chorus
+ * the bench asks the server (create-room) and skips the scenario when it
+ * answers with an error, so the scenario starts to count the day the protocol
+ * has rooms, with no change here.
+ */
+export const roomScenario: Scenario = {
+  name: 'room',
+  title: 'room: broadcasts inside rooms',
+  notApplicable: (spec: SystemSpec) => (spec.rooms === 'yes' || spec.rooms === 'probe' ? null : `${spec.name} has no rooms`),
+  run(ctx) {
+    const { clients, roomSize } = ctx.options;
+    const groups: Group[] = [];
+    for (let start = 0; start + roomSize <= clients; start += roomSize) {
+      const members = Array.from({ length: roomSize }, (_, k) => start + k);
+      groups.push({ room: `bench-${groups.length}`, members, senders: [start] });
+    }
+    return runFanout(ctx, groups, ctx.options.roomWindow, 'rooms');
+  },
+};

@@ -1,0 +1,15 @@
+import type { ScenarioName } from '../options.js';
+import type { Scenario } from './common.js';
+import { connectScenario } from './connect.js';
+import { directScenario, directTextScenario } from './direct.js';
+import { fanoutScenario, roomScenario } from './fanout.js';
+
+export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
+  connect: connectScenario,
+  fanout: fanoutScenario,
+  direct: directScenario,
+  room: roomScenario,
+  'direct-text': directTextScenario,
+};
+
+export { NotAvailable, type Outcome, type Scenario, type ScenarioContext } from './common.js';

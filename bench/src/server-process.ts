@@ -1,0 +1,203 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { listeningPorts, processTree, sampleTree, type TreeSample } from './proc.js';
+import { ROOT, type SystemSpec } from './systems.js';
+
+/** Every system process started and not yet stopped, so that an interrupted bench can stop them all. */
+const live = new Set<RunningSystem>();
+
+/** What a system logged at warn level or above (Chorus runs with LOG_LEVEL=warn, so every such line is news). */
+export interface LogNote {
+  readonly level: string;
+  readonly msg: string;
+  count: number;
+}
+
+/** A started system: its process tree, its port, and what it logged. */
+export class RunningSystem {
+  readonly spec: SystemSpec;
+  readonly port: number;
+  readonly #proc: ChildProcess;
+  readonly #cwd: string;
+  readonly #exited: Promise<void>;
+  readonly #notes: Map<string, LogNote>;
+  readonly #stderr: string[];
+  /** Every pid seen in the tree, so that stragglers can be killed by pid. */
+  readonly #pids = new Set<number>();
+
+  private constructor(spec: SystemSpec, port: number, proc: ChildProcess, cwd: string, exited: Promise<void>, notes: Map<string, LogNote>, stderr: string[]) {
+    this.spec = spec;
+    this.port = port;
+    this.#proc = proc;
+    this.#cwd = cwd;
+    this.#exited = exited;
+    this.#notes = notes;
+    this.#stderr = stderr;
+  }
+
+  /** Starts `spec` on port 0 and resolves once it accepts connections on every node. */
+  static async start(spec: SystemSpec, timeoutMs = 30_000): Promise<RunningSystem> {
+    const cwd = mkdtempSync(join(tmpdir(), `bench-${spec.name}-`));
+    const proc = spawn(process.execPath, spec.args.map((a) => join(ROOT, a)), {
+      cwd,
+      env: { ...process.env, ...spec.env, PORT: '0', HOST: '127.0.0.1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    const notes = new Map<string, LogNote>();
+    const stderr: string[] = [];
+    let listeningPort: number | null = null;
+    proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr.push(chunk);
+      if (stderr.length > 50) stderr.shift();
+    });
+    createInterface({ input: proc.stdout! }).on('line', (text) => {
+      let line: { msg?: unknown; port?: unknown; level?: unknown };
+      try {
+        line = JSON.parse(text) as typeof line;
+      } catch {
+        return;
+      }
+      if (line.msg === 'listening' && typeof line.port === 'number') listeningPort = line.port;
+      // pino levels: 40 warn, 50 error, 60 fatal.
+      if (typeof line.level === 'number' && line.level >= 40) {
+        const level = line.level >= 60 ? 'fatal' : line.level >= 50 ? 'error' : 'warn';
+        const key = `${level}: ${String(line.msg)}`;
+        const note = notes.get(key);
+        if (note) note.count++;
+        else notes.set(key, { level, msg: String(line.msg), count: 1 });
+      }
+    });
+
+    const deadline = Date.now() + timeoutMs;
+    const fail = (why: string): never => {
+      proc.kill('SIGKILL');
+      rmSync(cwd, { recursive: true, force: true });
+      throw new Error(`${spec.name} ${why}\n${stderr.join('').slice(-2000)}`);
+    };
+    let port: number | null = null;
+    while (port === null) {
+      if (proc.exitCode !== null || proc.signalCode !== null) fail(`exited with ${proc.exitCode ?? proc.signalCode} while starting`);
+      if (Date.now() > deadline) fail(`did not become ready within ${timeoutMs} ms`);
+      if (listeningPort !== null) port = listeningPort;
+      else if (spec.readyProbe === 'chorus-ready') port = await chorusReady(proc.pid!, spec.nodes);
+      if (port === null) await sleep(50);
+    }
+    const system = new RunningSystem(spec, port, proc, cwd, exited, notes, stderr);
+    system.#track();
+    live.add(system);
+    return system;
+  }
+
+  /** CPU and RSS of the whole process tree now. */
+  sample(): TreeSample {
+    const sample = sampleTree(this.#proc.pid!);
+    for (const pid of sample.pids) this.#pids.add(pid);
+    return sample;
+  }
+
+  /** Warn/error lines the system logged, by message. */
+  get notes(): LogNote[] {
+    return [...this.#notes.values()];
+  }
+
+  get running(): boolean {
+    return this.#proc.exitCode === null && this.#proc.signalCode === null;
+  }
+
+  /** The last lines of stderr, for error messages. */
+  get stderrTail(): string {
+    return this.#stderr.join('').slice(-2000);
+  }
+
+  /**
+   * Stops the system: SIGTERM to its root, then SIGKILL to every process of the
+   * tree still alive after `graceMs`. Resolves to false when it had to kill.
+   */
+  async stop(graceMs = 5_000): Promise<boolean> {
+    this.#track();
+    let clean = true;
+    if (this.running) {
+      this.#proc.kill('SIGTERM');
+      const timedOut = await Promise.race([this.#exited.then(() => false), sleep(graceMs).then(() => true)]);
+      if (timedOut) {
+        clean = false;
+        this.#proc.kill('SIGKILL');
+      }
+    }
+    // Workers exit with their primary; make sure, by pid, for any that did not.
+    await sleep(100);
+    for (const pid of this.#pids) {
+      if (pid === this.#proc.pid) continue;
+      if (isAlive(pid)) {
+        clean = false;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
+    live.delete(this);
+    rmSync(this.#cwd, { recursive: true, force: true });
+    return clean;
+  }
+
+  /** Kills everything at once (used when the bench is interrupted). */
+  killNow(): void {
+    this.#track();
+    for (const pid of this.#pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    live.delete(this);
+    rmSync(this.#cwd, { recursive: true, force: true });
+  }
+
+  #track(): void {
+    if (this.#proc.pid !== undefined) for (const pid of processTree(this.#proc.pid)) this.#pids.add(pid);
+  }
+}
+
+/** Kills every system still running (on error or interrupt). */
+export function killAllSystems(): void {
+  for (const system of [...live]) system.killNow();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Chorus logs its `listening` line at info level, which LOG_LEVEL=warn hides.
+ * Find the listening port in /proc, then ask GET /ready until every worker is
+ * a member; a short grace lets the last member start listening after its init.
+ */
+async function chorusReady(pid: number, workers: number): Promise<number | null> {
+  const ports = listeningPorts(processTree(pid));
+  for (const port of ports) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1_000) });
+      if (res.status !== 200) continue;
+      const body = (await res.json()) as { workers?: unknown[] };
+      if ((body.workers?.length ?? 0) < Math.max(1, workers)) continue;
+      await sleep(workers > 1 ? 300 : 0);
+      return port;
+    } catch {
+      // not answering yet
+    }
+  }
+  return null;
+}

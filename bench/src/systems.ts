@@ -1,0 +1,83 @@
+import { fileURLToPath } from 'node:url';
+
+/** How a load-generator client talks to a system (see load/clients.ts). */
+export type ProtocolKind = 'chorus-json' | 'chorus-text' | 'ws-relay' | 'socketio';
+
+export const SYSTEM_NAMES = ['chorus-w1', 'chorus-w2', 'ws-relay', 'socketio-cluster'] as const;
+export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+/** The baselines every ratio is taken against. */
+export const BASELINES = ['ws-relay', 'socketio-cluster'] as const satisfies readonly SystemName[];
+
+/** One system under test: how to start it and how to speak to it. */
+export interface SystemSpec {
+  readonly name: SystemName;
+  /** One line for the report. */
+  readonly description: string;
+  /** The protocol of the main figures. */
+  readonly protocol: ProtocolKind;
+  /** A second protocol measured in the direct-text scenario, if the system has one. */
+  readonly textProtocol?: ProtocolKind;
+  /** Processes that hold sockets (pairs of the direct scenario are split across them). */
+  readonly nodes: number;
+  /**
+   * Node script and its arguments, relative to the repository root. Systems run
+   * in a fresh empty working directory, so a developer's .env (or data) in the
+   * repository never changes what is measured.
+   */
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * How readiness is known: every system prints {"msg":"listening","port"} on
+   * stdout, except Chorus below LOG_LEVEL=info (the line is an info line), for
+   * which the port is read from /proc and readiness from GET /ready.
+   */
+  readonly readyProbe: 'log-line' | 'chorus-ready';
+  /** Whether the system has rooms: 'yes', or 'probe' (ask the server at run time; see load/clients.ts). */
+  readonly rooms: 'yes' | 'probe';
+}
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BASELINE_DIR = 'bench/dist/baselines';
+
+export function systemSpec(name: SystemName, maxClients: number): SystemSpec {
+  const chorus = (workers: number): SystemSpec => ({
+    name,
+    description: `Chorus, WORKERS=${workers}${workers > 1 ? ' (primary + workers, mesh between workers)' : ' (one process, in-memory backend)'}; JSON protocol chorus.v1`,
+    protocol: 'chorus-json',
+    textProtocol: 'chorus-text',
+    nodes: workers,
+    args: ['apps/server/dist/main.js'],
+    env: { WORKERS: String(workers), MAX_CLIENTS: String(maxClients), LOG_LEVEL: 'warn', ENVIRONMENT: 'development' },
+    readyProbe: 'chorus-ready',
+    rooms: 'probe',
+  });
+  switch (name) {
+    case 'chorus-w1':
+      return chorus(1);
+    case 'chorus-w2':
+      return chorus(2);
+    case 'ws-relay':
+      return {
+        name,
+        description: 'plain `ws` relay in one process (bench/src/baselines/ws-relay.ts): the Node limit',
+        protocol: 'ws-relay',
+        nodes: 1,
+        args: [`${BASELINE_DIR}/ws-relay.js`],
+        env: {},
+        readyProbe: 'log-line',
+        rooms: 'yes',
+      };
+    case 'socketio-cluster':
+      return {
+        name,
+        description: 'Socket.IO 4, cluster of 2 workers, @socket.io/sticky + @socket.io/cluster-adapter (bench/src/baselines/socketio-cluster.ts)',
+        protocol: 'socketio',
+        nodes: 2,
+        args: [`${BASELINE_DIR}/socketio-cluster.js`],
+        env: { WORKERS: '2' },
+        readyProbe: 'log-line',
+        rooms: 'yes',
+      };
+  }
+}
