@@ -61,6 +61,15 @@ export function rssBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
+/** CPU time the whole machine spent busy (every core, every process), in microseconds. */
+export function machineBusyMicros(): number {
+  const line = (readText('/proc/stat') ?? '').split('\n', 1)[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal ...
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  const ticks = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  return (ticks * 1e6) / CLOCK_TICKS;
+}
+
 /** CPU and memory of a process tree at one instant. */
 export interface TreeSample {
   readonly pids: readonly number[];

@@ -9,8 +9,9 @@ export interface InProcessServer extends RunningNode {
 }
 
 /** Starts a single-process server (memory backend) on port 0 in this process. */
-export async function startInProcess(env: Record<string, string> = {}): Promise<InProcessServer> {
+export async function startInProcess(env: Record<string, string> = {}, clock?: () => number): Promise<InProcessServer> {
   const config = loadServerConfig({ PORT: '0', HOST: '127.0.0.1', WORKERS: '1', ...env });
-  const running = await runNode(config, new MemoryBackend(new MemoryBus(config.MAX_CLIENTS), 'test'), 'test', pino({ level: 'silent' }));
+  const backend = new MemoryBackend(new MemoryBus(config.MAX_CLIENTS), 'test');
+  const running = await runNode(config, backend, 'test', pino({ level: 'silent' }), clock);
   return { ...running, base: `ws://127.0.0.1:${running.port}` };
 }

@@ -62,6 +62,11 @@ t.test('cluster of 2 workers, started as a user would', async (t) => {
     const doomed = byNode.get(doomedNode)!;
     const survivors = byNode.get(survivorNode)!;
     const workerId = Number(/^w(\d+)-/.exec(doomedNode)![1]);
+    // A room with a member on each side of the crash.
+    doomed[0]!.client.send({ type: 'create-room', id: 'c', room: 'crashroom' });
+    await doomed[0]!.client.nextJson((f) => f.type === 'room');
+    survivors[0]!.client.send({ type: 'join-room', id: 'j', room: 'crashroom' });
+    await survivors[0]!.client.nextJson((f) => f.type === 'room');
     const before = await ready();
     const victim = before.workers.find((w) => w.id === workerId)!;
     t.equal(victim.clients, doomed.length);
@@ -74,9 +79,11 @@ t.test('cluster of 2 workers, started as a user would', async (t) => {
     const after = await untilClients(survivors.length);
     t.notOk(after.workers.some((w) => w.id === workerId), 'the dead worker is gone from /ready');
 
-    // Their ids are free again at once, and so are their permits.
-    const back = await jsonClient(base, doomed[0]!.id);
-    t.pass(`${doomed[0]!.id} reconnected`);
+    // Their ids are free again at once, and so are their permits; room membership survived.
+    survivors[0]!.client.send({ type: 'send', id: 'r', room: 'crashroom', text: 'anyone?', sentAt: 1 });
+    t.match(await survivors[0]!.client.nextJson((f) => f.type === 'ack'), { recipients: 1 }, 'the crashed member is still a member');
+    const back = new TestClient(`${base}/ws/${doomed[0]!.id}`, 'chorus.v1');
+    t.match(await back.nextJson((f) => f.type === 'welcome'), { memberOf: ['crashroom'] }, `${doomed[0]!.id} is back, still in the room`);
     await back.close();
 
     // The replacement worker comes up and serves.

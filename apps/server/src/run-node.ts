@@ -19,8 +19,14 @@ export interface RunningNode {
  * connects the backend, builds the app and listens. A listen failure is thrown
  * as one plain sentence (see explainListenError) when it is a known case.
  */
-export async function runNode(config: ServerConfig, backend: HubBackend, node: string, log: Logger): Promise<RunningNode> {
-  const hub = new Hub({ backend, node, log });
+export async function runNode(
+  config: ServerConfig,
+  backend: HubBackend,
+  node: string,
+  log: Logger,
+  clock?: () => number,
+): Promise<RunningNode> {
+  const hub = new Hub({ backend, node, log, ...(clock ? { clock } : {}) });
   await hub.start();
   const app = await build(config, { hub, node, log, stats: () => backend.stats() });
   try {

@@ -2,9 +2,10 @@
  * Baseline: what a user would pick instead of Chorus. Socket.IO 4 in a Node
  * cluster, set up as its documentation shows: @socket.io/sticky in the primary
  * (least-connection balancing) and @socket.io/cluster-adapter between the
- * workers. Default options everywhere; the IPC serialization stays Node's
- * default (JSON), since the adapter's README says the "advanced" one is only
- * needed for binary payloads and these are plain objects.
+ * workers, with the IPC serialization the adapter's README sets ("advanced":
+ * sticky hands each connection's first bytes to the worker as a Buffer, which
+ * Node's default JSON serialization turns into a plain object). Default
+ * options everywhere else.
  *
  *   io(url, { auth: { id } })                    joins the room named after its id
  *   server emits 'welcome' {node}               the worker's pid (lets the bench split pairs across workers)
@@ -32,6 +33,7 @@ interface RoomPayload {
 
 if (cluster.isPrimary) {
   const workers = Number(process.env.WORKERS ?? 2);
+  cluster.setupPrimary({ serialization: 'advanced' });
   const http = createServer();
   setupMaster(http, { loadBalancingMethod: 'least-connection' });
   setupPrimary();

@@ -281,15 +281,16 @@ class SocketIoClient implements BenchClient {
   }
 
   open(timeoutMs: number): Promise<void> {
-    const socket = io(this.#url, {
+    // engine.io-client hands localAddress to `ws` in Node (its types leave it out).
+    const options = {
       transports: ['websocket'],
       auth: { id: this.id },
       forceNew: true,
       reconnection: false,
       timeout: timeoutMs,
       localAddress: this.#localAddress,
-      perMessageDeflate: false,
-    });
+    };
+    const socket = io(this.#url, options);
     this.#socket = socket;
     socket.on('message', (msg: { from: string; text: string }) => this.onMessage(msg.from, msg.text));
     const welcomed = new Promise<void>((resolve, reject) => {

@@ -53,7 +53,7 @@ function payload(prefix: string, bytes: number): string {
 async function connect(command: Extract<Command, { type: 'connect' }>): Promise<ConnectResult> {
   target = command.target;
   const startedAt = hrMs();
-  const result: ConnectResult = { clients: [], failed: 0, errors: [], startedAt, finishedAt: startedAt };
+  const result = { clients: [] as ConnectResult['clients'], failed: 0, errors: [] as string[] };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < command.ids.length) {
@@ -74,7 +74,7 @@ async function connect(command: Extract<Command, { type: 'connect' }>): Promise<
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, command.concurrency) }, worker));
-  return { ...result, finishedAt: hrMs() };
+  return { ...result, startedAt, finishedAt: hrMs() };
 }
 
 function countOnly(): void {

@@ -47,7 +47,7 @@ export function scenarioTables(results: BenchResults): string {
     if (!cells) continue;
     const figures = FIGURES.filter((f) => f.scenario === scenario && f.main);
     out.push(`#### ${SCENARIO_TITLES[scenario]}`, '');
-    const header = ['system'];
+    const header: string[] = ['system'];
     for (const f of figures) header.push(`${f.label} (${f.unit}, ${f.better} is better)`, ...baselines.map((b) => SHORT[b]!));
     out.push(row(header), row(header.map((_, i) => (i === 0 ? '---' : '---:'))));
     for (const system of systems) {
@@ -58,7 +58,7 @@ export function scenarioTables(results: BenchResults): string {
         out.push(row([system, `${cell.skipped !== undefined ? 'not available' : 'failed'}: ${why.replaceAll('|', '/').split('\n')[0]}`, ...header.slice(2).map(() => '')]));
         continue;
       }
-      const line = [system];
+      const line: string[] = [system];
       for (const f of figures) {
         line.push(formatSummary(cell.figures[f.key], f.digits));
         for (const b of baselines) line.push(system === b ? '1' : formatRatio(cell.ratios[b]?.[f.key]));

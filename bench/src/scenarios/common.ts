@@ -4,6 +4,7 @@ import type { ConnectedClient, MarkResult, Target } from '../load/ipc.js';
 import type { GeneratorPool } from '../load/pool.js';
 import type { BenchOptions, ScenarioName } from '../options.js';
 import type { RunningSystem } from '../server-process.js';
+import { cpuMicros, machineBusyMicros } from '../proc.js';
 import { Histogram } from '../stats.js';
 import type { Status } from '../status.js';
 import type { ProtocolKind, SystemSpec } from '../systems.js';
@@ -77,6 +78,11 @@ export interface Window {
   readonly received: number;
   readonly errors: number;
   readonly cpuMicros: number;
+  /**
+   * CPU the rest of the machine used meanwhile (neither the system, nor the
+   * load generators, nor the runner), in cores: the noise of a shared machine.
+   */
+  readonly foreignCores: number;
   readonly latency: Histogram;
 }
 
@@ -104,16 +110,43 @@ export async function runFor(ctx: ScenarioContext, seconds: number, label: strin
 export async function measure(ctx: ScenarioContext, label: string): Promise<Window> {
   await runFor(ctx, ctx.options.warmup, `${label} (warm-up)`);
   await ctx.pool.all({ type: 'mark' }, 10_000);
-  const cpu0 = ctx.system.sample().cpuMicros;
-  const t0 = performance.now();
+  const before = sampleAll(ctx);
   await runFor(ctx, ctx.options.duration, label);
   const marks = await ctx.pool.all({ type: 'mark' }, 10_000);
-  const cpu1 = ctx.system.sample().cpuMicros;
-  const t1 = performance.now();
-  return { seconds: (t1 - t0) / 1000, cpuMicros: cpu1 - cpu0, ...merge(marks) };
+  const after = sampleAll(ctx);
+  return {
+    seconds: (after.at - before.at) / 1000,
+    cpuMicros: after.system - before.system,
+    foreignCores: foreignCores(before, after),
+    ...merge(marks),
+  };
 }
 
-function merge(marks: readonly MarkResult[]): Omit<Window, 'seconds' | 'cpuMicros'> {
+/** CPU counters of everything the bench runs, and of the machine, now. */
+export function sampleAll(ctx: ScenarioContext): { at: number; system: number; generators: number; runner: number; machine: number } {
+  const usage = process.cpuUsage();
+  return {
+    at: performance.now(),
+    system: ctx.system.sample().cpuMicros,
+    generators: ctx.pool.generators.reduce((n, g) => n + cpuMicros(g.pid), 0),
+    runner: usage.user + usage.system,
+    machine: machineBusyMicros(),
+  };
+}
+
+/** Cores the rest of the machine used between two samples. */
+export function foreignCores(before: ReturnType<typeof sampleAll>, after: ReturnType<typeof sampleAll>): number {
+  const seconds = (after.at - before.at) / 1000;
+  const ours = after.system - before.system + after.generators - before.generators + after.runner - before.runner;
+  return Math.max(0, (after.machine - before.machine - ours) / 1e6 / seconds);
+}
+
+/** A note when other processes used a noticeable share of the machine during a window. */
+export function noiseNote(window: Pick<Window, 'foreignCores'>, label: string): string[] {
+  return window.foreignCores >= 0.25 ? [`other processes used ${window.foreignCores.toFixed(2)} cores during ${label}`] : [];
+}
+
+function merge(marks: readonly MarkResult[]): Omit<Window, 'seconds' | 'cpuMicros' | 'foreignCores'> {
   const latency = new Histogram();
   let sent = 0;
   let received = 0;

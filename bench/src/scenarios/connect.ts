@@ -1,4 +1,4 @@
-import { connectAll, dealIds, round, sleep, type Scenario, type ScenarioContext } from './common.js';
+import { connectAll, dealIds, foreignCores, noiseNote, round, sampleAll, sleep, type Scenario, type ScenarioContext } from './common.js';
 
 /** RSS of the system tree, once it stops moving by more than 0.5% over 500 ms (at most `maxMs`). */
 async function settledRss(ctx: ScenarioContext, maxMs: number): Promise<number> {
@@ -25,11 +25,11 @@ export const connectScenario: Scenario = {
   async run(ctx) {
     const n = ctx.options.connections;
     const before = await settledRss(ctx, 3_000);
-    const cpuBefore = ctx.system.sample().cpuMicros;
-    const t0 = performance.now();
+    const cpuBefore = sampleAll(ctx);
     await connectAll(ctx, dealIds('c', n, ctx.pool.size));
-    const seconds = (performance.now() - t0) / 1000;
-    const cpuAfter = ctx.system.sample().cpuMicros;
+    const cpuAfter = sampleAll(ctx);
+    const seconds = (cpuAfter.at - cpuBefore.at) / 1000;
+    const foreign = foreignCores(cpuBefore, cpuAfter);
     ctx.status.detail('letting memory settle');
     const after = await settledRss(ctx, 5_000);
     return {
@@ -37,11 +37,12 @@ export const connectScenario: Scenario = {
         connectSeconds: round(seconds, 3),
         connectsPerSecond: round(n / seconds, 0),
         memoryKiBPerConnection: round((after - before) / 1024 / n, 2),
-        cpuMicrosPerConnect: round((cpuAfter - cpuBefore) / n, 1),
+        cpuMicrosPerConnect: round((cpuAfter.system - cpuBefore.system) / n, 1),
         rssBeforeMiB: round(before / 1024 / 1024, 1),
         rssAfterMiB: round(after / 1024 / 1024, 1),
+        foreignCpuCores: round(foreign, 2),
       },
-      notes: [],
+      notes: noiseNote({ foreignCores: foreign }, 'the connects'),
     };
   },
 };

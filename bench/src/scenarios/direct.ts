@@ -1,6 +1,6 @@
 import type { ConnectedClient } from '../load/ipc.js';
 import type { ProtocolKind, SystemSpec } from '../systems.js';
-import { connectAll, dealIds, measure, round, serverProcessOf, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+import { connectAll, dealIds, measure, noiseNote, round, serverProcessOf, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
 
 /**
  * Pairs of clients inside each generator (so one clock measures both ends),
@@ -88,6 +88,7 @@ async function runDirect(ctx: ScenarioContext, kind: ProtocolKind): Promise<Outc
   );
   const closed = await measure(ctx, `closed loop, ${options.window} in flight per client`);
   await stopLoad(ctx);
+  notes.push(...noiseNote(fixed, 'the fixed-rate phase'), ...noiseNote(closed, 'the closed-loop phase'));
   const errors = fixed.errors + closed.errors;
   if (errors > 0) notes.push(`${errors} error frames`);
   return {
@@ -101,6 +102,7 @@ async function runDirect(ctx: ScenarioContext, kind: ProtocolKind): Promise<Outc
       p99AtMaxMs: round(closed.latency.quantile(0.99) / 1000, 3),
       serverCpuCores: round(closed.cpuMicros / 1e6 / closed.seconds, 2),
       pairs: total,
+      foreignCpuCores: round(Math.max(fixed.foreignCores, closed.foreignCores), 2),
     },
     notes,
   };

@@ -1,6 +1,6 @@
 import type { SenderSpec } from '../load/ipc.js';
 import type { SystemSpec } from '../systems.js';
-import { connectAll, dealIds, measure, NotAvailable, round, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+import { connectAll, dealIds, measure, noiseNote, NotAvailable, round, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
 
 /** A broadcast group: everyone (room null) or one room, with its members' client indexes. */
 interface Group {
@@ -88,7 +88,7 @@ async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window:
   const w = await measure(ctx, label);
   await stopLoad(ctx);
   for (const g of pool.generators) g.onWatermarks = () => {};
-  const notes: string[] = [];
+  const notes = noiseNote(w, label);
   if (w.errors > 0) notes.push(`${w.errors} error frames during the window`);
   return {
     figures: {
@@ -96,6 +96,7 @@ async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window:
       cpuMicrosPerDelivery: round(w.cpuMicros / w.received, 3),
       messagesPerSecond: round(w.sent / w.seconds, 1),
       serverCpuCores: round(w.cpuMicros / 1e6 / w.seconds, 2),
+      foreignCpuCores: round(w.foreignCores, 2),
     },
     notes,
   };

@@ -26,6 +26,7 @@ export const ERRORS = {
   NOT_ROOM_MEMBER: { message: 'you are not a member of this room', retryable: false },
   NOT_ROOM_OWNER: { message: 'only the owner can delete this room', retryable: false },
   UNKNOWN_COMMAND: { message: 'unknown command', retryable: false },
+  BAD_COMMAND: { message: 'usage', retryable: false },
   SERVER_FULL: { message: 'Server full', retryable: true, close: CloseCode.TRY_AGAIN_LATER, status: 503 },
   INVALID_CLIENT_ID: { message: 'invalid client id', retryable: false, close: CloseCode.INVALID_CLIENT_ID, status: 400 },
   CLIENT_ID_TAKEN: {

@@ -165,10 +165,10 @@ export class Hub implements FrameHandler {
       case 'delete-room':
         return this.#roomCommand(connection, command);
       case 'list-rooms':
-        connection.emit({ kind: 'rooms', reply: true, ref: command.ref, rooms: view.rooms(), deleted: [] });
+        connection.emit({ kind: 'rooms', reply: true, ref: command.ref, rooms: view.rooms().sort(byName), deleted: [] });
         return;
       case 'list-users':
-        connection.emit({ kind: 'users', online: view.online() });
+        connection.emit({ kind: 'users', online: view.online().sort() });
         return;
       case 'receipt':
         return this.#receipt(connection, command);
@@ -193,6 +193,8 @@ export class Hub implements FrameHandler {
     const from = connection.clientId;
     const { ref } = command;
     const view = this.#backend.view;
+    // The sender's echo comes first, whatever happens to the message next.
+    connection.emit({ kind: 'echo', text: command.text });
     let recipients: number;
     let target: Target;
     if (command.room !== null) {
@@ -218,7 +220,6 @@ export class Hub implements FrameHandler {
       serverAt: this.#clock(),
     };
     const ack: OutEvent = { kind: 'ack', ref: ref ?? envelope.id, id: envelope.id, serverAt: envelope.serverAt, recipients };
-    connection.emit({ kind: 'echo', text: command.text });
     if (envelope.to === from) {
       // A note to yourself needs no routing: acknowledge it, then deliver it, like the text echo.
       connection.emit(ack);
@@ -250,7 +251,7 @@ export class Hub implements FrameHandler {
       case 'join-room': {
         const joined = await this.#backend.joinRoom(room, clientId);
         if (joined === 'not-found') return fail('ROOM_NOT_FOUND');
-        return connection.emit({ kind: 'room', ref, name: room, owner: joined.owner, members: [...joined.members], created: false });
+        return connection.emit({ kind: 'room', ref, name: room, owner: joined.owner, members: [...joined.members].sort(), created: false });
       }
       case 'leave-room': {
         const left = await this.#backend.leaveRoom(room, clientId);
@@ -407,6 +408,10 @@ export class Hub implements FrameHandler {
     }
     this.#receiptUpdates.clear();
   }
+}
+
+function byName(a: RoomSummary, b: RoomSummary): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 function summaryOf(view: HubBackend['view'], room: string): RoomSummary | null {

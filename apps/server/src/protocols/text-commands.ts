@@ -53,5 +53,5 @@ export function parseSlashCommand(frame: string, receivedAt: number): Command {
 }
 
 function usage(how: string): Command {
-  return { kind: 'invalid', code: 'UNKNOWN_COMMAND', detail: `usage: ${how}` };
+  return { kind: 'invalid', code: 'BAD_COMMAND', detail: how };
 }

@@ -2,12 +2,14 @@ import type { ConversationId } from './conversation-id.js';
 
 /**
  * Where a message stands: mine are `pending` until the server acks them
- * (`sent`) or refuses them (`failed`); everyone else's are `received`.
+ * (`sent`) or refuses them (`failed`); everyone else's are `received`. How far
+ * a sent message got (delivered, read) is in its receipt counts.
  */
 export type MessageStatus = 'pending' | 'sent' | 'failed' | 'received';
 
 /** One message as the conversation shows it. */
 export interface ChatMessage {
+  readonly kind: 'message';
   /** Unique in this tab: the server id once known, else the local send ref. */
   readonly key: string;
   /** The server's id, once the server has accepted the message. */
@@ -15,8 +17,10 @@ export interface ChatMessage {
   /** My send ref (only on my own messages). */
   readonly ref: string | null;
   readonly from: string;
-  /** The private recipient, or null for everyone. */
+  /** The private recipient, or null for a room or everyone. */
   readonly to: string | null;
+  /** The room, or null for a private message or everyone. */
+  readonly room: string | null;
   readonly text: string;
   readonly conversation: ConversationId;
   /** The sender's clock when sent. */
@@ -27,4 +31,25 @@ export interface ChatMessage {
   status: MessageStatus;
   /** Why a message of mine was not sent, in plain words. */
   failure: string | null;
+  /** Mine: how many clients it was for, the M of "delivered to N of M" (from the ack); null before. */
+  recipients: number | null;
+  /** Mine: how many of them have it (cumulative, from `receipts` frames). */
+  delivered: number;
+  /** Mine: how many of them have seen it. */
+  read: number;
+  /** Someone else's: whether I told the sender I have seen it. */
+  seen: boolean;
 }
+
+/** A line about the conversation itself ("bob joined the room"), not a message. */
+export interface ChatNote {
+  readonly kind: 'note';
+  readonly key: string;
+  readonly conversation: ConversationId;
+  readonly text: string;
+  /** The server's clock when it happened. */
+  readonly serverAt: number;
+}
+
+/** What a conversation's timeline shows, oldest first. */
+export type TimelineItem = ChatMessage | ChatNote;
