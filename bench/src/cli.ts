@@ -18,7 +18,7 @@ import { writeReport, renderReport } from './report/docs.js';
 import { evaluateTargets, FIGURES, summarizeRuns, type BenchResults, type RunRecord } from './report/results.js';
 import { renderSvg } from './report/svg.js';
 import { formatSummary, scenarioTables, targetsTable } from './report/table.js';
-import { NotAvailable, SCENARIOS, type Outcome } from './scenarios/index.js';
+import { NotAvailable, SCENARIOS, Session, type Outcome } from './scenarios/index.js';
 import { killAllSystems, RunningSystem, type LogNote } from './server-process.js';
 import { Status } from './status.js';
 import { summarize } from './stats.js';
@@ -86,55 +86,83 @@ async function runAll(options: BenchOptions, pool: GeneratorPool, status: Status
       `${options.generators} load generators; results in ${relative(process.cwd(), options.outDir) || '.'}`,
   );
 
+  // Consecutive 'shared' scenarios run on one start of the system; 'fresh' ones alone.
+  const groups: ScenarioName[][] = [];
+  for (const name of options.scenarios) {
+    const last = groups.at(-1);
+    if (last && SCENARIOS[name].start === 'shared' && SCENARIOS[last[0]!].start === 'shared') last.push(name);
+    else groups.push([name]);
+  }
+  const record = (r: RunRecord): void => {
+    runs.push(r);
+    if (r.seconds > 0 || r.error !== undefined) {
+      status.log(`run ${r.run}/${options.runs} ${r.scenario.padEnd(11)} ${r.system.padEnd(16)} ${describe(r)} (${r.seconds} s)`);
+    }
+  };
+
   for (let run = 1; run <= options.runs; run++) {
-    for (const scenarioName of options.scenarios) {
-      const scenario = SCENARIOS[scenarioName];
+    for (const group of groups) {
       for (const spec of specs) {
-        const key = `${scenarioName}/${spec.name}`;
-        const skipped = scenario.notApplicable(spec) ?? unavailable.get(key);
-        if (skipped !== undefined) {
-          runs.push({ run, scenario: scenarioName, system: spec.name, notes: [], skipped, seconds: 0 });
-          continue;
+        const todo: ScenarioName[] = [];
+        for (const name of group) {
+          const skipped = SCENARIOS[name].notApplicable(spec) ?? unavailable.get(`${name}/${spec.name}`);
+          if (skipped === undefined) todo.push(name);
+          else record({ run, scenario: name, system: spec.name, notes: [], skipped, seconds: 0 });
         }
-        status.step(`run ${run}/${options.runs} · ${scenarioName} · ${spec.name}`);
+        if (todo.length === 0) continue;
+        status.step(`run ${run}/${options.runs} · ${todo.join('+')} · ${spec.name}`);
         status.detail('starting');
-        const started = performance.now();
-        let outcome: Outcome | { error: string };
         let system: RunningSystem | null = null;
+        let startError: string | null = null;
         try {
           system = await RunningSystem.start(spec);
-          outcome = await scenario.run({ system, pool, options, status });
         } catch (err) {
-          if (err instanceof NotAvailable) {
-            outcome = { skipped: err.message };
-            unavailable.set(key, err.message);
-          } else {
-            const tail = system?.running === false ? `\n${system.stderrTail}` : '';
-            outcome = { error: `${(err as Error).message}${tail}` };
-          }
-        } finally {
-          status.detail('stopping');
-          await pool.closeClients().catch(() => {});
-          if (system) {
-            if (!(await system.stop())) uncleanStops[spec.name] = (uncleanStops[spec.name] ?? 0) + 1;
-            const seen = logs.get(spec.name) ?? new Map<string, LogNote>();
-            for (const note of system.notes) {
-              const prior = seen.get(`${note.level}:${note.msg}`);
-              if (prior) prior.count += note.count;
-              else seen.set(`${note.level}:${note.msg}`, { ...note });
-            }
-            logs.set(spec.name, seen);
-          }
+          startError = (err as Error).message;
         }
-        const seconds = Math.round((performance.now() - started) / 100) / 10;
-        const record: RunRecord =
-          'figures' in outcome
-            ? { run, scenario: scenarioName, system: spec.name, figures: outcome.figures, notes: outcome.notes, seconds }
-            : 'skipped' in outcome
-              ? { run, scenario: scenarioName, system: spec.name, notes: [], skipped: outcome.skipped, seconds }
-              : { run, scenario: scenarioName, system: spec.name, notes: [], error: outcome.error, seconds };
-        runs.push(record);
-        status.log(`run ${run}/${options.runs} ${scenarioName.padEnd(11)} ${spec.name.padEnd(16)} ${describe(record)} (${seconds} s)`);
+        const session = new Session(SCENARIOS[todo[0]!].protocol(spec));
+        for (const name of todo) {
+          const began = performance.now();
+          const seconds = (): number => Math.round((performance.now() - began) / 100) / 10;
+          if (system === null || !system.running) {
+            const error = startError ?? `${spec.name} exited during an earlier scenario\n${system?.stderrTail ?? ''}`;
+            record({ run, scenario: name, system: spec.name, notes: [], error, seconds: seconds() });
+            continue;
+          }
+          status.step(`run ${run}/${options.runs} · ${name} · ${spec.name}`);
+          let outcome: Outcome;
+          try {
+            outcome = await SCENARIOS[name].run({ system, pool, options, status, session });
+          } catch (err) {
+            await pool.all({ type: 'stop', drainMs: 0 }, 10_000).catch(() => {});
+            if (err instanceof NotAvailable) {
+              unavailable.set(`${name}/${spec.name}`, err.message);
+              record({ run, scenario: name, system: spec.name, notes: [], skipped: err.message, seconds: seconds() });
+            } else {
+              const tail = system.running ? '' : `\n${system.stderrTail}`;
+              record({ run, scenario: name, system: spec.name, notes: [], error: `${(err as Error).message}${tail}`, seconds: seconds() });
+            }
+            continue;
+          }
+          if ('skipped' in outcome) {
+            record({ run, scenario: name, system: spec.name, notes: [], skipped: outcome.skipped, seconds: seconds() });
+            continue;
+          }
+          if (outcome.dontRepeat !== undefined) unavailable.set(`${name}/${spec.name}`, outcome.dontRepeat);
+          record({ run, scenario: name, system: spec.name, figures: outcome.figures, notes: outcome.notes, seconds: seconds() });
+        }
+        status.step(`run ${run}/${options.runs} · ${todo.join('+')} · ${spec.name}`);
+        status.detail('stopping');
+        await pool.closeClients().catch(() => {});
+        if (system) {
+          if (!(await system.stop())) uncleanStops[spec.name] = (uncleanStops[spec.name] ?? 0) + 1;
+          const seen = logs.get(spec.name) ?? new Map<string, LogNote>();
+          for (const note of system.notes) {
+            const prior = seen.get(`${note.level}:${note.msg}`);
+            if (prior) prior.count += note.count;
+            else seen.set(`${note.level}:${note.msg}`, { ...note });
+          }
+          logs.set(spec.name, seen);
+        }
       }
     }
   }

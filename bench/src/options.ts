@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly duration: number;
   readonly warmup: number;
   readonly generators: number;
+  /** Seconds a scenario may spend connecting its clients. */
+  readonly connectTimeout: number;
   readonly outDir: string;
   readonly docs: boolean;
   readonly quick: boolean;
@@ -48,6 +50,9 @@ medians with min-max and ratios to the baselines measured in the same run.
   --duration S        seconds of each measured phase (default 5)
   --warmup S          seconds of warm-up before each measured phase (default 1.5)
   --generators N      load-generator processes (default 2; more when --connections needs them)
+  --connect-timeout S seconds a scenario may spend connecting (default 60); a system that
+                      cannot connect all of --connections in time is reported with what it
+                      reached, and not measured again in later runs
   --quick             a short run for development: 2 runs, 2000 connections, 2 s phases
   --out DIR           where the JSON results go (default bench/results)
   --no-docs           do not write docs/performance.md and docs/performance.svg
@@ -70,7 +75,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     flags.set(name, value);
   }
   if (flags.has('help')) return 'help';
-  const known = new Set(['quick', 'no-docs', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup', 'generators', 'out']);
+  const known = new Set(['quick', 'no-docs', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup', 'generators', 'connect-timeout', 'out']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name} (see --help)`);
 
   const quick = flags.has('quick');
@@ -115,6 +120,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     duration: num('duration', quick ? 2 : 5, 0.2, false),
     warmup: num('warmup', quick ? 0.5 : 1.5, 0, false),
     generators: Math.max(num('generators', 2, 1), Math.ceil(connections / 15_000)),
+    connectTimeout: num('connect-timeout', quick ? 30 : 60, 1, false),
     outDir: out === undefined ? join(ROOT, 'bench', 'results') : resolve(out),
     docs: !flags.has('no-docs'),
     quick,

@@ -49,12 +49,25 @@ const connState = (page: Page, state: string): Locator =>
 const onlineEntry = (page: Page, id: string): Locator =>
   page.locator(`[data-testid="online-list"] [data-client-id="${id}"]`);
 
-/** Message items whose text is exactly `text`. */
+/** Message items (of the open conversation) whose text is exactly `text`. */
 const messagesWithText = (page: Page, text: string): Locator =>
   page.getByTestId('message').filter({ has: page.getByTestId('message-text').getByText(text, { exact: true }) });
 
-async function send(page: Page, text: string, to: string | null): Promise<void> {
-  await page.getByTestId('recipient-select').selectOption(to ?? '');
+/** The sidebar entry of a conversation (`everyone`, `room:<name>`, `dm:<a>,<b>`). */
+const conversationLink = (page: Page, id: string): Locator =>
+  page.locator(`[data-testid="conversation"][data-conversation="${id}"]`);
+
+/** The tick mark of my message with text `text`, once it reads `tick`. */
+const tickOf = (page: Page, text: string, tick: string): Locator =>
+  messagesWithText(page, text).locator(`[data-testid="ticks"][data-tick="${tick}"]`);
+
+async function openConversation(page: Page, id: string): Promise<void> {
+  await conversationLink(page, id).click();
+  await page.locator(`[data-testid="conversation"][data-conversation="${id}"][aria-current="page"]`).waitFor();
+}
+
+/** Sends `text` to the open conversation with the keyboard (Enter). */
+async function send(page: Page, text: string): Promise<void> {
   await page.getByTestId('composer-input').fill(text);
   await page.getByTestId('composer-input').press('Enter');
 }
@@ -62,7 +75,7 @@ async function send(page: Page, text: string, to: string | null): Promise<void> 
 if (!existsSync(CHROMIUM)) {
   t.fail(`Chromium is missing at ${CHROMIUM}: install it (apt-get install chromium) to run the browser tests`);
 } else {
-  t.test('two people chat through the browser client', async (t) => {
+  t.test('people chat through the browser client: lobby, private, rooms, receipts, typing', async (t) => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const server = await startApp('server', { WORKERS: '2' });
     t.teardown(() => server.stop());
@@ -86,15 +99,14 @@ if (!existsSync(CHROMIUM)) {
         await connState(tab.page, 'online').waitFor();
         t.equal(await tab.page.getByTestId('my-id').textContent(), me, `${me}'s page names ${me}`);
         for (const other of ['alice', 'bob', 'carol']) await onlineEntry(tab.page, other).waitFor();
+        t.equal(await tab.page.getByTestId('conversation-title').textContent(), 'Everyone', 'the lobby is open');
         t.pass(`${me} is online and sees alice, bob and carol`);
       }
     });
 
-    await t.test('a message to everyone reaches the others with its sender', async (t) => {
+    await t.test('a message to everyone reaches the others, and is read by both', async (t) => {
       const text = 'Hello everyone, from alice!';
-      await send(alice.page, text, null);
-      await messagesWithText(alice.page, text).and(alice.page.locator('[data-status="sent"]')).waitFor();
-      t.pass("alice's own message is marked sent once the server acks it");
+      await send(alice.page, text);
       for (const [tab, me] of [
         [bob, 'bob'],
         [carol, 'carol'],
@@ -104,30 +116,56 @@ if (!existsSync(CHROMIUM)) {
         t.equal(await message.getByTestId('message-from').textContent(), 'alice', `${me} sees alice as the sender`);
         t.equal(await message.getAttribute('data-private'), 'false', `${me} does not see it as private`);
       }
+      // Both have the lobby open and the message in view: both read it.
+      await tickOf(alice.page, text, 'read').waitFor();
+      await messagesWithText(alice.page, text).getByTestId('tick-detail').getByText('read by 2 of 2').waitFor();
+      t.pass('alice sees "read by 2 of 2" with blue ticks');
     });
 
-    await t.test('a private message reaches only its recipient, marked private', async (t) => {
+    await t.test('a private conversation, started from the online list', async (t) => {
       const text = 'psst alice, this is just for you';
-      await send(bob.page, text, 'alice');
+      await onlineEntry(bob.page, 'alice').getByRole('button').click();
+      await bob.page.getByTestId('conversation-title').getByText('alice', { exact: true }).waitFor();
+      await conversationLink(bob.page, 'dm:alice,bob').waitFor();
+      t.pass('bob opened a direct conversation with alice, listed under direct messages');
+      await send(bob.page, text);
+      await tickOf(bob.page, text, 'delivered').waitFor();
+      t.pass("bob's message shows delivered while alice has not opened it");
+
+      const unread = conversationLink(alice.page, 'dm:alice,bob').getByTestId('unread');
+      await unread.getByText('1', { exact: true }).waitFor();
+      t.pass('alice sees the new direct conversation with one unread message');
+      await alice.page.screenshot({ path: `${ARTIFACTS}browser-dm-unread.png` });
+      await openConversation(alice.page, 'dm:alice,bob');
       const message = messagesWithText(alice.page, text);
       await message.waitFor();
       t.equal(await message.getAttribute('data-private'), 'true', 'marked private');
       t.equal(await message.getByTestId('message-from').textContent(), 'bob', 'from bob');
-      t.equal(await message.getByTestId('message-to').textContent(), 'alice', 'to alice');
-      t.match(await message.textContent(), /bob\s*→\s*alice\s*\(private\)/, 'reads "bob → alice (private)"');
-      await messagesWithText(bob.page, text).and(bob.page.locator('[data-status="sent"]')).waitFor();
-      t.pass("bob's copy is marked sent");
+      await unread.waitFor({ state: 'detached' });
+      t.pass('opening it clears the unread count');
+      await tickOf(bob.page, text, 'read').waitFor();
+      t.equal(await messagesWithText(bob.page, text).getByTestId('ticks').getAttribute('title'), 'Read', 'bob sees it read');
+
+      const answer = 'got it, bob';
+      await send(alice.page, answer);
+      await messagesWithText(bob.page, answer).waitFor();
+      await tickOf(alice.page, answer, 'read').waitFor();
+      t.pass('the answer reaches bob in the open conversation and is read at once');
 
       // carol then gets a later message from bob: per-sender order means the
       // private one, had it leaked, would already be on her page.
       const later = 'bob again, to everyone';
-      await send(bob.page, later, null);
+      await openConversation(bob.page, 'everyone');
+      await send(bob.page, later);
       await messagesWithText(carol.page, later).waitFor();
-      t.equal(await messagesWithText(carol.page, text).count(), 0, 'carol never sees the private message');
+      t.equal(await conversationLink(carol.page, 'dm:alice,bob').count(), 0, 'carol has no such conversation');
+      t.equal(await carol.page.getByTestId('direct-list').getByTestId('conversation').count(), 0, 'carol has no direct conversation at all');
+      t.equal(await carol.page.title(), 'carol · Chorus', 'and nothing unread');
     });
 
     await t.test('message text is shown as text, never as HTML', async (t) => {
-      await send(alice.page, XSS, null);
+      await openConversation(alice.page, 'everyone');
+      await send(alice.page, XSS);
       for (const tab of [alice, bob]) {
         const message = messagesWithText(tab.page, XSS);
         await message.waitFor();
@@ -139,13 +177,15 @@ if (!existsSync(CHROMIUM)) {
 
     await t.test('a note to myself shows once, as mine and private', async (t) => {
       const text = 'note to self: buy milk';
-      await send(alice.page, text, 'alice');
-      // The server delivers it to me and acks it, on one socket: once it is
-      // marked sent, both have arrived.
+      await onlineEntry(alice.page, 'alice').getByRole('button').click();
+      await alice.page.getByTestId('conversation-subtitle').getByText('Notes to yourself').waitFor();
+      await send(alice.page, text);
+      // The server acks it, then delivers it to me, on one socket.
       const message = messagesWithText(alice.page, text);
       await message.and(alice.page.locator('[data-status="sent"]')).waitFor();
       t.equal(await message.count(), 1, 'shown once');
       t.equal(await message.getAttribute('data-private'), 'true', 'marked private');
+      await openConversation(alice.page, 'everyone');
     });
 
     await t.test('every message appears exactly once', async (t) => {
@@ -155,12 +195,164 @@ if (!existsSync(CHROMIUM)) {
         [bob, 'Hello everyone, from alice!'],
         [carol, 'Hello everyone, from alice!'],
         [alice, 'Hello everyone, from alice!'],
-        [alice, 'psst alice, this is just for you'],
-        [bob, 'psst alice, this is just for you'],
         [bob, XSS],
       ] as const) {
         t.equal(await messagesWithText(tab.page, text).count(), 1, `"${text}" once`);
       }
+    });
+
+    const room = 'general';
+    const roomId = `room:${room}`;
+    const roomText = 'Welcome to #general!';
+
+    await t.test('alice creates a room; a taken name is refused in plain words', async (t) => {
+      await alice.page.getByTestId('create-room-button').click();
+      const dialog = alice.page.getByTestId('create-room-dialog');
+      await dialog.waitFor();
+      await alice.page.getByTestId('room-name-input').fill('no spaces please');
+      t.match(await alice.page.getByTestId('room-dialog-error').textContent(), /only contain letters, digits/, 'a bad name is explained as it is typed');
+      await alice.page.getByTestId('room-name-input').fill('General');
+      await alice.page.getByTestId('room-name-input').press('Enter');
+      await dialog.waitFor({ state: 'hidden' });
+      await alice.page.getByTestId('conversation-title').getByText(room, { exact: true }).waitFor();
+      await conversationLink(alice.page, roomId).and(alice.page.locator('[aria-current="page"]')).waitFor();
+      t.pass('the room is created (lowercased), listed and open');
+      t.equal(await alice.page.getByTestId('conversation-subtitle').textContent(), '1 member: you · owner you');
+      await alice.page.screenshot({ path: `${ARTIFACTS}browser-rooms-1-created.png` });
+
+      await alice.page.getByTestId('create-room-button').click();
+      await alice.page.getByTestId('room-name-input').fill(room);
+      await alice.page.getByTestId('create-room-submit').click();
+      t.match(
+        await alice.page.getByTestId('room-dialog-error').textContent(),
+        /already a room called “general”/,
+        'creating it again is refused, in plain words',
+      );
+      await alice.page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+      t.pass('Escape closes the dialog');
+    });
+
+    await t.test("bob sees the room in the list, with its count, and joins", async (t) => {
+      const listed = bob.page.locator(`[data-testid="room-other"][data-room="${room}"]`);
+      await listed.waitFor();
+      t.equal(await listed.getByTestId('room-count').textContent(), '1', 'one member');
+      t.equal(await carol.page.locator(`[data-testid="room-other"][data-room="${room}"]`).count(), 1, 'carol sees it too');
+      await listed.getByTestId('join-room').click();
+      await bob.page.getByTestId('conversation-title').getByText(room, { exact: true }).waitFor();
+      t.pass("bob's page opens the room");
+      await alice.page.getByTestId('note').getByText('bob joined the room').waitFor();
+      await alice.page.getByTestId('conversation-subtitle').filter({ hasText: '2 members: you, bob · owner you' }).waitFor();
+      t.pass('alice is told that bob joined, and the member list follows');
+      await carol.page.locator(`[data-testid="room-other"][data-room="${room}"] [data-testid="room-count"]`).getByText('2').waitFor();
+      t.pass("carol's room list shows two members");
+      t.equal(await bob.page.getByTestId('delete-room').count(), 0, 'no Delete button for bob (not the owner)');
+      await bob.page.screenshot({ path: `${ARTIFACTS}browser-rooms-2-joined.png` });
+    });
+
+    await t.test('a room message: delivered to bob, then read when he opens the room', async (t) => {
+      await openConversation(bob.page, 'everyone');
+      await send(alice.page, roomText);
+      await tickOf(alice.page, roomText, 'delivered').waitFor();
+      t.equal(
+        await messagesWithText(alice.page, roomText).getByTestId('tick-detail').textContent(),
+        'delivered to 1 of 1',
+        'alice sees "delivered to 1 of 1"',
+      );
+      await conversationLink(bob.page, roomId).getByTestId('unread').getByText('1', { exact: true }).waitFor();
+      t.pass("bob's room shows one unread message");
+      await alice.page.screenshot({ path: `${ARTIFACTS}browser-rooms-3-delivered.png` });
+
+      await openConversation(bob.page, roomId);
+      await messagesWithText(bob.page, roomText).waitFor();
+      await tickOf(alice.page, roomText, 'read').waitFor();
+      t.equal(await messagesWithText(alice.page, roomText).getByTestId('tick-detail').textContent(), 'read by 1 of 1', 'alice sees "read by 1 of 1"');
+      await alice.page.screenshot({ path: `${ARTIFACTS}browser-rooms-4-read.png` });
+
+      // carol is not in the room; alice's lobby message after it proves carol had her chance to get it.
+      const after = 'lobby message after the room one';
+      await openConversation(alice.page, 'everyone');
+      await send(alice.page, after);
+      await messagesWithText(carol.page, after).waitFor();
+      t.equal(await conversationLink(carol.page, roomId).count(), 0, 'carol has no conversation for the room');
+      t.equal(await carol.page.title(), 'carol · Chorus', 'carol has nothing unread: the room message never reached her');
+      await openConversation(alice.page, roomId);
+    });
+
+    await t.test('the typing indicator shows while alice types and goes when she sends', async (t) => {
+      const indicator = bob.page.getByTestId('typing-indicator');
+      await alice.page.getByTestId('composer-input').pressSequentially('typing some');
+      await indicator.getByText('alice is typing…').waitFor();
+      t.pass('bob sees "alice is typing…"');
+      t.equal(await carol.page.getByTestId('typing-indicator').count(), 0, 'carol (not in the room) does not');
+      await bob.page.screenshot({ path: `${ARTIFACTS}browser-rooms-typing.png` });
+      await alice.page.getByTestId('composer-input').press('Enter');
+      await messagesWithText(bob.page, 'typing some').waitFor();
+      await indicator.waitFor({ state: 'detached' });
+      t.pass('it goes away when the message is sent');
+    });
+
+    await t.test('the phone layout: the sidebar becomes a drawer', async (t) => {
+      await bob.page.setViewportSize({ width: 390, height: 760 });
+      t.teardown(() => bob.page.setViewportSize({ width: 1100, height: 720 }));
+      const toggle = bob.page.getByTestId('sidebar-toggle');
+      await toggle.waitFor();
+      await bob.page.locator('[data-testid="sidebar"][inert]').waitFor({ state: 'attached' });
+      t.pass('the closed drawer is out of the tab order (inert)');
+      await bob.page.screenshot({ path: `${ARTIFACTS}browser-rooms-phone.png` });
+      await toggle.click();
+      await conversationLink(bob.page, roomId).and(bob.page.locator(':focus')).waitFor();
+      t.pass('opening the drawer moves focus to the open conversation');
+      await bob.page.screenshot({ path: `${ARTIFACTS}browser-rooms-phone-drawer.png` });
+      await bob.page.keyboard.press('Escape');
+      await bob.page.locator('[data-testid="sidebar-toggle"][aria-expanded="false"]:focus').waitFor();
+      t.pass('Escape closes it and gives focus back to the menu button');
+      await toggle.click();
+      await openConversation(bob.page, 'everyone');
+      await bob.page.locator('[data-testid="sidebar"][inert]').waitFor({ state: 'attached' });
+      t.pass('picking a conversation closes the drawer');
+      await toggle.click();
+      await openConversation(bob.page, roomId);
+    });
+
+    await t.test('alice deletes the room and bob is told', async (t) => {
+      await alice.page.getByTestId('delete-room').click();
+      await alice.page.getByTestId('confirm-dialog').waitFor();
+      await alice.page.getByTestId('confirm-delete').click();
+      await conversationLink(alice.page, roomId).waitFor({ state: 'detached' });
+      t.equal(await alice.page.getByTestId('conversation-title').textContent(), 'Everyone', "alice's page goes back to the lobby");
+      const notice = bob.page.getByTestId('notice').filter({ hasText: 'alice deleted the room “general”' });
+      await notice.waitFor();
+      t.pass('bob is told in plain words');
+      await conversationLink(bob.page, roomId).waitFor({ state: 'detached' });
+      t.equal(await bob.page.getByTestId('conversation-title').textContent(), 'Everyone', "bob's page goes back to the lobby");
+      await carol.page.locator(`[data-testid="room-other"][data-room="${room}"]`).waitFor({ state: 'detached' });
+      t.pass("the room leaves carol's list too");
+      await bob.page.screenshot({ path: `${ARTIFACTS}browser-rooms-5-deleted.png` });
+      await notice.getByRole('button', { name: 'Dismiss' }).click();
+    });
+
+    await t.test("a message from someone whose clock is off is marked", async (t) => {
+      const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+      context.setDefaultTimeout(15_000);
+      await context.clock.setSystemTime(Date.now() + 5 * 60_000);
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
+      tabs.push({ page, problems });
+      await page.goto(`${base}/erin`);
+      await connState(page, 'online').waitFor();
+      const text = 'my clock runs fast';
+      await send(page, text);
+      const seen = messagesWithText(alice.page, text);
+      await seen.waitFor();
+      t.equal(await seen.getByTestId('clock-skew').textContent().then((s) => s?.trim()), "⚠ sender's clock is 5 min ahead");
+      await messagesWithText(page, text).getByTestId('clock-skew').getByText('your clock is 5 min ahead').waitFor();
+      t.pass('erin is told that her own clock is off');
+      const times = await Promise.all([alice.page, page].map((p) => messagesWithText(p, text).locator('time').textContent()));
+      t.equal(times[0], times[1], 'both show the same (server) time');
+      await alice.page.screenshot({ path: `${ARTIFACTS}browser-clock-skew.png` });
+      await context.close();
     });
 
     await t.test('a second tab with a connected id is told so in plain words', async (t) => {
@@ -209,7 +401,7 @@ if (!existsSync(CHROMIUM)) {
       await onlineEntry(alice.page, 'bob').waitFor();
       t.pass('alice and bob are back online and see each other');
       const text = 'still here after the restart';
-      await send(bob.page, text, null);
+      await send(bob.page, text);
       await messagesWithText(alice.page, text).waitFor();
       t.pass('messages flow again');
     });

@@ -54,9 +54,10 @@ async function connect(command: Extract<Command, { type: 'connect' }>): Promise<
   target = command.target;
   const startedAt = hrMs();
   const result = { clients: [] as ConnectResult['clients'], failed: 0, errors: [] as string[] };
+  const deadline = hrMs() + command.budgetMs;
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < command.ids.length) {
+    while (next < command.ids.length && hrMs() < deadline) {
       const index = next++;
       const id = command.ids[index]!;
       const localAddress = command.localAddresses[index % command.localAddresses.length]!;
@@ -74,7 +75,7 @@ async function connect(command: Extract<Command, { type: 'connect' }>): Promise<
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, command.concurrency) }, worker));
-  return { ...result, startedAt, finishedAt: hrMs() };
+  return { ...result, notAttempted: command.ids.length - next, startedAt, finishedAt: hrMs() };
 }
 
 function countOnly(): void {

@@ -19,6 +19,8 @@ export interface ConnectedClient {
 export interface ConnectResult {
   readonly clients: ConnectedClient[];
   readonly failed: number;
+  /** Ids not tried because the budget ran out. */
+  readonly notAttempted: number;
   /** The first few failure reasons. */
   readonly errors: string[];
   /** process.hrtime in ms (one monotonic clock for every process of the machine). */
@@ -54,7 +56,17 @@ export interface SenderSpec {
 
 /** Runner -> generator commands and what each one answers. */
 export type Command =
-  | { type: 'connect'; target: Target; ids: string[]; localAddresses: string[]; concurrency: number; timeoutMs: number }
+  | {
+      type: 'connect';
+      target: Target;
+      ids: string[];
+      localAddresses: string[];
+      concurrency: number;
+      /** Per client: how long one connect may take. */
+      timeoutMs: number;
+      /** No new connect starts after this many ms (the ids left are reported as not attempted). */
+      budgetMs: number;
+    }
   | { type: 'join'; joins: JoinSpec[]; timeoutMs: number }
   | {
       type: 'fanout';

@@ -129,13 +129,15 @@ export function summarizeRuns(runs: readonly RunRecord[], scenarios: readonly Sc
         }
         ratios[baseline] = byKey;
       }
-      const skipped = records.find((r) => r.skipped)?.skipped;
+      // Skipped only when no run measured it (a system may stop being repeated after a timeout).
+      const measured = records.some((r) => r.figures !== undefined);
+      const skips = [...new Set(records.flatMap((r) => (r.skipped === undefined ? [] : [r.skipped])))];
       perSystem[system] = {
         figures,
         ratios,
-        ...(skipped === undefined ? {} : { skipped }),
+        ...(measured || skips.length === 0 ? {} : { skipped: skips[0]! }),
         errors: [...new Set(records.flatMap((r) => (r.error ? [r.error] : [])))],
-        notes: [...new Set(records.flatMap((r) => r.notes))],
+        notes: [...new Set([...records.flatMap((r) => r.notes), ...(measured ? skips : [])])],
       };
     }
     summary[scenario] = perSystem;

@@ -14,23 +14,76 @@ export interface ScenarioContext {
   readonly pool: GeneratorPool;
   readonly options: BenchOptions;
   readonly status: Status;
+  /** The clients shared by the scenarios of one start of the system. */
+  readonly session: Session;
 }
 
-/** A scenario's figures for one system in one run, or why it did not run. */
-export type Outcome = { readonly figures: Record<string, number>; readonly notes: string[] } | { readonly skipped: string };
+/**
+ * A scenario's figures for one system in one run, or why it did not run.
+ * `dontRepeat`: the reason not to measure this system again in later runs
+ * (e.g. it ran out of time: repeating would only stretch the bench).
+ */
+export type Outcome =
+  | { readonly figures: Record<string, number>; readonly notes: string[]; readonly dontRepeat?: string }
+  | { readonly skipped: string };
 
 export interface Scenario {
   readonly name: ScenarioName;
   readonly title: string;
+  /**
+   * 'fresh': the system is started for this scenario alone (e.g. to measure
+   * memory from a clean start). 'shared': consecutive shared scenarios run on
+   * one start of the system and one set of clients, in the order listed.
+   */
+  readonly start: 'fresh' | 'shared';
+  /** The protocol of the session's clients. */
+  protocol(spec: SystemSpec): ProtocolKind;
   /** Null when the scenario applies to the system; else why not (shown in the report). */
   notApplicable(spec: SystemSpec): string | null;
   run(ctx: ScenarioContext): Promise<Outcome>;
 }
 
+/**
+ * The clients of one start of a system: `options.clients` of them, ids u0, u1,
+ * ... dealt to the generators round-robin (u<i> lives in generator i % G),
+ * connected when a scenario first asks; scenarios may add more (which then
+ * stay, idle, for the next ones).
+ */
+export class Session {
+  readonly kind: ProtocolKind;
+  #clients: ConnectedClient[][] | null = null;
+  #next = 0;
+
+  constructor(kind: ProtocolKind) {
+    this.kind = kind;
+  }
+
+  static idOf(index: number): string {
+    return `u${index}`;
+  }
+
+  /** The clients per generator, connecting the first `options.clients` on first use. */
+  async clients(ctx: ScenarioContext): Promise<ConnectedClient[][]> {
+    if (this.#clients === null) {
+      this.#clients = await connectAll(ctx, dealIds('u', ctx.options.clients, ctx.pool.size), this.kind);
+      this.#next = ctx.options.clients;
+    }
+    return this.#clients;
+  }
+
+  /** Connects `counts[g]` more clients in generator g. */
+  async add(ctx: ScenarioContext, counts: readonly number[]): Promise<void> {
+    const clients = await this.clients(ctx);
+    const ids = counts.map((count) => Array.from({ length: count }, () => Session.idOf(this.#next++)));
+    const added = await connectAll(ctx, ids, this.kind);
+    added.forEach((list, g) => clients[g]!.push(...list));
+  }
+}
+
 /** Thrown by a scenario that finds out at run time that a system lacks what it needs. */
 export class NotAvailable extends Error {}
 
-export function target(ctx: ScenarioContext, kind: ProtocolKind = ctx.system.spec.protocol): Target {
+export function target(ctx: ScenarioContext, kind: ProtocolKind = ctx.session.kind): Target {
   return { kind, host: '127.0.0.1', port: ctx.system.port };
 }
 
@@ -49,26 +102,58 @@ export function dealIds(prefix: string, count: number, generators: number, offse
   return out;
 }
 
+/** What connectSome did: the clients per generator, and whether every one connected in time. */
+export interface Connected {
+  readonly clients: ConnectedClient[][];
+  readonly total: number;
+  readonly connected: number;
+  readonly failed: number;
+  readonly notAttempted: number;
+  readonly errors: string[];
+}
+
 /**
- * Connects `perGenerator[g]` in generator g, all at once (100 connects in flight
- * per generator). Fails when a client cannot connect: the measured scenarios
- * need every client.
+ * Connects `perGenerator[g]` in generator g (100 connects in flight per
+ * generator) until all are connected or the --connect-timeout budget is spent.
  */
-export async function connectAll(ctx: ScenarioContext, perGenerator: string[][], kind?: ProtocolKind): Promise<ConnectedClient[][]> {
+export async function connectSome(ctx: ScenarioContext, perGenerator: string[][], kind?: ProtocolKind): Promise<Connected> {
   const total = perGenerator.reduce((n, ids) => n + ids.length, 0);
   const addresses = sourceAddresses(total);
-  ctx.status.detail(() => `connecting ${ctx.pool.progress.connected.toLocaleString('en-US')}/${total.toLocaleString('en-US')}`);
+  const budgetMs = ctx.options.connectTimeout * 1000;
+  const base = ctx.pool.progress.connected;
+  const t0 = performance.now();
+  ctx.status.detail(() => {
+    const left = Math.max(0, budgetMs - (performance.now() - t0)) / 1000;
+    return `connecting ${(ctx.pool.progress.connected - base).toLocaleString('en-US')}/${total.toLocaleString('en-US')} · at most ${left.toFixed(0)} s left`;
+  });
   const results = await Promise.all(
     ctx.pool.generators.map((g, i) =>
       g.request(
-        { type: 'connect', target: target(ctx, kind), ids: perGenerator[i] ?? [], localAddresses: addresses, concurrency: 100, timeoutMs: 30_000 },
-        60_000 + total * 10,
+        { type: 'connect', target: target(ctx, kind), ids: perGenerator[i] ?? [], localAddresses: addresses, concurrency: 100, timeoutMs: 30_000, budgetMs },
+        budgetMs + 60_000,
       ),
     ),
   );
-  const failed = results.reduce((n, r) => n + r.failed, 0);
-  if (failed > 0) throw new Error(`${failed} of ${total} clients could not connect to ${ctx.system.spec.name}: ${results.flatMap((r) => r.errors).slice(0, 3).join('; ')}`);
-  return results.map((r) => r.clients);
+  const clients = results.map((r) => r.clients);
+  return {
+    clients,
+    total,
+    connected: clients.reduce((n, c) => n + c.length, 0),
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    notAttempted: results.reduce((n, r) => n + r.notAttempted, 0),
+    errors: results.flatMap((r) => r.errors).slice(0, 3),
+  };
+}
+
+/** Connects every client or throws: the measured scenarios need them all. */
+export async function connectAll(ctx: ScenarioContext, perGenerator: string[][], kind?: ProtocolKind): Promise<ConnectedClient[][]> {
+  const c = await connectSome(ctx, perGenerator, kind);
+  if (c.connected < c.total) {
+    const why = c.failed > 0 ? `${c.failed} failed (${c.errors.join('; ')})` : '';
+    const late = c.notAttempted > 0 ? `${c.notAttempted} not tried within --connect-timeout ${ctx.options.connectTimeout} s` : '';
+    throw new Error(`${c.total - c.connected} of ${c.total} clients did not connect to ${ctx.system.spec.name}: ${[why, late].filter(Boolean).join(', ')}`);
+  }
+  return c.clients;
 }
 
 /** Counters of all generators over one measured window, and the server's CPU over it. */

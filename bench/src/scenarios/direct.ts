@@ -1,6 +1,6 @@
 import type { ConnectedClient } from '../load/ipc.js';
-import type { ProtocolKind, SystemSpec } from '../systems.js';
-import { connectAll, dealIds, measure, noiseNote, round, serverProcessOf, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+import type { SystemSpec } from '../systems.js';
+import { measure, noiseNote, round, serverProcessOf, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
 
 /**
  * Pairs of clients inside each generator (so one clock measures both ends),
@@ -8,12 +8,11 @@ import { connectAll, dealIds, measure, noiseNote, round, serverProcessOf, stopLo
  * that found no partner on another process stay connected and idle; more are
  * connected until every generator has its share of pairs (a few rounds at most).
  */
-async function makePairs(ctx: ScenarioContext, kind: ProtocolKind): Promise<{ pairs: [string, string][][]; clients: number }> {
+async function makePairs(ctx: ScenarioContext): Promise<[string, string][][]> {
   const { pool, options, system } = ctx;
   const wanted = options.clients / 2;
   const share = pool.generators.map((_, gi) => Math.floor(wanted / pool.size) + (gi < wanted % pool.size ? 1 : 0));
-  const connected: ConnectedClient[][] = await connectAll(ctx, dealIds('d', options.clients, pool.size), kind);
-  let next = options.clients;
+  const connected: ConnectedClient[][] = await ctx.session.clients(ctx);
   const split = system.spec.nodes > 1;
   for (let attempt = 0; ; attempt++) {
     const nodeOf = new Map<string, string>();
@@ -22,11 +21,9 @@ async function makePairs(ctx: ScenarioContext, kind: ProtocolKind): Promise<{ pa
     for (const c of connected.flat()) nodeOf.set(c.id, split ? (c.node ?? found.get(c.id) ?? '?') : 'single');
     const pairs = connected.map((clients, gi) => pairUp(clients.map((c) => c.id), nodeOf, share[gi]!, split));
     const missing = pairs.map((p, gi) => share[gi]! - p.length);
-    if (missing.every((m) => m <= 0)) return { pairs, clients: next };
+    if (missing.every((m) => m <= 0)) return pairs;
     if (attempt >= 4) throw new Error(`${system.spec.name}: could not split ${wanted} pairs across its processes (got ${pairs.reduce((n, p) => n + p.length, 0)})`);
-    const more = missing.map((m) => Array.from({ length: Math.max(0, m) * 2 }, () => `d${next++}`));
-    const added = await connectAll(ctx, more, kind);
-    added.forEach((clients, gi) => connected[gi]!.push(...clients));
+    await ctx.session.add(ctx, missing.map((m) => Math.max(0, m) * 2));
   }
 }
 
@@ -62,9 +59,9 @@ function pairUp(ids: readonly string[], nodeOf: ReadonlyMap<string, string>, cou
  * window bounds latency, so the rate is what it carries without queues growing),
  * and the server's CPU per message.
  */
-async function runDirect(ctx: ScenarioContext, kind: ProtocolKind): Promise<Outcome> {
+async function runDirect(ctx: ScenarioContext): Promise<Outcome> {
   const { pool, options } = ctx;
-  const { pairs } = await makePairs(ctx, kind);
+  const pairs = await makePairs(ctx);
   const total = pairs.reduce((n, p) => n + p.length, 0);
   const notes: string[] = [];
 
@@ -111,14 +108,18 @@ async function runDirect(ctx: ScenarioContext, kind: ProtocolKind): Promise<Outc
 export const directScenario: Scenario = {
   name: 'direct',
   title: 'direct: private messages between pairs',
+  start: 'shared',
+  protocol: (spec) => spec.protocol,
   notApplicable: () => null,
-  run: (ctx) => runDirect(ctx, ctx.system.spec.protocol),
+  run: runDirect,
 };
 
 /** The direct scenario over Chorus's text protocol (`message,target`), for the cost of JSON and validation. */
 export const directTextScenario: Scenario = {
   name: 'direct-text',
   title: 'direct over the text protocol',
+  start: 'fresh',
+  protocol: (spec) => spec.textProtocol ?? spec.protocol,
   notApplicable: (spec: SystemSpec) => (spec.textProtocol ? null : `${spec.name} has no text protocol`),
-  run: (ctx) => runDirect(ctx, ctx.system.spec.textProtocol!),
+  run: runDirect,
 };

@@ -1,12 +1,12 @@
 import type { SenderSpec } from '../load/ipc.js';
 import type { SystemSpec } from '../systems.js';
-import { connectAll, dealIds, measure, noiseNote, NotAvailable, round, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+import { measure, noiseNote, NotAvailable, round, Session, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
 
-/** A broadcast group: everyone (room null) or one room, with its members' client indexes. */
+/** A broadcast group: everyone (room null) or one room, with its members' ids. */
 interface Group {
   readonly room: string | null;
-  readonly members: readonly number[];
-  readonly senders: readonly number[];
+  readonly members: readonly string[];
+  readonly senders: readonly string[];
 }
 
 /**
@@ -18,10 +18,9 @@ interface Group {
  */
 async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window: number, label: string): Promise<Outcome> {
   const { pool, options } = ctx;
-  const ids = dealIds('f', options.clients, pool.size);
-  const idOf = (i: number): string => `f${i}`;
-  const generatorOf = (i: number): number => i % pool.size;
-  await connectAll(ctx, ids);
+  const clients = await ctx.session.clients(ctx);
+  const generatorOf = new Map<string, number>();
+  clients.forEach((list, g) => list.forEach((c) => generatorOf.set(c.id, g)));
 
   // Rooms: the first member creates the room, then the others join (Chorus needs a creator).
   if (groups.some((g) => g.room !== null)) {
@@ -31,8 +30,8 @@ async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window:
         timeoutMs: 10_000,
         joins: groups.flatMap((group) =>
           group.members
-            .filter((m, k) => generatorOf(m) === gi && (k === 0) === first)
-            .map((m) => ({ id: idOf(m), room: group.room!, create: first })),
+            .filter((m, k) => generatorOf.get(m) === gi && (k === 0) === first)
+            .map((id) => ({ id, room: group.room!, create: first })),
         ),
       }));
     for (const first of [true, false]) {
@@ -48,10 +47,10 @@ async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window:
   // Senders, numbered globally; receivers per sender per generator.
   const senders: (SenderSpec & { generator: number; group: Group })[] = [];
   for (const group of groups) {
-    for (const s of group.senders) senders.push({ id: idOf(s), index: senders.length, room: group.room, generator: generatorOf(s), group });
+    for (const id of group.senders) senders.push({ id, index: senders.length, room: group.room, generator: generatorOf.get(id)!, group });
   }
   const localReceivers = pool.generators.map((_, gi) =>
-    senders.map((s) => s.group.members.filter((m) => generatorOf(m) === gi && idOf(m) !== s.id).length),
+    senders.map((s) => s.group.members.filter((m) => generatorOf.get(m) === gi && m !== s.id).length),
   );
   const reported = senders.map(() => pool.generators.map(() => 0));
   const global = senders.map(() => 0);
@@ -105,11 +104,14 @@ async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window:
 export const fanoutScenario: Scenario = {
   name: 'fanout',
   title: 'fanout: broadcasts to everyone',
+  start: 'shared',
+  protocol: (spec) => spec.protocol,
   notApplicable: () => null,
-  run(ctx) {
-    const { clients, fanoutSenders } = ctx.options;
-    const all = Array.from({ length: clients }, (_, i) => i);
-    return runFanout(ctx, [{ room: null, members: all, senders: all.slice(0, fanoutSenders) }], ctx.options.fanoutWindow, 'fanout');
+  async run(ctx) {
+    // Everyone connected receives a broadcast (clients a previous scenario added too).
+    const all = (await ctx.session.clients(ctx)).flat().map((c) => c.id);
+    const senders = Array.from({ length: ctx.options.fanoutSenders }, (_, i) => Session.idOf(i));
+    return runFanout(ctx, [{ room: null, members: all, senders }], ctx.options.fanoutWindow, 'fanout');
   },
 };
 
@@ -123,13 +125,15 @@ export const fanoutScenario: Scenario = {
 export const roomScenario: Scenario = {
   name: 'room',
   title: 'room: broadcasts inside rooms',
+  start: 'shared',
+  protocol: (spec) => spec.protocol,
   notApplicable: (spec: SystemSpec) => (spec.rooms === 'yes' || spec.rooms === 'probe' ? null : `${spec.name} has no rooms`),
   run(ctx) {
     const { clients, roomSize } = ctx.options;
     const groups: Group[] = [];
     for (let start = 0; start + roomSize <= clients; start += roomSize) {
-      const members = Array.from({ length: roomSize }, (_, k) => start + k);
-      groups.push({ room: `bench-${groups.length}`, members, senders: [start] });
+      const members = Array.from({ length: roomSize }, (_, k) => Session.idOf(start + k));
+      groups.push({ room: `bench-${groups.length}`, members, senders: [members[0]!] });
     }
     return runFanout(ctx, groups, ctx.options.roomWindow, 'rooms');
   },

@@ -12,4 +12,4 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   'direct-text': directTextScenario,
 };
 
-export { NotAvailable, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+export { NotAvailable, Session, type Outcome, type Scenario, type ScenarioContext } from './common.js';

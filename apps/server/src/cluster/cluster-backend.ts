@@ -17,7 +17,8 @@ export interface PrimaryChannel {
 export const processChannel: PrimaryChannel = {
   post(message) {
     if (!process.send || !process.connected) return false;
-    process.send(message);
+    // The primary can go away between the check and the write; the worker then exits with it.
+    process.send(message, undefined, {}, () => {});
     return true;
   },
   subscribe(listener) {

@@ -98,6 +98,7 @@ export class Primary {
 
   #send(workerId: number, message: ToWorker): void {
     const worker = cluster.workers?.[workerId];
-    if (worker?.isConnected()) worker.send({ ch: 'chorus', ...message });
+    // A worker can go away between the check and the write (EPIPE): the 'exit' handler deals with it.
+    if (worker?.isConnected()) worker.send({ ch: 'chorus', ...message }, undefined, (err) => err && this.#log.debug({ err }, 'ipc send failed'));
   }
 }

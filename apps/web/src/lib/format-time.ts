@@ -10,3 +10,25 @@ export function formatClock(epochMs: number): string {
 export function formatFull(epochMs: number): string {
   return full.format(epochMs);
 }
+
+/** How far apart two clocks may be before a message is marked, in ms. */
+export const CLOCK_SKEW_MS = 60_000;
+
+/** A duration such as `5 min`, `3 h` or `2 days`, rounded. */
+export function formatDuration(ms: number): string {
+  const minutes = Math.round(Math.abs(ms) / 60_000);
+  if (minutes < 90) return `${minutes} min`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `${hours} h`;
+  return `${Math.round(hours / 24)} days`;
+}
+
+/**
+ * A note when the sender's clock (`sentAt`) was more than a minute away from
+ * the server's (`serverAt`), e.g. `sender's clock is 5 min ahead`; else null.
+ */
+export function clockSkewNote(sentAt: number, serverAt: number, mine: boolean): string | null {
+  const skew = sentAt - serverAt;
+  if (Math.abs(skew) <= CLOCK_SKEW_MS) return null;
+  return `${mine ? 'your' : "sender's"} clock is ${formatDuration(skew)} ${skew > 0 ? 'ahead' : 'behind'}`;
+}

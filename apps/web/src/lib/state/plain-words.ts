@@ -33,7 +33,42 @@ export function explainClose({ code, reason, error, clientId, opened }: CloseFac
 }
 
 /** Why the server refused a message of mine, in plain words. */
-export function explainSendError(error: ErrorFrame, to: string | null): string {
+export function explainSendError(error: ErrorFrame, to: string | null, room: string | null = null): string {
   if (error.code === 'UNKNOWN_RECIPIENT') return `Not delivered: ${to ?? 'the recipient'} is not online.`;
+  if (error.code === 'NOT_ROOM_MEMBER') return `Not sent: you are not in “${room ?? 'this room'}” any more.`;
+  if (error.code === 'ROOM_NOT_FOUND') return `Not sent: the room “${room ?? ''}” no longer exists.`;
   return `Not sent: ${error.message}.`;
+}
+
+/** A room command of mine, as {@link explainRoomError} needs it. */
+export type RoomAction = 'create' | 'join' | 'leave' | 'delete';
+
+/** Why the server refused a room command of mine, in plain words. */
+export function explainRoomError(error: ErrorFrame, action: RoomAction, room: string): string {
+  switch (error.code) {
+    case 'ROOM_EXISTS':
+      return `There is already a room called “${room}”. Pick another name, or join it from the room list.`;
+    case 'ROOM_NOT_FOUND':
+      return `There is no room called “${room}” (it may have just been deleted).`;
+    case 'NOT_ROOM_MEMBER':
+      return `You are not in “${room}”.`;
+    case 'NOT_ROOM_OWNER': {
+      const owner = /belongs to (\S+)$/.exec(error.message)?.[1];
+      return `Only the owner${owner ? `, ${owner},` : ''} can delete “${room}”.`;
+    }
+    case 'BAD_ROOM_NAME': {
+      const detail = error.message.includes(': ') ? error.message.slice(error.message.indexOf(': ') + 2) : error.message;
+      return `“${room}” cannot be used as a room name: ${detail}.`;
+    }
+    default:
+      return `Could not ${action} “${room}”: ${error.message}.`;
+  }
+}
+
+/** "alice is typing…", "alice and bob are typing…", …; null when nobody is. */
+export function describeTyping(names: readonly string[]): string | null {
+  if (names.length === 0) return null;
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length <= 3) return `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are typing…`;
+  return `${names.length} people are typing…`;
 }
