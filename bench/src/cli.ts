@@ -24,7 +24,7 @@ import { Status } from './status.js';
 import { summarize } from './stats.js';
 import { ROOT, systemSpec, type SystemName } from './systems.js';
 
-const REQUIRED_BUILDS = ['apps/server/dist/main.js', 'bench/dist/baselines/ws-relay.js', 'bench/dist/baselines/socketio-cluster.js'];
+const REQUIRED_BUILDS = ['bench/dist/baselines/ws-relay.js', 'bench/dist/baselines/socketio-cluster.js'];
 
 async function main(): Promise<number> {
   let parsed: ReturnType<typeof parseOptions>;
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const options = parsed;
-  const missing = REQUIRED_BUILDS.filter((p) => !existsSync(join(ROOT, p)));
+  const missing = [options.chorusEntry, ...REQUIRED_BUILDS.map((p) => join(ROOT, p))].filter((p) => !existsSync(p)).map((p) => relative(ROOT, p));
   if (missing.length > 0) {
     process.stderr.write(`bench: ${missing.join(', ')} missing: run \`npm run build\` first (npm run bench does)\n`);
     return 2;
@@ -76,7 +76,7 @@ async function runAll(options: BenchOptions, pool: GeneratorPool, status: Status
   const started = new Date();
   const t0 = performance.now();
   const maxClients = Math.max(100_000, options.connections * 2);
-  const specs = options.systems.map((name) => systemSpec(name, maxClients));
+  const specs = options.systems.map((name) => systemSpec(name, maxClients, options.chorusEntry));
   const runs: RunRecord[] = [];
   const unavailable = new Map<string, string>();
   const logs = new Map<SystemName, Map<string, LogNote>>();
@@ -85,6 +85,7 @@ async function runAll(options: BenchOptions, pool: GeneratorPool, status: Status
     `bench: ${options.runs} run(s) of ${options.scenarios.join(', ')} on ${options.systems.join(', ')}; ` +
       `${options.generators} load generators; results in ${relative(process.cwd(), options.outDir) || '.'}`,
   );
+  if (options.cpuProfDir !== null) status.log(`bench: profiling every system into ${options.cpuProfDir} (the profiler slows them: figures are not comparable, docs/ is left alone)`);
 
   // Consecutive 'shared' scenarios run on one start of the system; 'fresh' ones alone.
   const groups: ScenarioName[][] = [];
@@ -114,12 +115,16 @@ async function runAll(options: BenchOptions, pool: GeneratorPool, status: Status
         status.detail('starting');
         let system: RunningSystem | null = null;
         let startError: string | null = null;
+        let profileDir: string | null = null;
         try {
-          system = await RunningSystem.start(spec);
+          const profDir = options.cpuProfDir === null ? null : join(options.cpuProfDir, `run${run}-${todo.join('+')}-${spec.name}`);
+          system = await RunningSystem.start(spec, profDir);
+          profileDir = profDir;
         } catch (err) {
           startError = (err as Error).message;
         }
         const session = new Session(SCENARIOS[todo[0]!].protocol(spec));
+        const windows: { scenario: ScenarioName; label: string; startUs: number; endUs: number }[] = [];
         for (const name of todo) {
           const began = performance.now();
           const seconds = (): number => Math.round((performance.now() - began) / 100) / 10;
@@ -131,7 +136,8 @@ async function runAll(options: BenchOptions, pool: GeneratorPool, status: Status
           status.step(`run ${run}/${options.runs} · ${name} · ${spec.name}`);
           let outcome: Outcome;
           try {
-            outcome = await SCENARIOS[name].run({ system, pool, options, status, session });
+            const onWindow = (label: string, startUs: number, endUs: number): void => void windows.push({ scenario: name, label, startUs, endUs });
+            outcome = await SCENARIOS[name].run({ system, pool, options, status, session, onWindow });
           } catch (err) {
             await pool.all({ type: 'stop', drainMs: 0 }, 10_000).catch(() => {});
             if (err instanceof NotAvailable) {
@@ -163,6 +169,9 @@ async function runAll(options: BenchOptions, pool: GeneratorPool, status: Status
           }
           logs.set(spec.name, seen);
         }
+        // The measured windows, so that profile-summary can cut the profiles to them.
+        if (profileDir !== null) mkdirSync(profileDir, { recursive: true });
+        if (profileDir !== null) writeFileSync(join(profileDir, 'windows.json'), `${JSON.stringify(windows, null, 2)}\n`);
       }
     }
   }

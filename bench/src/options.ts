@@ -26,10 +26,16 @@ export interface BenchOptions {
   readonly duration: number;
   readonly warmup: number;
   readonly generators: number;
+  /** How many times a window is measured again when other processes used the machine meanwhile. */
+  readonly noiseRetries: number;
   /** Seconds a scenario may spend connecting its clients. */
   readonly connectTimeout: number;
   readonly outDir: string;
   readonly docs: boolean;
+  /** The Chorus server to run (absolute path of its main.js). */
+  readonly chorusEntry: string;
+  /** When set, every system process runs with --cpu-prof, writing profiles under this directory. */
+  readonly cpuProfDir: string | null;
   readonly quick: boolean;
 }
 
@@ -53,9 +59,16 @@ medians with min-max and ratios to the baselines measured in the same run.
   --connect-timeout S seconds a scenario may spend connecting (default 60); a system that
                       cannot connect all of --connections in time is reported with what it
                       reached, and not measured again in later runs
+  --noise-retries N   measure a window again (N times at most) when other processes used
+                      half a core or more during it (default 2)
   --quick             a short run for development: 2 runs, 2000 connections, 2 s phases
   --out DIR           where the JSON results go (default bench/results)
+  --chorus PATH       the Chorus server's main.js (default apps/server/dist/main.js), e.g. a
+                      build of another commit, to compare before and after a change
   --no-docs           do not write docs/performance.md and docs/performance.svg
+  --cpu-prof DIR      run every system process with node --cpu-prof, one folder per start under
+                      DIR (implies --no-docs: profiling slows the servers); summarize with
+                      node bench/dist/profile-summary.js DIR/<folder>
   --help              this text
 `;
 
@@ -75,7 +88,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     flags.set(name, value);
   }
   if (flags.has('help')) return 'help';
-  const known = new Set(['quick', 'no-docs', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup', 'generators', 'connect-timeout', 'out']);
+  const known = new Set(['quick', 'no-docs', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup', 'generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'cpu-prof']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name} (see --help)`);
 
   const quick = flags.has('quick');
@@ -121,8 +134,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     warmup: num('warmup', quick ? 0.5 : 1.5, 0, false),
     generators: Math.max(num('generators', 2, 1), Math.ceil(connections / 15_000)),
     connectTimeout: num('connect-timeout', quick ? 30 : 60, 1, false),
+    noiseRetries: num('noise-retries', 2, 0),
     outDir: out === undefined ? join(ROOT, 'bench', 'results') : resolve(out),
-    docs: !flags.has('no-docs'),
+    docs: !flags.has('no-docs') && str('cpu-prof') === undefined,
+    cpuProfDir: str('cpu-prof') === undefined ? null : resolve(str('cpu-prof')!),
+    chorusEntry: resolve(str('chorus') ?? join(ROOT, 'apps/server/dist/main.js')),
     quick,
   };
 }

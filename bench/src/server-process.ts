@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listeningPorts, processTree, sampleTree, type TreeSample } from './proc.js';
@@ -39,10 +39,16 @@ export class RunningSystem {
     this.#stderr = stderr;
   }
 
-  /** Starts `spec` on port 0 and resolves once it accepts connections on every node. */
-  static async start(spec: SystemSpec, timeoutMs = 30_000): Promise<RunningSystem> {
+  /**
+   * Starts `spec` on port 0 and resolves once it accepts connections on every
+   * node. With `cpuProfDir`, every process of the system writes a V8 CPU
+   * profile there when it exits (cluster workers inherit the primary's
+   * execArgv; Node does not allow --cpu-prof in NODE_OPTIONS).
+   */
+  static async start(spec: SystemSpec, cpuProfDir: string | null = null, timeoutMs = 30_000): Promise<RunningSystem> {
     const cwd = mkdtempSync(join(tmpdir(), `bench-${spec.name}-`));
-    const proc = spawn(process.execPath, spec.args.map((a) => join(ROOT, a)), {
+    const profiling = cpuProfDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`];
+    const proc = spawn(process.execPath, [...profiling, ...spec.args.map((a) => resolve(ROOT, a))], {
       cwd,
       env: { ...process.env, ...spec.env, PORT: '0', HOST: '127.0.0.1' },
       stdio: ['pipe', 'pipe', 'pipe'],

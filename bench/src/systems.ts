@@ -21,9 +21,9 @@ export interface SystemSpec {
   /** Processes that hold sockets (pairs of the direct scenario are split across them). */
   readonly nodes: number;
   /**
-   * Node script and its arguments, relative to the repository root. Systems run
-   * in a fresh empty working directory, so a developer's .env (or data) in the
-   * repository never changes what is measured.
+   * Node script and its arguments, relative to the repository root (or
+   * absolute). Systems run in a fresh empty working directory, so a developer's
+   * .env (or data) in the repository never changes what is measured.
    */
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
@@ -40,14 +40,14 @@ export interface SystemSpec {
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BASELINE_DIR = 'bench/dist/baselines';
 
-export function systemSpec(name: SystemName, maxClients: number): SystemSpec {
+export function systemSpec(name: SystemName, maxClients: number, chorusEntry: string): SystemSpec {
   const chorus = (workers: number): SystemSpec => ({
     name,
     description: `Chorus, WORKERS=${workers}${workers > 1 ? ' (primary + workers, mesh between workers)' : ' (one process, in-memory backend)'}; JSON protocol chorus.v1`,
     protocol: 'chorus-json',
     textProtocol: 'chorus-text',
     nodes: workers,
-    args: ['apps/server/dist/main.js'],
+    args: [chorusEntry],
     env: { WORKERS: String(workers), MAX_CLIENTS: String(maxClients), LOG_LEVEL: 'warn', ENVIRONMENT: 'development' },
     readyProbe: 'chorus-ready',
     rooms: 'probe',

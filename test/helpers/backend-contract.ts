@@ -46,7 +46,7 @@ export type MakeService = (nodes: number, maxClients: number) => Promise<Service
 
 let seq = 0;
 function envelope(from: string, to: string | null, text: string, room: string | null = null): Envelope {
-  return { id: `e${++seq}`, from, to, room, text, sentAt: 1, serverAt: 2 };
+  return { id: `e${++seq}`, from, to, room, conversation: 'test', seq, text, sentAt: 1, serverAt: 2 };
 }
 
 /** Routes a message envelope to the target its fields name. */

@@ -1,17 +1,34 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadServerConfig } from '../../apps/server/src/config.js';
-import { MemoryBackend, MemoryBus } from '../../apps/server/src/hub/memory-backend.js';
-import { runNode, type RunningNode } from '../../apps/server/src/run-node.js';
+import type { RunningNode } from '../../apps/server/src/run-node.js';
+import { runSingleProcess } from '../../apps/server/src/run-single.js';
 
 export interface InProcessServer extends RunningNode {
   /** ws://127.0.0.1:PORT */
   readonly base: string;
+  readonly dataDir: string;
 }
 
-/** Starts a single-process server (memory backend) on port 0 in this process. */
+/**
+ * Starts a single-process server (memory backend, SQLite storage) on port 0 in
+ * this process, in a fresh data directory unless `env.DATA_DIR` names one (to
+ * restart on the same data). The directory it made is removed on stop.
+ */
 export async function startInProcess(env: Record<string, string> = {}, clock?: () => number): Promise<InProcessServer> {
-  const config = loadServerConfig({ PORT: '0', HOST: '127.0.0.1', WORKERS: '1', ...env });
-  const backend = new MemoryBackend(new MemoryBus(config.MAX_CLIENTS), 'test');
-  const running = await runNode(config, backend, 'test', pino({ level: 'silent' }), clock);
-  return { ...running, base: `ws://127.0.0.1:${running.port}` };
+  const ownDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'chorus-inproc-')) : null;
+  const dataDir = env.DATA_DIR ?? ownDir!;
+  const config = loadServerConfig({ PORT: '0', HOST: '127.0.0.1', WORKERS: '1', ...env, DATA_DIR: dataDir });
+  const running = await runSingleProcess(config, pino({ level: 'silent' }), clock);
+  return {
+    ...running,
+    base: `ws://127.0.0.1:${running.port}`,
+    dataDir,
+    async stop() {
+      await running.stop();
+      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+    },
+  };
 }

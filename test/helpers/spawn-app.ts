@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -26,9 +29,19 @@ export interface RunningApp {
  * and resolves once it logs `listening`, with the port it bound.
  */
 export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> = {}): Promise<RunningApp> {
+  // Each server gets its own data directory unless the test shares one on purpose (restarts).
+  const ownDataDir = env.DATA_DIR === undefined && env.DATABASE_URL === undefined ? mkdtempSync(join(tmpdir(), 'chorus-data-')) : null;
   const proc = spawn(process.execPath, [ENTRIES[app]], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ENVIRONMENT: 'development', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ENVIRONMENT: 'development',
+      ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -45,7 +58,12 @@ export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> 
     logs.push(line);
     for (const w of waiters) if (w.match(line)) (waiters.delete(w), w.resolve(line));
   });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
 
   function waitForLog(match: (l: Record<string, unknown>) => boolean, timeoutMs = 15_000) {
     const seen = logs.find(match);

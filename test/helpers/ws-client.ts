@@ -122,9 +122,10 @@ export async function textClient(base: string, id: string): Promise<TestClient> 
   return client;
 }
 
-/** Connects a chorus.v1 client and waits for its welcome frame. */
-export async function jsonClient(base: string, id: string): Promise<TestClient> {
-  const client = new TestClient(`${base}/ws/${encodeURIComponent(id)}`, 'chorus.v1');
+/** Connects a chorus.v1 client (with `resume`: `?resume=1`, live traffic waits for its resume frame) and waits for its welcome. */
+export async function jsonClient(base: string, id: string, options: { resume?: boolean } = {}): Promise<TestClient> {
+  const query = options.resume ? '?resume=1' : '';
+  const client = new TestClient(`${base}/ws/${encodeURIComponent(id)}${query}`, 'chorus.v1');
   await client.opened;
   await client.nextJson((f) => f.type === 'welcome');
   return client;

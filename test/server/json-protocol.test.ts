@@ -21,7 +21,7 @@ forEachTarget(t, { MAX_CLIENTS: '3' }, async (t, server) => {
     t.same(welcome.online, ['alice']);
     t.ok(welcome.serverAt >= before - 1000 && welcome.serverAt <= Date.now() + 1000, 'server time is now');
     t.same(welcome.limits, { maxTextLength: 10_000, maxFrameBytes: 65_536 });
-    t.match(welcome.node, /^(test|w\d+-[0-9a-f]{6})$/);
+    t.match(welcome.node, /^(s|w\d+)-[0-9a-f]{6}$/);
     await raw.close();
   });
 

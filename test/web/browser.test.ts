@@ -61,6 +61,11 @@ const conversationLink = (page: Page, id: string): Locator =>
 const tickOf = (page: Page, text: string, tick: string): Locator =>
   messagesWithText(page, text).locator(`[data-testid="ticks"][data-tick="${tick}"]`);
 
+/** Saves a screenshot into test-artifacts/, with transitions finished. */
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${ARTIFACTS}${name}`, animations: 'disabled' });
+}
+
 async function openConversation(page: Page, id: string): Promise<void> {
   await conversationLink(page, id).click();
   await page.locator(`[data-testid="conversation"][data-conversation="${id}"][aria-current="page"]`).waitFor();
@@ -135,7 +140,7 @@ if (!existsSync(CHROMIUM)) {
       const unread = conversationLink(alice.page, 'dm:alice,bob').getByTestId('unread');
       await unread.getByText('1', { exact: true }).waitFor();
       t.pass('alice sees the new direct conversation with one unread message');
-      await alice.page.screenshot({ path: `${ARTIFACTS}browser-dm-unread.png` });
+      await shot(alice.page, 'browser-dm-unread.png');
       await openConversation(alice.page, 'dm:alice,bob');
       const message = messagesWithText(alice.page, text);
       await message.waitFor();
@@ -218,7 +223,8 @@ if (!existsSync(CHROMIUM)) {
       await conversationLink(alice.page, roomId).and(alice.page.locator('[aria-current="page"]')).waitFor();
       t.pass('the room is created (lowercased), listed and open');
       t.equal(await alice.page.getByTestId('conversation-subtitle').textContent(), '1 member: you · owner you');
-      await alice.page.screenshot({ path: `${ARTIFACTS}browser-rooms-1-created.png` });
+      t.equal(await alice.page.getByTestId('note').filter({ hasText: 'alice joined' }).count(), 0, 'no note about myself');
+      await shot(alice.page, 'browser-rooms-1-created.png');
 
       await alice.page.getByTestId('create-room-button').click();
       await alice.page.getByTestId('room-name-input').fill(room);
@@ -247,7 +253,7 @@ if (!existsSync(CHROMIUM)) {
       await carol.page.locator(`[data-testid="room-other"][data-room="${room}"] [data-testid="room-count"]`).getByText('2').waitFor();
       t.pass("carol's room list shows two members");
       t.equal(await bob.page.getByTestId('delete-room').count(), 0, 'no Delete button for bob (not the owner)');
-      await bob.page.screenshot({ path: `${ARTIFACTS}browser-rooms-2-joined.png` });
+      await shot(bob.page, 'browser-rooms-2-joined.png');
     });
 
     await t.test('a room message: delivered to bob, then read when he opens the room', async (t) => {
@@ -261,13 +267,16 @@ if (!existsSync(CHROMIUM)) {
       );
       await conversationLink(bob.page, roomId).getByTestId('unread').getByText('1', { exact: true }).waitFor();
       t.pass("bob's room shows one unread message");
-      await alice.page.screenshot({ path: `${ARTIFACTS}browser-rooms-3-delivered.png` });
+      await shot(alice.page, 'browser-rooms-3-delivered.png');
 
       await openConversation(bob.page, roomId);
       await messagesWithText(bob.page, roomText).waitFor();
       await tickOf(alice.page, roomText, 'read').waitFor();
       t.equal(await messagesWithText(alice.page, roomText).getByTestId('tick-detail').textContent(), 'read by 1 of 1', 'alice sees "read by 1 of 1"');
-      await alice.page.screenshot({ path: `${ARTIFACTS}browser-rooms-4-read.png` });
+      await shot(alice.page, 'browser-rooms-4-read.png');
+      await alice.page.emulateMedia({ colorScheme: 'dark' });
+      await shot(alice.page, 'browser-rooms-4-read-dark.png');
+      await alice.page.emulateMedia({ colorScheme: 'light' });
 
       // carol is not in the room; alice's lobby message after it proves carol had her chance to get it.
       const after = 'lobby message after the room one';
@@ -285,11 +294,24 @@ if (!existsSync(CHROMIUM)) {
       await indicator.getByText('alice is typing…').waitFor();
       t.pass('bob sees "alice is typing…"');
       t.equal(await carol.page.getByTestId('typing-indicator').count(), 0, 'carol (not in the room) does not');
-      await bob.page.screenshot({ path: `${ARTIFACTS}browser-rooms-typing.png` });
+      await shot(bob.page, 'browser-rooms-typing.png');
       await alice.page.getByTestId('composer-input').press('Enter');
       await messagesWithText(bob.page, 'typing some').waitFor();
       await indicator.waitFor({ state: 'detached' });
       t.pass('it goes away when the message is sent');
+    });
+
+    await t.test('carol joins and leaves; the members are told', async (t) => {
+      await carol.page.locator(`[data-testid="room-other"][data-room="${room}"] [data-testid="join-room"]`).click();
+      await carol.page.getByTestId('conversation-title').getByText(room, { exact: true }).waitFor();
+      await bob.page.getByTestId('note').getByText('carol joined the room').waitFor();
+      await carol.page.getByTestId('leave-room').click();
+      await carol.page.getByTestId('conversation-title').getByText('Everyone', { exact: true }).waitFor();
+      t.pass("carol's page goes back to the lobby");
+      await carol.page.locator(`[data-testid="room-other"][data-room="${room}"]`).waitFor();
+      t.pass('the room is listed under other rooms again');
+      await bob.page.getByTestId('note').getByText('carol left the room').waitFor();
+      t.pass('bob is told that carol joined and left');
     });
 
     await t.test('the phone layout: the sidebar becomes a drawer', async (t) => {
@@ -299,11 +321,11 @@ if (!existsSync(CHROMIUM)) {
       await toggle.waitFor();
       await bob.page.locator('[data-testid="sidebar"][inert]').waitFor({ state: 'attached' });
       t.pass('the closed drawer is out of the tab order (inert)');
-      await bob.page.screenshot({ path: `${ARTIFACTS}browser-rooms-phone.png` });
+      await shot(bob.page, 'browser-rooms-phone.png');
       await toggle.click();
       await conversationLink(bob.page, roomId).and(bob.page.locator(':focus')).waitFor();
       t.pass('opening the drawer moves focus to the open conversation');
-      await bob.page.screenshot({ path: `${ARTIFACTS}browser-rooms-phone-drawer.png` });
+      await shot(bob.page, 'browser-rooms-phone-drawer.png');
       await bob.page.keyboard.press('Escape');
       await bob.page.locator('[data-testid="sidebar-toggle"][aria-expanded="false"]:focus').waitFor();
       t.pass('Escape closes it and gives focus back to the menu button');
@@ -328,7 +350,7 @@ if (!existsSync(CHROMIUM)) {
       t.equal(await bob.page.getByTestId('conversation-title').textContent(), 'Everyone', "bob's page goes back to the lobby");
       await carol.page.locator(`[data-testid="room-other"][data-room="${room}"]`).waitFor({ state: 'detached' });
       t.pass("the room leaves carol's list too");
-      await bob.page.screenshot({ path: `${ARTIFACTS}browser-rooms-5-deleted.png` });
+      await shot(bob.page, 'browser-rooms-5-deleted.png');
       await notice.getByRole('button', { name: 'Dismiss' }).click();
     });
 
@@ -351,7 +373,7 @@ if (!existsSync(CHROMIUM)) {
       t.pass('erin is told that her own clock is off');
       const times = await Promise.all([alice.page, page].map((p) => messagesWithText(p, text).locator('time').textContent()));
       t.equal(times[0], times[1], 'both show the same (server) time');
-      await alice.page.screenshot({ path: `${ARTIFACTS}browser-clock-skew.png` });
+      await shot(alice.page, 'browser-clock-skew.png');
       await context.close();
     });
 
@@ -361,7 +383,7 @@ if (!existsSync(CHROMIUM)) {
       await connState(again.page, 'offline').waitFor();
       const banner = again.page.getByTestId('error-banner');
       t.match(await banner.textContent(), /already connected as “alice”/, 'the banner says alice is already connected');
-      await again.page.screenshot({ path: `${ARTIFACTS}browser-alice-taken.png` });
+      await shot(again.page, 'browser-alice-taken.png');
       t.equal(await connState(alice.page, 'online').count(), 1, 'the first alice stays online');
       await again.page.context().close();
     });
@@ -370,7 +392,7 @@ if (!existsSync(CHROMIUM)) {
       const root = await openTab(browser, `${base}/`);
       tabs.push(root);
       await root.page.getByTestId('name-form').waitFor();
-      await root.page.screenshot({ path: `${ARTIFACTS}browser-name-form.png` });
+      await shot(root.page, 'browser-name-form.png');
       await root.page.getByTestId('name-input').fill('dave');
       await root.page.getByTestId('name-input').press('Enter');
       await connState(root.page, 'online').waitFor();
@@ -383,17 +405,17 @@ if (!existsSync(CHROMIUM)) {
       t.pass('alice sees dave leave');
     });
 
-    await alice.page.screenshot({ path: `${ARTIFACTS}browser-alice.png` });
-    await bob.page.screenshot({ path: `${ARTIFACTS}browser-bob.png` });
+    await shot(alice.page, 'browser-alice.png');
+    await shot(bob.page, 'browser-bob.png');
     await bob.page.setViewportSize({ width: 390, height: 760 });
-    await bob.page.screenshot({ path: `${ARTIFACTS}browser-bob-phone.png` });
+    await shot(bob.page, 'browser-bob-phone.png');
     await bob.page.setViewportSize({ width: 1100, height: 720 });
 
     await t.test('a server restart is shown, and the client reconnects', async (t) => {
       await server.stop();
       await alice.page.locator('[data-testid="conn-state"][data-state="reconnecting"]').waitFor();
       t.match(await alice.page.getByTestId('error-banner').textContent(), /Trying again in \d+ s/, 'the banner counts down');
-      await alice.page.screenshot({ path: `${ARTIFACTS}browser-alice-reconnecting.png` });
+      await shot(alice.page, 'browser-alice-reconnecting.png');
       // The same port, so that the client app's SERVER still points at it.
       const again = await startApp('server', { WORKERS: '2', PORT: String(server.port) });
       t.teardown(() => again.stop());
@@ -427,7 +449,7 @@ if (!existsSync(CHROMIUM)) {
     const second = await openTab(browser, `${base}/second`);
     await connState(second.page, 'reconnecting').waitFor();
     t.match(await second.page.getByTestId('error-banner').textContent(), /server is full/i, 'says the server is full');
-    await second.page.screenshot({ path: `${ARTIFACTS}browser-server-full.png` });
+    await shot(second.page, 'browser-server-full.png');
     await first.page.context().close();
     await connState(second.page, 'online').waitFor({ timeout: 30_000 });
     t.pass('gets in once a place is free');

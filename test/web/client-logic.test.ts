@@ -24,8 +24,8 @@ import { describeTyping, explainClose, explainRoomError, explainSendError } from
 import { ReceiptOutbox } from '../../apps/web/src/lib/state/receipt-outbox.js';
 import { tickOf } from '../../apps/web/src/lib/state/ticks.js';
 import { TypingSender } from '../../apps/web/src/lib/state/typing-sender.js';
-import { FakeTime } from './helpers/fake-time.js';
-import { Conversations, MessageLog, RoomDirectory, TypingIndicators } from './helpers/load-state.js';
+import { FakeTime } from './fixtures/fake-time.js';
+import { Conversations, MessageLog, RoomDirectory, TypingIndicators } from './fixtures/load-state.js';
 
 t.test('backoff: full jitter under an exponential ceiling, reset after a welcome', (t) => {
   const highest = new Backoff({ baseMs: 500, capMs: 15_000, random: () => 0.999999 });
@@ -259,7 +259,9 @@ t.test('receipt outbox: batched per sender and status, at most MAX_RECEIPT_IDS p
 // ---- ticks from acks and receipts ----------------------------------------------
 
 function frameFrom(from: string, id: string, extra: Partial<MessageFrame> = {}): MessageFrame {
-  return { type: 'message', id, from, to: null, room: null, text: `text of ${id}`, sentAt: 1000, serverAt: 1000, ...extra };
+  const base = { type: 'message', id, from, to: null, room: null, text: `text of ${id}`, sentAt: 1000, serverAt: 1000 } as const;
+  const frame = { ...base, ...extra };
+  return { ...frame, conversation: conversationIdOf(frame.from, frame.to, frame.room), seq: 1 };
 }
 
 t.test('ticks: pending, sent on ack, delivered and read from receipt counts', (t) => {

@@ -16,6 +16,12 @@ export const ServerConfigSchema = z
     MAX_FRAME_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** Where the embedded SQLite database lives (created on first start). */
+    DATA_DIR: z.string().min(1).default('./data'),
+    /** PostgreSQL instead of SQLite: for ephemeral disks or several nodes. */
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a postgres:// or postgresql:// URL' }).optional(),
+    /** SQLite durability: normal survives a process crash, full also an OS crash or power loss. */
+    SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   })
   .refine((c) => c.REDIS_URL === undefined, {
     path: ['REDIS_URL'],

@@ -5,10 +5,12 @@ import { ConfigError, loadEnvFile } from '@chorus/service-kit';
 import { loadServerConfig, type ServerConfig } from './config.js';
 import { ClusterBackend } from './cluster/cluster-backend.js';
 import { Primary } from './cluster/primary.js';
-import { MemoryBackend, MemoryBus } from './hub/memory-backend.js';
+import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
 import { nodeName } from './node-name.js';
-import { runNode, type RunningNode } from './run-node.js';
+import { openConfiguredStorage, runNode, type RunningNode } from './run-node.js';
+import { runSingleProcess } from './run-single.js';
+import type { Storage } from './storage/index.js';
 
 /**
  * The composition root: reads the configuration once and picks how this process
@@ -27,25 +29,37 @@ function main(): void {
     process.exit(1);
   }
 
-  if (cluster.isPrimary && config.WORKERS > 1) {
-    new Primary({ workers: config.WORKERS, maxClients: config.MAX_CLIENTS, log: createLogger(config, { role: 'primary' }) }).start();
-  } else if (cluster.isWorker) {
-    void runWorker(config);
-  } else {
-    void runSingle(config);
+  if (cluster.isPrimary && config.WORKERS > 1) void runPrimary(config);
+  else if (cluster.isWorker) void runWorker(config);
+  else void runSingle(config);
+}
+
+/** Says why the process cannot start, once, plainly, and exits. */
+function fail(log: Logger, err: unknown): never {
+  process.stderr.write(`chorus server: ${(err as Error).message}\n`);
+  log.fatal((err as Error).message);
+  process.exit(1);
+}
+
+async function runPrimary(config: ServerConfig): Promise<void> {
+  const log = createLogger(config, { role: 'primary' });
+  let storage: Storage;
+  try {
+    storage = await openConfiguredStorage(config);
+  } catch (err) {
+    fail(log, err);
   }
+  const rooms = await storage.loadRooms();
+  new Primary({ workers: config.WORKERS, maxClients: config.MAX_CLIENTS, log, rooms, persistence: storage, onExit: () => storage.close() }).start();
 }
 
 async function runSingle(config: ServerConfig): Promise<void> {
   const log = createLogger(config, { role: 'single' });
-  const node = nodeName('s');
   let running: RunningNode;
   try {
-    running = await runNode(config, new MemoryBackend(new MemoryBus(config.MAX_CLIENTS), node), node, log);
+    running = await runSingleProcess(config, log);
   } catch (err) {
-    process.stderr.write(`chorus server: ${(err as Error).message}\n`);
-    log.fatal((err as Error).message);
-    process.exit(1);
+    fail(log, err);
   }
   log.info({ port: running.port, workers: 1 }, 'listening');
   stopOnSignal(running, log);
@@ -57,7 +71,8 @@ async function runWorker(config: ServerConfig): Promise<void> {
   const backend = new ClusterBackend({ meshPath: join(tmpdir(), `chorus-${process.ppid}-${workerId}.sock`), log });
   let running: RunningNode;
   try {
-    running = await runNode(config, backend, nodeName(`w${workerId}`), log);
+    const storage = await openConfiguredStorage(config);
+    running = await runNode(config, { backend, storage, node: nodeName(`w${workerId}`), log });
   } catch (err) {
     // The primary logs it once and stops the cluster, rather than restarting us forever.
     backend.announceFatal((err as Error).message);
@@ -67,7 +82,7 @@ async function runWorker(config: ServerConfig): Promise<void> {
   stopOnSignal(running, log);
 }
 
-function stopOnSignal(running: RunningNode, log: ReturnType<typeof createLogger>): void {
+function stopOnSignal(running: RunningNode, log: Logger): void {
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping');
     running.stop().then(

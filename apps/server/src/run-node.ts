@@ -5,34 +5,46 @@ import { build } from './app.js';
 import type { ServerConfig } from './config.js';
 import type { HubBackend } from './hub/backend.js';
 import { Hub } from './hub/hub.js';
+import { GroupCommitWriter, openStorage, type Storage } from './storage/index.js';
+import { StoredMessageLog } from './stored-message-log.js';
 
 export interface RunningNode {
   readonly app: FastifyInstance;
   readonly hub: Hub;
   readonly port: number;
-  /** Closes sockets (1001), the HTTP server and the backend. */
+  /** Closes sockets (1001), the HTTP server, the backend, then writes what is pending and closes storage. */
   stop(): Promise<void>;
+}
+
+/** Opens the configured storage (SQLite under DATA_DIR, or PostgreSQL at DATABASE_URL). */
+export function openConfiguredStorage(config: ServerConfig): Promise<Storage> {
+  return openStorage({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, sqliteSynchronous: config.SQLITE_SYNCHRONOUS });
 }
 
 /**
  * Starts one serving process (a worker, or the whole server with WORKERS<=1):
- * connects the backend, builds the app and listens. A listen failure is thrown
- * as one plain sentence (see explainListenError) when it is a known case.
+ * connects the backend, builds the app on `storage` and listens. A listen
+ * failure is thrown as one plain sentence when it is a known case. The node owns
+ * `storage` from here on and closes it on stop.
  */
 export async function runNode(
   config: ServerConfig,
-  backend: HubBackend,
-  node: string,
-  log: Logger,
-  clock?: () => number,
+  deps: { backend: HubBackend; storage: Storage; node: string; log: Logger; clock?: () => number },
 ): Promise<RunningNode> {
-  const hub = new Hub({ backend, node, log, ...(clock ? { clock } : {}) });
+  const { backend, storage, node, log } = deps;
+  const messages = new StoredMessageLog(storage, new GroupCommitWriter(storage));
+  const hub = new Hub({ backend, messages, node, log, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const closeAll = async () => {
+    await backend.close().catch(() => {});
+    await messages.flush().catch(() => {});
+    await storage.close().catch(() => {});
+  };
   await hub.start();
   const app = await build(config, { hub, node, log, stats: () => backend.stats() });
   try {
     await app.listen({ port: config.PORT, host: config.HOST, listenTextResolver: () => 'accepting connections' });
   } catch (err) {
-    await backend.close().catch(() => {});
+    await closeAll();
     throw new Error(explainListenError(err, config.PORT) ?? (err as Error).message, { cause: err });
   }
   const address = app.server.address();
@@ -43,7 +55,7 @@ export async function runNode(
     port,
     async stop() {
       await app.close();
-      await backend.close();
+      await closeAll();
     },
   };
 }

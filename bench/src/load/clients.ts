@@ -17,6 +17,8 @@ export interface BenchClient {
   /** Error frames received (e.g. unknown recipient). */
   readonly errors: number;
   onMessage: (from: string, text: string) => void;
+  /** Called with the text of every error frame. */
+  onError: (message: string) => void;
   /** Connects; resolves once the server has admitted the client. */
   open(timeoutMs: number): Promise<void>;
   /** Sends `text` to `to`, or to everyone when `to` is null. */
@@ -61,6 +63,7 @@ abstract class WsClient implements BenchClient {
   localPort = 0;
   errors = 0;
   onMessage: (from: string, text: string) => void = noop;
+  onError: (message: string) => void = noop;
   readonly #url: string;
   readonly #protocol: string | undefined;
   readonly #localAddress: string;
@@ -181,6 +184,7 @@ class ChorusJsonClient extends WsClient {
     if (frame.type === 'error') {
       this.errors++;
       const err = new Error(`${frame.code}: ${frame.message}`);
+      this.onError(err.message);
       this.admitted(err);
       const room = frame.ref?.startsWith('join:') ? frame.ref.slice(5) : undefined;
       if (room !== undefined) this.joins.get(room)?.(err);
@@ -223,6 +227,7 @@ class ChorusTextClient extends WsClient {
       return; // "Client #x left the chat"
     }
     this.errors++;
+    this.onError(frame);
   }
 
   send(to: string | null, text: string): void {
@@ -270,6 +275,7 @@ class SocketIoClient implements BenchClient {
   localPort = 0;
   errors = 0;
   onMessage: (from: string, text: string) => void = noop;
+  onError: (message: string) => void = noop;
   readonly #url: string;
   readonly #localAddress: string;
   #socket: Socket | null = null;

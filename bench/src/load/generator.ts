@@ -26,11 +26,20 @@ let target: Target | null = null;
 let load: Load | null = null;
 
 const counters = { sent: 0, received: 0, errors: 0 };
+let firstError: string | null = null;
+const recordError = (message: string): void => {
+  firstError ??= message;
+};
 const latency = new Histogram();
 let totalReceived = 0;
 
-/** A running load: it sends until stopped and says when everything it sent has arrived. */
+/**
+ * A load: set up by its command (receivers count from then on), sending from
+ * start() until stop(), and saying when everything it sent has arrived. Its
+ * receivers keep counting after stop(), while other generators drain.
+ */
 interface Load {
+  start(): void;
   stop(): void;
   readonly inFlight: number;
   onWatermarks?(marks: [number, number][]): void;
@@ -63,6 +72,7 @@ async function connect(command: Extract<Command, { type: 'connect' }>): Promise<
       const localAddress = command.localAddresses[index % command.localAddresses.length]!;
       const client = createClient(command.target, id, localAddress);
       client.onMessage = countOnly;
+      client.onError = recordError;
       try {
         await client.open(command.timeoutMs);
         clients.set(id, client);
@@ -155,9 +165,11 @@ function startFanout(command: Extract<Command, { type: 'fanout' }>): Load {
     }
   };
   for (const client of clients.values()) client.onMessage = onMessage;
-  for (const s of senders) sendFrom(s);
 
   return {
+    start() {
+      for (const s of senders) sendFrom(s);
+    },
     stop() {
       running = false;
     },
@@ -212,15 +224,18 @@ function startDirect(command: Extract<Command, { type: 'direct' }>): Load {
   };
   for (const client of clients.values()) client.onMessage = onMessage;
 
-  if (command.mode === 'closed') {
-    for (let i = 0; i < flows.length; i++) for (let w = 0; w < command.window; w++) sendOn(i);
-  } else if (flows.length > 0) {
-    const start = now();
+  const start = (): void => {
+    if (command.mode === 'closed') {
+      for (let i = 0; i < flows.length; i++) for (let w = 0; w < command.window; w++) sendOn(i);
+      return;
+    }
+    if (flows.length === 0) return;
+    const began = now();
     let sent = 0;
     let cursor = 0;
     const tick = (): void => {
       if (!running) return;
-      const due = Math.floor(((now() - start) / 1000) * command.rate);
+      const due = Math.floor(((now() - began) / 1000) * command.rate);
       for (; sent < due; sent++) {
         sendOn(cursor);
         cursor = (cursor + 1) % flows.length;
@@ -228,8 +243,9 @@ function startDirect(command: Extract<Command, { type: 'direct' }>): Load {
       timer = setTimeout(tick, 1);
     };
     tick();
-  }
+  };
   return {
+    start,
     stop() {
       running = false;
       if (timer) clearTimeout(timer);
@@ -253,7 +269,8 @@ function mustGet(id: string): BenchClient {
 function mark(): MarkResult {
   let errors = 0;
   for (const client of clients.values()) errors += client.errors;
-  const out: MarkResult = { sent: counters.sent, received: counters.received, errors: errors - counters.errors, latency: latency.toSparse() };
+  const out: MarkResult = { sent: counters.sent, received: counters.received, errors: errors - counters.errors, firstError, latency: latency.toSparse() };
+  firstError = null;
   counters.sent = 0;
   counters.received = 0;
   counters.errors = errors;
@@ -267,7 +284,6 @@ async function stop(drainMs: number): Promise<MarkResult> {
   const deadline = Date.now() + drainMs;
   while (current && current.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   load = null;
-  for (const client of clients.values()) client.onMessage = countOnly;
   return mark();
 }
 
@@ -291,6 +307,9 @@ async function execute(command: Command): Promise<unknown> {
       return null;
     case 'direct':
       load = startDirect(command);
+      return null;
+    case 'start':
+      load?.start();
       return null;
     case 'mark':
       return mark();

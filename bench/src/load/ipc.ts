@@ -34,8 +34,9 @@ export interface MarkResult {
   readonly sent: number;
   /** Chat messages received by this generator's clients (deliveries). */
   readonly received: number;
-  /** Error frames received. */
+  /** Error frames received, and the text of the first one. */
   readonly errors: number;
+  readonly firstError: string | null;
   /** End-to-end latency of the received messages (direct only), as sparse histogram buckets. */
   readonly latency: [number, number][];
 }
@@ -77,6 +78,8 @@ export type Command =
       textBytes: number;
     }
   | { type: 'direct'; pairs: [string, string][]; mode: 'rate' | 'closed'; rate: number; window: number; textBytes: number }
+  /** Starts sending (every generator is ready to count by then). */
+  | { type: 'start' }
   | { type: 'mark' }
   | { type: 'stop'; drainMs: number }
   | { type: 'close' };
@@ -86,6 +89,7 @@ export interface Replies {
   join: { joined: number; failed: number; errors: string[] };
   fanout: null;
   direct: null;
+  start: null;
   mark: MarkResult;
   stop: MarkResult;
   close: null;

@@ -1,6 +1,6 @@
 import type { ConnectedClient } from '../load/ipc.js';
 import type { SystemSpec } from '../systems.js';
-import { measure, noiseNote, round, serverProcessOf, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+import { errorNote, measure, noiseNote, round, serverProcessOf, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
 
 /**
  * Pairs of clients inside each generator (so one clock measures both ends),
@@ -73,6 +73,7 @@ async function runDirect(ctx: ScenarioContext): Promise<Outcome> {
       ),
     ),
   );
+  await pool.all({ type: 'start' }, 10_000);
   const fixed = await measure(ctx, `${options.rate.toLocaleString('en-US')} msg/s`);
   const leftover = await stopLoad(ctx);
   const lost = leftover.reduce((n, m) => n + m.sent - m.received, 0);
@@ -83,11 +84,11 @@ async function runDirect(ctx: ScenarioContext): Promise<Outcome> {
       g.request({ type: 'direct', pairs: pairs[gi]!, mode: 'closed', rate: 0, window: options.window, textBytes: options.textBytes }, 10_000),
     ),
   );
+  await pool.all({ type: 'start' }, 10_000);
   const closed = await measure(ctx, `closed loop, ${options.window} in flight per client`);
   await stopLoad(ctx);
   notes.push(...noiseNote(fixed, 'the fixed-rate phase'), ...noiseNote(closed, 'the closed-loop phase'));
-  const errors = fixed.errors + closed.errors;
-  if (errors > 0) notes.push(`${errors} error frames`);
+  notes.push(...errorNote(fixed, 'the fixed-rate phase'), ...errorNote(closed, 'the closed-loop phase'));
   return {
     figures: {
       p50Ms: round(fixed.latency.quantile(0.5) / 1000, 3),

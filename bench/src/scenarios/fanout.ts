@@ -1,6 +1,6 @@
 import type { SenderSpec } from '../load/ipc.js';
 import type { SystemSpec } from '../systems.js';
-import { measure, noiseNote, NotAvailable, round, Session, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+import { errorNote, measure, noiseNote, NotAvailable, round, Session, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
 
 /** A broadcast group: everyone (room null) or one room, with its members' ids. */
 interface Group {
@@ -84,11 +84,11 @@ async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window:
       ),
     ),
   );
+  await pool.all({ type: 'start' }, 10_000);
   const w = await measure(ctx, label);
   await stopLoad(ctx);
   for (const g of pool.generators) g.onWatermarks = () => {};
-  const notes = noiseNote(w, label);
-  if (w.errors > 0) notes.push(`${w.errors} error frames during the window`);
+  const notes = [...noiseNote(w, label), ...errorNote(w, label)];
   return {
     figures: {
       deliveriesPerSecond: round(w.received / w.seconds, 0),

@@ -27,6 +27,8 @@ export const ERRORS = {
   NOT_ROOM_OWNER: { message: 'only the owner can delete this room', retryable: false },
   UNKNOWN_COMMAND: { message: 'unknown command', retryable: false },
   BAD_COMMAND: { message: 'usage', retryable: false },
+  NOT_IN_CONVERSATION: { message: 'you are not part of this conversation', retryable: false },
+  STORAGE_FAILED: { message: 'the message could not be stored; send it again', retryable: true },
   SERVER_FULL: { message: 'Server full', retryable: true, close: CloseCode.TRY_AGAIN_LATER, status: 503 },
   INVALID_CLIENT_ID: { message: 'invalid client id', retryable: false, close: CloseCode.INVALID_CLIENT_ID, status: 400 },
   CLIENT_ID_TAKEN: {

@@ -72,7 +72,32 @@ export const TypingFrame = z
   })
   .refine((f) => !(f.to && f.room), { message: 'give either to or room, not both', path: ['room'] });
 
+/** A conversation: `everyone` (the lobby), `room:<name>`, or `dm:<a>,<b>` (the two ids sorted). */
+export const ConversationId = z.string().min(1).max(140);
+/** Largest page `history` returns. */
+export const MAX_HISTORY_PAGE = 200;
+
+/** Page back through a conversation you belong to: newest first, before `before` (a seq). Answered with `history`. */
+export const HistoryFrame = z.strictObject({
+  type: z.literal('history'),
+  id: ClientRef.optional(),
+  conversation: ConversationId,
+  before: z.number().int().positive().optional(),
+  limit: z.number().int().min(1).max(MAX_HISTORY_PAGE).optional(),
+});
+
+/**
+ * After connecting with `?resume=1`: the last seq seen per conversation. The
+ * server sends what was missed, in order, then `resumed`, then live traffic.
+ */
+export const ResumeFrame = z.strictObject({
+  type: z.literal('resume'),
+  cursors: z.record(ConversationId, z.number().int().nonnegative()).refine((c) => Object.keys(c).length <= 1000, 'at most 1000 cursors'),
+});
+
 export const ClientFrame = z.discriminatedUnion('type', [
+  HistoryFrame,
+  ResumeFrame,
   SendFrame,
   PingFrame,
   CreateRoomFrame,
@@ -88,6 +113,8 @@ export type SendFrame = z.infer<typeof SendFrame>;
 export type PingFrame = z.infer<typeof PingFrame>;
 export type ReceiptFrame = z.infer<typeof ReceiptFrame>;
 export type TypingFrame = z.infer<typeof TypingFrame>;
+export type HistoryFrame = z.infer<typeof HistoryFrame>;
+export type ResumeFrame = z.infer<typeof ResumeFrame>;
 
 // ---- server -> client ------------------------------------------------------
 
@@ -127,6 +154,10 @@ export const MessageFrame = z.strictObject({
   to: ClientId.nullable(),
   /** The room of a room message; null otherwise. */
   room: z.string().nullable(),
+  /** The conversation it belongs to (`everyone`, `room:<name>`, `dm:<a>,<b>`). */
+  conversation: ConversationId,
+  /** Its place in the conversation: 1, 2, 3, ... without gaps. A client keeps one copy per (conversation, seq). */
+  seq: z.number().int().positive(),
   text: z.string(),
   /** The sender's clock when it sent the message. */
   sentAt: EpochMs,
@@ -142,6 +173,8 @@ export const AckFrame = z.strictObject({
   serverAt: EpochMs,
   /** How many clients the message was meant for (the sender excluded): the M of "delivered to N of M". */
   recipients: z.number().int().nonnegative(),
+  conversation: ConversationId,
+  seq: z.number().int().positive(),
 });
 
 /** Who came and went since the last presence frame (batched). */
@@ -210,6 +243,26 @@ export const TypingEventFrame = z.strictObject({
   expiresAt: EpochMs,
 });
 
+/** A page of a conversation's history, newest first; `more` when older messages exist. */
+export const HistoryPageFrame = z.strictObject({
+  type: z.literal('history'),
+  ref: ClientRef.optional(),
+  conversation: ConversationId,
+  messages: z.array(MessageFrame),
+  more: z.boolean(),
+});
+
+/**
+ * The replay after `resume` is complete: for each conversation, the last seq
+ * sent. `truncated` lists conversations with more missed messages than one
+ * replay carries (page them with `history`).
+ */
+export const ResumedFrame = z.strictObject({
+  type: z.literal('resumed'),
+  conversations: z.record(ConversationId, z.number().int().nonnegative()),
+  truncated: z.array(ConversationId),
+});
+
 export const PongFrame = z.strictObject({
   type: z.literal('pong'),
   id: ClientRef.optional(),
@@ -228,6 +281,8 @@ export const ErrorFrame = z.strictObject({
 });
 
 export const ServerFrame = z.discriminatedUnion('type', [
+  HistoryPageFrame,
+  ResumedFrame,
   WelcomeFrame,
   MessageFrame,
   AckFrame,
@@ -252,5 +307,7 @@ export type RoomMembersFrame = z.infer<typeof RoomMembersFrame>;
 export type RoomsFrame = z.infer<typeof RoomsFrame>;
 export type ReceiptsFrame = z.infer<typeof ReceiptsFrame>;
 export type TypingEventFrame = z.infer<typeof TypingEventFrame>;
+export type HistoryPageFrame = z.infer<typeof HistoryPageFrame>;
+export type ResumedFrame = z.infer<typeof ResumedFrame>;
 export type PongFrame = z.infer<typeof PongFrame>;
 export type ErrorFrame = z.infer<typeof ErrorFrame>;

@@ -3,3 +3,4 @@ export * from './close-codes.js';
 export * from './errors.js';
 export * from './frames.js';
 export * from './room-name.js';
+export * from './conversation.js';

@@ -1,5 +1,7 @@
 import { Directory } from '../hub/directory.js';
+import { OrderedRoomWriter, type RoomPersistence } from '../hub/room-persistence.js';
 import { RoomRegistry, type RoomChange } from '../hub/room-registry.js';
+import type { StoredRoom } from '../storage/storage.js';
 import type { PrimaryMessage, StateChange, WorkerMessage } from './ipc.js';
 
 /** A message to a worker, without the IPC tag (the channel adds it). */
@@ -31,9 +33,20 @@ export class ClusterState {
   #changes: StateChange[] = [];
   #flushScheduled = false;
 
-  constructor(maxClients: number, send: (workerId: number, message: ToWorker) => void) {
+  readonly #roomWriter: OrderedRoomWriter;
+  readonly #onError: (err: unknown) => void;
+
+  /** `rooms` seeds the registry (loaded from storage); `persistence` keeps later changes. */
+  constructor(
+    maxClients: number,
+    send: (workerId: number, message: ToWorker) => void,
+    options: { rooms?: readonly StoredRoom[]; persistence?: RoomPersistence; onError?: (err: unknown) => void } = {},
+  ) {
     this.#directory = new Directory(maxClients);
     this.#send = send;
+    if (options.rooms) this.#rooms.restore(options.rooms);
+    this.#roomWriter = new OrderedRoomWriter(options.persistence);
+    this.#onError = options.onError ?? (() => {});
   }
 
   /** Handles one (validated) message from a worker. */
@@ -132,12 +145,16 @@ export class ClusterState {
         value = this.#rooms.delete(room, clientId, roomChanges);
         break;
     }
-    for (const change of roomChanges) {
-      this.#queue({ t: 'r', change: change.kind === 'deleted' ? { ...change, members: [...change.members] } : change });
-    }
-    // Changes first, so the requester's replica already holds what the reply implies.
-    this.#flush();
-    this.#send(workerId, { type: 'reply', rid, value });
+    const reply = () => {
+      for (const change of roomChanges) {
+        this.#queue({ t: 'r', change: change.kind === 'deleted' ? { ...change, members: [...change.members] } : change });
+      }
+      // Changes first, so the requester's replica already holds what the reply implies.
+      this.#flush();
+      this.#send(workerId, { type: 'reply', rid, value });
+    };
+    // Room changes are answered once saved (rooms survive a restart); the rest at once.
+    this.#roomWriter.write(roomChanges, reply).catch(this.#onError);
   }
 
   #queue(change: StateChange): void {

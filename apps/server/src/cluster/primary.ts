@@ -1,5 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import type { RoomPersistence } from '../hub/room-persistence.js';
+import type { StoredRoom } from '../storage/storage.js';
 import { ClusterState, type ToWorker } from './cluster-state.js';
 import { parseIpc, WorkerMessage } from './ipc.js';
 
@@ -7,6 +9,11 @@ export interface PrimaryOptions {
   readonly workers: number;
   readonly maxClients: number;
   readonly log: Logger;
+  /** Rooms loaded from storage, and where later changes go. */
+  readonly rooms?: readonly StoredRoom[];
+  readonly persistence?: RoomPersistence;
+  /** Runs once every worker has exited, before the primary exits (e.g. closes storage). */
+  readonly onExit?: () => Promise<void>;
 }
 
 /**
@@ -29,7 +36,11 @@ export class Primary {
   constructor(options: PrimaryOptions) {
     this.#options = options;
     this.#log = options.log;
-    this.#state = new ClusterState(options.maxClients, (id, message) => this.#send(id, message));
+    this.#state = new ClusterState(options.maxClients, (id, message) => this.#send(id, message), {
+      ...(options.rooms ? { rooms: options.rooms } : {}),
+      ...(options.persistence ? { persistence: options.persistence } : {}),
+      onError: (err) => this.#log.error({ err }, 'could not save a room change'),
+    });
   }
 
   start(): void {
@@ -49,11 +60,16 @@ export class Primary {
     this.#exitCode = exitCode;
     this.#log.info({ exitCode }, 'shutting down');
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-    if (workers.length === 0) process.exit(exitCode);
+    if (workers.length === 0) this.#exit();
     for (const worker of workers) worker.process.kill('SIGTERM');
     setTimeout(() => {
       for (const worker of workers) if (!worker.isDead()) worker.process.kill('SIGKILL');
     }, 10_000).unref();
+  }
+
+  #exit(): void {
+    const done = () => process.exit(this.#exitCode);
+    (this.#options.onExit?.() ?? Promise.resolve()).then(done, done);
   }
 
   #onMessage(worker: Worker, message: WorkerMessage): void {
@@ -84,7 +100,7 @@ export class Primary {
     this.#listeningWorkers.delete(worker.id);
     const released = this.#state.workerGone(worker.id);
     if (this.#shuttingDown) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(this.#exitCode);
+      if (Object.keys(cluster.workers ?? {}).length === 0) this.#exit();
       return;
     }
     this.#log.warn({ worker: worker.id, code, signal, released }, 'worker died; replacing it');

@@ -4,6 +4,12 @@ import type { OutEvent } from './events.js';
 import type { FrameCache } from './frame-cache.js';
 import type { Session } from './session.js';
 
+/** Which stored message a fanout frame carries. */
+export interface MessageKey {
+  readonly conversation: string;
+  readonly seq: number;
+}
+
 /** Where a connection is in its life. */
 export type ConnectionState = 'admitting' | 'open' | 'closed';
 
@@ -29,11 +35,19 @@ export class Connection {
   readonly #handler: FrameHandler;
   readonly #queue: string[] = [];
   #busy = false;
+  /** Fanout held back while a resume replays what the client missed (null: not holding). */
+  #held: { readonly frames: FrameCache; readonly key: MessageKey | undefined }[] | null = null;
+  #holdTimer: NodeJS.Timeout | null = null;
 
   constructor(session: Session, codec: Codec, handler: FrameHandler) {
     this.session = session;
     this.codec = codec;
     this.#handler = handler;
+  }
+
+  /** True once the connection has ended (read after an await, where the state may have moved on). */
+  get isClosed(): boolean {
+    return this.state === 'closed';
   }
 
   get clientId(): string {
@@ -56,6 +70,8 @@ export class Connection {
   closed(): void {
     if (this.state === 'closed') return;
     this.#queue.length = 0;
+    this.#held = null;
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
     this.#handler.handleClosed(this);
     this.state = 'closed';
   }
@@ -72,10 +88,42 @@ export class Connection {
     if (frame !== null) this.session.send(frame);
   }
 
-  /** Sends a pre-rendered fanout frame. */
-  emitCached(frames: FrameCache): void {
+  /** Sends a pre-rendered fanout frame (held back while a resume replays; `key` says which message it is). */
+  emitCached(frames: FrameCache, key?: MessageKey): void {
+    if (this.#held) {
+      this.#held.push({ frames, key });
+      return;
+    }
     const frame = frames.frameFor(this.codec);
     if (frame !== null) this.session.send(frame);
+  }
+
+  /** Holds fanout back until `release` (or `timeoutMs`, if the client never asks to resume). */
+  hold(timeoutMs: number): void {
+    this.#held ??= [];
+    this.#holdTimer = setTimeout(() => this.release(new Map()), timeoutMs);
+    this.#holdTimer.unref();
+  }
+
+  get holding(): boolean {
+    return this.#held !== null;
+  }
+
+  /**
+   * Sends what was held, in order, except messages the replay already carried
+   * (seq at or below the replayed last seq of their conversation).
+   */
+  release(replayed: ReadonlyMap<string, number>): void {
+    const held = this.#held;
+    if (!held) return;
+    this.#held = null;
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
+    this.#holdTimer = null;
+    if (this.state === 'closed') return;
+    for (const { frames, key } of held) {
+      if (key && key.seq <= (replayed.get(key.conversation) ?? 0)) continue;
+      this.emitCached(frames);
+    }
   }
 
   /** Tells the client why and closes with the error's close code. */

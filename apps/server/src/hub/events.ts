@@ -10,6 +10,9 @@ export interface Envelope {
   readonly to: string | null;
   /** The room of a room message; null otherwise. */
   readonly room: string | null;
+  /** The conversation it is stored in, and its place there. */
+  readonly conversation: string;
+  readonly seq: number;
   readonly text: string;
   readonly sentAt: number;
   readonly serverAt: number;
@@ -37,6 +40,8 @@ export interface Typing {
 /** What travels between nodes. */
 export type Payload =
   | { readonly kind: 'message'; readonly envelope: Envelope }
+  /** Nothing to deliver: routing it only tells whether the target client is online anywhere. */
+  | { readonly kind: 'probe' }
   | { readonly kind: 'receipt'; readonly receipt: Receipt }
   | { readonly kind: 'typing'; readonly typing: Typing };
 
@@ -75,7 +80,17 @@ export type OutEvent =
       readonly serverAt: number;
     }
   | { readonly kind: 'echo'; readonly text: string }
-  | { readonly kind: 'ack'; readonly ref: string; readonly id: string; readonly serverAt: number; readonly recipients: number }
+  | {
+      readonly kind: 'ack';
+      readonly ref: string;
+      readonly id: string;
+      readonly serverAt: number;
+      readonly recipients: number;
+      readonly conversation: string;
+      readonly seq: number;
+    }
+  | { readonly kind: 'history'; readonly ref?: string | undefined; readonly conversation: string; readonly messages: readonly Envelope[]; readonly more: boolean }
+  | { readonly kind: 'resumed'; readonly conversations: Readonly<Record<string, number>>; readonly truncated: readonly string[] }
   | { readonly kind: 'message'; readonly envelope: Envelope }
   | { readonly kind: 'unknown-recipient'; readonly target: string; readonly ref?: string | undefined }
   | { readonly kind: 'presence'; readonly joined: readonly string[]; readonly left: readonly string[]; readonly serverAt: number }
@@ -119,6 +134,8 @@ export type Command =
       readonly room: string;
     }
   | { readonly kind: 'list-rooms'; readonly ref?: string | undefined }
+  | { readonly kind: 'history'; readonly ref?: string | undefined; readonly conversation: string; readonly before?: number | undefined; readonly limit: number }
+  | { readonly kind: 'resume'; readonly cursors: Readonly<Record<string, number>> }
   | { readonly kind: 'list-users' }
   | { readonly kind: 'time' }
   | { readonly kind: 'help' }

@@ -1,10 +1,24 @@
-import { CLIENT_ID_PATTERN, roomNameProblem, TYPING_REFRESH_MS, TYPING_TTL_MS, type ErrorCode, type RoomSummary } from '@chorus/protocol';
+import {
+  CLIENT_ID_PATTERN,
+  directConversation,
+  LOBBY,
+  parseConversation,
+  roomConversation,
+  roomNameProblem,
+  TYPING_REFRESH_MS,
+  TYPING_TTL_MS,
+  type ErrorCode,
+  type RoomSummary,
+} from '@chorus/protocol';
 import type { HubBackend } from './backend.js';
 import type { Codec } from './codec.js';
-import { Connection, type FrameHandler } from './connection.js';
+import { Connection, type FrameHandler, type MessageKey } from './connection.js';
 import type { Command, Delivery, Envelope, OutEvent, PresenceChange, Receipt, RoomChange, Target, Typing } from './events.js';
 import { FrameCache } from './frame-cache.js';
+import { RESUME_LIMIT, RESUME_WAIT_MS } from './limits.js';
+import type { MessageLog, StoredMessage } from './message-log.js';
 import { ReceiptBook, type ReceiptCounts } from './receipt-book.js';
+import { RecentIds } from './recent-ids.js';
 import type { Session } from './session.js';
 
 /** The few log calls the hub makes (pino's signature; the hub does not import pino). */
@@ -16,6 +30,8 @@ export interface HubLogger {
 
 export interface HubOptions {
   readonly backend: HubBackend;
+  /** Durable storage of messages (SQLite or PostgreSQL behind it). */
+  readonly messages: MessageLog;
   /** This node's name: unique in the service for as long as it runs; prefixes message ids. */
   readonly node: string;
   readonly log: HubLogger;
@@ -37,12 +53,15 @@ type RoomCommand = Extract<Command, { kind: 'create-room' | 'join-room' | 'leave
  */
 export class Hub implements FrameHandler {
   readonly #backend: HubBackend;
+  readonly #messages: MessageLog;
   readonly #node: string;
   readonly #log: HubLogger;
   readonly #clock: () => number;
   /** Admitted connections of this node, by client id. */
   readonly #clients = new Map<string, Connection>();
   readonly #receipts = new ReceiptBook();
+  /** Messages this node has routed lately, so a client's retry is not delivered twice. */
+  readonly #routed = new RecentIds(100_000);
   // Batched updates for JSON sessions (text sessions get one line per event at once).
   readonly #presence = new Map<string, boolean>();
   readonly #roomList = new Map<string, RoomSummary | null>();
@@ -53,6 +72,7 @@ export class Hub implements FrameHandler {
 
   constructor(options: HubOptions) {
     this.#backend = options.backend;
+    this.#messages = options.messages;
     this.#node = options.node;
     this.#log = options.log;
     this.#clock = options.clock ?? Date.now;
@@ -71,10 +91,13 @@ export class Hub implements FrameHandler {
     return this.#clients.size;
   }
 
-  /** A transport accepted a connection: admit it (asynchronously) and return its handle. */
-  open(session: Session, codec: Codec): Connection {
+  /**
+   * A transport accepted a connection: admit it (asynchronously) and return its
+   * handle. With `resume`, live traffic waits for the client's resume frame.
+   */
+  open(session: Session, codec: Codec, options: { resume?: boolean } = {}): Connection {
     const connection = new Connection(session, codec, this);
-    void this.#admit(connection);
+    void this.#admit(connection, options.resume === true);
     return connection;
   }
 
@@ -103,7 +126,7 @@ export class Hub implements FrameHandler {
 
   // ---- admission -----------------------------------------------------------
 
-  async #admit(connection: Connection): Promise<void> {
+  async #admit(connection: Connection, resume: boolean): Promise<void> {
     const { clientId } = connection;
     let admission;
     try {
@@ -123,8 +146,19 @@ export class Hub implements FrameHandler {
       connection.refuse(admission === 'full' ? 'SERVER_FULL' : 'CLIENT_ID_TAKEN');
       return;
     }
+    try {
+      // Before the welcome: from now on a private message to this id is kept for it while it is away.
+      await this.#messages.markSeen(clientId);
+    } catch (err) {
+      this.#log.error({ err, clientId }, 'could not record the client as seen');
+    }
+    if (connection.isClosed) {
+      await this.#backend.release(clientId).catch(() => {});
+      return;
+    }
     // Updates from before this client joined (its own join included) go to the others only.
     this.#flush();
+    if (resume) connection.hold(RESUME_WAIT_MS);
     this.#clients.set(clientId, connection);
     const view = this.#backend.view;
     connection.emit({
@@ -167,6 +201,10 @@ export class Hub implements FrameHandler {
       case 'list-rooms':
         connection.emit({ kind: 'rooms', reply: true, ref: command.ref, rooms: view.rooms().sort(byName), deleted: [] });
         return;
+      case 'history':
+        return this.#history(connection, command);
+      case 'resume':
+        return this.#resume(connection, command.cursors);
       case 'list-users':
         connection.emit({ kind: 'users', online: view.online().sort() });
         return;
@@ -197,42 +235,144 @@ export class Hub implements FrameHandler {
     connection.emit({ kind: 'echo', text: command.text });
     let recipients: number;
     let target: Target;
+    let conversation: string;
     if (command.room !== null) {
       const room = view.room(command.room);
       if (!room) return connection.emit({ kind: 'error', code: 'ROOM_NOT_FOUND', detail: command.room, ref });
       if (!room.members.has(from)) return connection.emit({ kind: 'error', code: 'NOT_ROOM_MEMBER', detail: command.room, ref });
       target = { kind: 'room', room: command.room };
+      conversation = roomConversation(command.room);
       recipients = room.members.size - 1;
     } else if (command.to !== null) {
-      target = { kind: 'client', clientId: command.to };
-      recipients = command.to === from ? 0 : 1;
+      const to = command.to;
+      if (!(await this.#canReceive(to, connection.codec.name === 'json'))) {
+        return connection.emit({ kind: 'unknown-recipient', target: to, ref });
+      }
+      target = { kind: 'client', clientId: to };
+      conversation = directConversation(from, to);
+      recipients = to === from ? 0 : 1;
     } else {
       target = { kind: 'all' };
+      conversation = LOBBY;
       recipients = Math.max(0, view.onlineCount() - 1);
     }
-    const envelope: Envelope = {
-      id: `${this.#node}.${(++this.#messageCount).toString(36)}`,
-      from,
-      to: command.to,
-      room: command.room,
-      text: command.text,
-      sentAt: command.sentAt,
-      serverAt: this.#clock(),
+
+    let stored: StoredMessage;
+    let duplicate: boolean;
+    try {
+      const result = await this.#messages.append({
+        id: `${this.#node}.${(++this.#messageCount).toString(36)}`,
+        conversation,
+        from,
+        to: command.to,
+        room: command.room,
+        text: command.text,
+        sentAt: command.sentAt,
+        serverAt: this.#clock(),
+        ref: ref ?? null,
+      });
+      stored = result.message;
+      duplicate = result.duplicate;
+    } catch (err) {
+      this.#log.error({ err, clientId: from }, 'could not store a message');
+      return connection.emit({ kind: 'error', code: 'STORAGE_FAILED', ref });
+    }
+    const envelope = envelopeOf(stored);
+    const ack: OutEvent = {
+      kind: 'ack',
+      ref: ref ?? envelope.id,
+      id: envelope.id,
+      serverAt: envelope.serverAt,
+      recipients,
+      conversation,
+      seq: envelope.seq,
     };
-    const ack: OutEvent = { kind: 'ack', ref: ref ?? envelope.id, id: envelope.id, serverAt: envelope.serverAt, recipients };
     if (envelope.to === from) {
       // A note to yourself needs no routing: acknowledge it, then deliver it, like the text echo.
       connection.emit(ack);
       connection.emit({ kind: 'message', envelope });
       return;
     }
-    if (envelope.to !== null && !CLIENT_ID_PATTERN.test(envelope.to)) {
-      return connection.emit({ kind: 'unknown-recipient', target: envelope.to, ref });
+    // A retry of a message this node routed is only acknowledged again. A retry of
+    // one it did not route (sent before a crash or a reconnect to another node) is
+    // routed: it may never have gone out; clients keep one copy per (conversation, seq).
+    if (!(duplicate && this.#routed.has(envelope.id))) {
+      this.#receipts.track(envelope.id, from, envelope.to, recipients);
+      this.#routed.add(envelope.id);
+      // An offline recipient of a private message gets it when it resumes.
+      await this.#backend.route({ target, payload: { kind: 'message', envelope } });
     }
-    this.#receipts.track(envelope.id, from, envelope.to, recipients);
-    const routed = await this.#backend.route({ target, payload: { kind: 'message', envelope } });
-    if (routed) connection.emit(ack);
-    else connection.emit({ kind: 'unknown-recipient', target: envelope.to!, ref });
+    connection.emit(ack);
+  }
+
+  /**
+   * Whether a private message to `to` can be accepted: it is online, or (JSON
+   * protocol only; text clients keep the original answer) it has connected
+   * before, so it will get the message when it comes back.
+   */
+  async #canReceive(to: string, keepForOffline: boolean): Promise<boolean> {
+    if (!CLIENT_ID_PATTERN.test(to)) return false;
+    if (this.#backend.view.isOnline(to)) return true;
+    if (!keepForOffline) {
+      // Not in this node's replica: it may have connected a moment ago elsewhere.
+      return this.#backend.route({ target: { kind: 'client', clientId: to }, payload: { kind: 'probe' } });
+    }
+    return this.#messages.hasBeenSeen(to).catch(() => false);
+  }
+
+  /** Whether `clientId` may read `conversation`. */
+  #mayRead(clientId: string, conversation: string): boolean {
+    const parsed = parseConversation(conversation);
+    if (!parsed) return false;
+    if (parsed.kind === 'lobby') return true;
+    if (parsed.kind === 'room') return this.#backend.view.room(parsed.room)?.members.has(clientId) ?? false;
+    return parsed.a === clientId || parsed.b === clientId;
+  }
+
+  async #history(connection: Connection, command: Extract<Command, { kind: 'history' }>): Promise<void> {
+    const { conversation, ref, before } = command;
+    if (!this.#mayRead(connection.clientId, conversation)) {
+      return connection.emit({ kind: 'error', code: 'NOT_IN_CONVERSATION', detail: conversation, ref });
+    }
+    const page = await this.#messages.history(conversation, command.limit + 1, before);
+    const more = page.length > command.limit;
+    connection.emit({ kind: 'history', ref, conversation, messages: page.slice(0, command.limit).map(envelopeOf), more });
+  }
+
+  /**
+   * Replays what the client missed since its cursors, in order per
+   * conversation, then releases the live traffic held meanwhile (without what
+   * the replay already carried). Private conversations the client has no cursor
+   * for are replayed from the start: that is how offline messages arrive.
+   */
+  async #resume(connection: Connection, cursors: Readonly<Record<string, number>>): Promise<void> {
+    const clientId = connection.clientId;
+    const conversations = new Map<string, number>();
+    for (const [conversation, seq] of Object.entries(cursors)) {
+      if (this.#mayRead(clientId, conversation)) conversations.set(conversation, seq);
+    }
+    const replayed = new Map<string, number>();
+    const truncated: string[] = [];
+    try {
+      for (const conversation of await this.#messages.directConversationsOf(clientId)) {
+        if (!conversations.has(conversation)) conversations.set(conversation, 0);
+      }
+      for (const [conversation, after] of conversations) {
+        const missed = await this.#messages.since(conversation, after, RESUME_LIMIT + 1);
+        if (missed.length > RESUME_LIMIT) truncated.push(conversation);
+        let last = after;
+        for (const message of missed.slice(0, RESUME_LIMIT)) {
+          connection.emit({ kind: 'message', envelope: envelopeOf(message) });
+          last = message.seq;
+        }
+        replayed.set(conversation, last);
+      }
+    } catch (err) {
+      this.#log.error({ err, clientId }, 'resume failed');
+      connection.emit({ kind: 'error', code: 'STORAGE_FAILED', detail: 'resume failed; reconnect to try again' });
+    }
+    connection.emit({ kind: 'resumed', conversations: Object.fromEntries(replayed), truncated });
+    connection.release(replayed);
   }
 
   async #roomCommand(connection: Connection, command: RoomCommand): Promise<void> {
@@ -306,8 +446,10 @@ export class Hub implements FrameHandler {
       case 'message': {
         this.#flush();
         const { envelope } = payload;
-        return this.#fanout(delivery.target, { kind: 'message', envelope }, envelope.from);
+        return this.#fanout(delivery.target, { kind: 'message', envelope }, envelope.from, envelope);
       }
+      case 'probe':
+        return;
       case 'typing':
         return this.#fanout(delivery.target, { kind: 'typing', typing: payload.typing }, payload.typing.from);
       case 'receipt': {
@@ -350,25 +492,40 @@ export class Hub implements FrameHandler {
     this.#scheduleFlush();
   }
 
-  /** Sends one event to the local sessions a target names, except `except`, rendered once per protocol. */
-  #fanout(target: Target, event: OutEvent, except?: string): void {
+  /**
+   * Sends one event to the local sessions a target names, except `except`,
+   * rendered once per protocol. `key` names the stored message it carries.
+   */
+  #fanout(target: Target, event: OutEvent, except?: string, key?: MessageKey): void {
     const frames = new FrameCache(event);
     if (target.kind === 'client') {
-      this.#clients.get(target.clientId)?.emitCached(frames);
+      this.#clients.get(target.clientId)?.emitCached(frames, key);
       return;
     }
     if (target.kind === 'all') {
-      for (const connection of this.#clients.values()) if (connection.clientId !== except) connection.emitCached(frames);
+      for (const connection of this.#clients.values()) if (connection.clientId !== except) connection.emitCached(frames, key);
       return;
     }
     const members = this.#backend.view.room(target.room)?.members;
     if (!members) return;
     if (members.size < this.#clients.size) {
-      for (const member of members) if (member !== except) this.#clients.get(member)?.emitCached(frames);
+      for (const member of members) if (member !== except) this.#clients.get(member)?.emitCached(frames, key);
     } else {
       for (const connection of this.#clients.values()) {
-        if (connection.clientId !== except && members.has(connection.clientId)) connection.emitCached(frames);
+        if (connection.clientId !== except && members.has(connection.clientId)) connection.emitCached(frames, key);
       }
+    }
+  }
+
+  /** Like #fanout to a room, skipping several clients (few: the ones that just joined). */
+  #fanoutExcept(target: Target, event: OutEvent, except: readonly string[]): void {
+    if (except.length === 0) return this.#fanout(target, event);
+    const frames = new FrameCache(event);
+    const members = target.kind === 'room' ? this.#backend.view.room(target.room)?.members : undefined;
+    for (const connection of this.#clients.values()) {
+      if (except.includes(connection.clientId)) continue;
+      if (members && !members.has(connection.clientId)) continue;
+      connection.emitCached(frames);
     }
   }
 
@@ -399,7 +556,15 @@ export class Hub implements FrameHandler {
       const joined: string[] = [];
       const left: string[] = [];
       for (const [clientId, isIn] of changes) (isIn ? joined : left).push(clientId);
-      this.#fanout({ kind: 'room', room }, { kind: 'room-members', room, joined, left, serverAt });
+      // A joiner learned the room from its answer: it gets the batch without itself.
+      const joiners = joined.filter((id) => this.#clients.has(id));
+      this.#fanoutExcept({ kind: 'room', room }, { kind: 'room-members', room, joined, left, serverAt }, joiners);
+      for (const joiner of joiners) {
+        const others = joined.filter((id) => id !== joiner);
+        if (others.length + left.length > 0) {
+          this.#clients.get(joiner)!.emit({ kind: 'room-members', room, joined: others, left, serverAt });
+        }
+      }
     }
     this.#roomMembers.clear();
     for (const [sender, counts] of this.#receiptUpdates) {
@@ -408,6 +573,21 @@ export class Hub implements FrameHandler {
     }
     this.#receiptUpdates.clear();
   }
+}
+
+/** The envelope of a stored message (what travels and what clients see). */
+function envelopeOf(m: StoredMessage): Envelope {
+  return {
+    id: m.id,
+    from: m.from,
+    to: m.to,
+    room: m.room,
+    conversation: m.conversation,
+    seq: m.seq,
+    text: m.text,
+    sentAt: m.sentAt,
+    serverAt: m.serverAt,
+  };
 }
 
 function byName(a: RoomSummary, b: RoomSummary): number {

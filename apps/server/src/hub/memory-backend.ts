@@ -9,6 +9,8 @@ import {
   type LeaveResult,
   type RoomChange,
 } from './room-registry.js';
+import { OrderedRoomWriter, type RoomPersistence } from './room-persistence.js';
+import type { StoredRoom } from '../storage/storage.js';
 
 /**
  * The shared state of several in-process nodes (one in the single-process
@@ -18,10 +20,14 @@ import {
 export class MemoryBus {
   readonly directory: Directory<string>;
   readonly rooms = new RoomRegistry();
+  readonly roomWriter: OrderedRoomWriter;
   readonly #sinks = new Map<string, BackendSink>();
 
-  constructor(maxClients: number) {
+  /** `rooms` seeds the registry (loaded from storage); `persistence` keeps later changes. */
+  constructor(maxClients: number, options: { rooms?: readonly StoredRoom[]; persistence?: RoomPersistence } = {}) {
     this.directory = new Directory(maxClients);
+    if (options.rooms) this.rooms.restore(options.rooms);
+    this.roomWriter = new OrderedRoomWriter(options.persistence);
   }
 
   attach(node: string, sink: BackendSink): void {
@@ -126,10 +132,11 @@ export class MemoryBackend implements HubBackend {
     this.#bus.detach(this.#node);
   }
 
-  #roomCall<R>(decide: (changes: RoomChange[]) => R): R {
+  /** Decides a room call, and answers once its changes are saved and announced. */
+  async #roomCall<R>(decide: (changes: RoomChange[]) => R): Promise<R> {
     const changes: RoomChange[] = [];
     const result = decide(changes);
-    this.#bus.announceRooms(changes);
+    await this.#bus.roomWriter.write(changes, () => this.#bus.announceRooms(changes));
     return result;
   }
 }

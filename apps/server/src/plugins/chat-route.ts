@@ -60,7 +60,9 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
         hub.refuse(session, codec, 'INVALID_CLIENT_ID', problem);
         return;
       }
-      const connection = hub.open(session, codec);
+      // `?resume=1`: live traffic waits until the client's resume frame has been answered.
+      const resume = (request.query as { resume?: string }).resume === '1';
+      const connection = hub.open(session, codec, { resume });
       socket.on('message', (data, isBinary) => {
         if (isBinary) connection.receiveBinary();
         else connection.receive(data.toString());

@@ -1,6 +1,7 @@
-import { ClientFrame, ERRORS, MAX_TEXT_LENGTH, SUBPROTOCOL, type ServerFrame } from '@chorus/protocol';
+import { ClientFrame, ERRORS, MAX_TEXT_LENGTH, SUBPROTOCOL, type MessageFrame, type ServerFrame } from '@chorus/protocol';
 import type { Codec } from '../hub/codec.js';
-import type { Command, OutEvent } from '../hub/events.js';
+import type { Command, Envelope, OutEvent } from '../hub/events.js';
+import { DEFAULT_HISTORY_PAGE } from '../hub/limits.js';
 
 /** The typed protocol `chorus.v1`: one JSON object per frame, validated by packages/protocol. */
 export class JsonCodec implements Codec {
@@ -43,6 +44,10 @@ export class JsonCodec implements Codec {
         return { kind: 'receipt', status: f.status, from: f.from, ids: f.ids };
       case 'typing':
         return { kind: 'typing', to: f.to ?? null, room: f.room ?? null, active: f.active };
+      case 'history':
+        return { kind: 'history', ref: f.id, conversation: f.conversation, before: f.before, limit: f.limit ?? DEFAULT_HISTORY_PAGE };
+      case 'resume':
+        return { kind: 'resume', cursors: f.cursors };
     }
   }
 
@@ -65,12 +70,25 @@ export class JsonCodec implements Codec {
           memberOf: [...event.memberOf],
           limits: { maxTextLength: MAX_TEXT_LENGTH, maxFrameBytes: this.#maxFrameBytes },
         };
-      case 'message': {
-        const e = event.envelope;
-        return { type: 'message', id: e.id, from: e.from, to: e.to, room: e.room, text: e.text, sentAt: e.sentAt, serverAt: e.serverAt };
-      }
+      case 'message':
+        return messageFrame(event.envelope);
       case 'ack':
-        return { type: 'ack', ref: event.ref, id: event.id, serverAt: event.serverAt, recipients: event.recipients };
+        return {
+          type: 'ack',
+          ref: event.ref,
+          id: event.id,
+          serverAt: event.serverAt,
+          recipients: event.recipients,
+          conversation: event.conversation,
+          seq: event.seq,
+        };
+      case 'history':
+        return withRef(
+          { type: 'history', conversation: event.conversation, messages: event.messages.map(messageFrame), more: event.more },
+          event.ref,
+        );
+      case 'resumed':
+        return { type: 'resumed', conversations: { ...event.conversations }, truncated: [...event.truncated] };
       case 'presence':
         return { type: 'presence', joined: [...event.joined], left: [...event.left], serverAt: event.serverAt };
       case 'room':
@@ -107,6 +125,21 @@ export class JsonCodec implements Codec {
         return null;
     }
   }
+}
+
+function messageFrame(e: Envelope): MessageFrame {
+  return {
+    type: 'message',
+    id: e.id,
+    from: e.from,
+    to: e.to,
+    room: e.room,
+    conversation: e.conversation,
+    seq: e.seq,
+    text: e.text,
+    sentAt: e.sentAt,
+    serverAt: e.serverAt,
+  };
 }
 
 function errorFrame(code: keyof typeof ERRORS, detail: string | undefined, ref: string | undefined): ServerFrame {

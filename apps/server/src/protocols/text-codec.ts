@@ -63,6 +63,8 @@ export class TextCodec implements Codec {
       case 'error':
         return event.detail ? `${ERRORS[event.code].message}: ${event.detail}` : ERRORS[event.code].message;
       case 'welcome':
+      case 'history':
+      case 'resumed':
       case 'ack':
       case 'presence':
       case 'room-members':

@@ -254,9 +254,10 @@ export class ChatSession {
       case 'room-members': {
         this.rooms.membersChanged(frame.room, frame.joined, frame.left);
         const conversation = roomConversation(frame.room);
-        for (const id of frame.joined) this.messages.addNote(conversation, `${id} joined the room`, frame.serverAt);
+        // My own joins and leaves are answered to me directly (and may be batched in here too).
+        for (const id of frame.joined) if (id !== this.me) this.messages.addNote(conversation, `${id} joined the room`, frame.serverAt);
         for (const id of frame.left) {
-          if (!frame.joined.includes(id)) this.messages.addNote(conversation, `${id} left the room`, frame.serverAt);
+          if (id !== this.me && !frame.joined.includes(id)) this.messages.addNote(conversation, `${id} left the room`, frame.serverAt);
         }
         return;
       }
@@ -272,6 +273,10 @@ export class ChatSession {
         return;
       case 'error':
         return this.#error(frame);
+      case 'history':
+      case 'resumed':
+        // Answers to `history` and `resume`, which this client does not send (yet).
+        return;
       default:
         frame satisfies never;
     }

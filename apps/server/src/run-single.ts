@@ -1,0 +1,16 @@
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config.js';
+import { MemoryBackend, MemoryBus } from './hub/memory-backend.js';
+import { nodeName } from './node-name.js';
+import { openConfiguredStorage, runNode, type RunningNode } from './run-node.js';
+
+/**
+ * The whole server in one process (WORKERS<=1): the in-memory backend, with
+ * rooms loaded from storage and kept there.
+ */
+export async function runSingleProcess(config: ServerConfig, log: Logger, clock?: () => number): Promise<RunningNode> {
+  const storage = await openConfiguredStorage(config);
+  const bus = new MemoryBus(config.MAX_CLIENTS, { rooms: await storage.loadRooms(), persistence: storage });
+  const node = nodeName('s');
+  return runNode(config, { backend: new MemoryBackend(bus, node), storage, node, log, ...(clock ? { clock } : {}) });
+}

@@ -1,0 +1,82 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/**
+ * The schema's history, written once with Kysely's schema builder for both
+ * SQLite and PostgreSQL. Migrations live in code rather than in a folder so
+ * that the compiled server carries them (no file lookup at run time). Names
+ * sort in the order they apply; never edit one that has shipped, add the next.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    // `any`: a migration sees the database as it was then, not as schema.ts
+    // describes it today.
+    async up(db: Kysely<any>): Promise<void> {
+      // Timestamps and seqs are bigint: a busy lobby passes 2^31 messages, and
+      // milliseconds since the epoch already exceed 2^31. In SQLite the type
+      // name only selects INTEGER affinity (64-bit either way).
+      await db.schema
+        .createTable('messages')
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('conversation', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('sender', 'text', (c) => c.notNull())
+        .addColumn('recipient', 'text')
+        .addColumn('room', 'text')
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'bigint', (c) => c.notNull())
+        .addColumn('server_at', 'bigint', (c) => c.notNull())
+        .addColumn('ref', 'text')
+        // The primary key is the index that history and since walk.
+        .addPrimaryKeyConstraint('messages_pkey', ['conversation', 'seq'])
+        .addUniqueConstraint('messages_id_key', ['id'])
+        .execute();
+      // Idempotent sends: one message per (sender, ref); messages without a
+      // ref (text protocol) are not constrained.
+      await db.schema
+        .createIndex('messages_sender_ref_key')
+        .on('messages')
+        .columns(['sender', 'ref'])
+        .unique()
+        .where(sql.ref('ref'), 'is not', null)
+        .execute();
+
+      await db.schema
+        .createTable('conversations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('last_seq', 'bigint', (c) => c.notNull())
+        .addColumn('peer_a', 'text')
+        .addColumn('peer_b', 'text')
+        .execute();
+      await db.schema.createIndex('conversations_peer_a_idx').on('conversations').column('peer_a').execute();
+      await db.schema.createIndex('conversations_peer_b_idx').on('conversations').column('peer_b').execute();
+
+      await db.schema
+        .createTable('rooms')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('room_members')
+        .addColumn('room', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('room_members_pkey', ['room', 'client_id'])
+        .execute();
+
+      await db.schema
+        .createTable('seen_clients')
+        .addColumn('client_id', 'text', (c) => c.primaryKey())
+        .execute();
+    },
+
+    async down(db: Kysely<any>): Promise<void> {
+      for (const table of ['seen_clients', 'room_members', 'rooms', 'conversations', 'messages']) {
+        await db.schema.dropTable(table).execute();
+      }
+    },
+  },
+};
+
+/** Hands the in-code migrations to Kysely's Migrator. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

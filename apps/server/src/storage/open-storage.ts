@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+import { PostgresStorage } from './postgres-storage.js';
+import { SqliteStorage, type SqliteSynchronous } from './sqlite-storage.js';
+import type { Storage } from './storage.js';
+
+export interface OpenStorageOptions {
+  /** A PostgreSQL URL (DATABASE_URL); when absent, an SQLite file under dataDir. */
+  readonly databaseUrl?: string | undefined;
+  /** Where the SQLite file lives (`${dataDir}/chorus.db`), created on first start. */
+  readonly dataDir: string;
+  /** SQLite's durability (see SqliteSynchronous); default `normal`. */
+  readonly sqliteSynchronous?: SqliteSynchronous | undefined;
+}
+
+/**
+ * Opens the configured storage and brings its schema up to date: PostgreSQL
+ * when a URL is given, else SQLite at `${dataDir}/chorus.db`.
+ */
+export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
+  const storage = options.databaseUrl
+    ? new PostgresStorage({ url: options.databaseUrl })
+    : new SqliteStorage({ file: join(options.dataDir, 'chorus.db'), synchronous: options.sqliteSynchronous ?? 'normal' });
+  try {
+    await storage.migrate();
+  } catch (error) {
+    await storage.close().catch(() => {});
+    throw error;
+  }
+  return storage;
+}

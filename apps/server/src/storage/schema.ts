@@ -1,0 +1,54 @@
+/**
+ * The tables as Kysely sees them. Column names are snake_case; the sender and
+ * recipient are `sender` and `recipient` because `from` and `to` are SQL
+ * keywords that every hand-written query would have to quote.
+ */
+export interface StorageDatabase {
+  messages: MessagesTable;
+  conversations: ConversationsTable;
+  rooms: RoomsTable;
+  room_members: RoomMembersTable;
+  seen_clients: SeenClientsTable;
+}
+
+/** One row per stored message; primary key (conversation, seq). */
+export interface MessagesTable {
+  id: string;
+  conversation: string;
+  seq: number;
+  sender: string;
+  recipient: string | null;
+  room: string | null;
+  text: string;
+  /** Milliseconds since the epoch (the sender's clock). */
+  sent_at: number;
+  /** Milliseconds since the epoch (the server's clock). */
+  server_at: number;
+  ref: string | null;
+}
+
+/**
+ * One row per conversation that has messages: the seq counter, and for a
+ * private conversation its two participants (for an indexed
+ * `directConversationsOf`).
+ */
+export interface ConversationsTable {
+  id: string;
+  last_seq: number;
+  peer_a: string | null;
+  peer_b: string | null;
+}
+
+export interface RoomsTable {
+  name: string;
+  owner: string;
+}
+
+export interface RoomMembersTable {
+  room: string;
+  client_id: string;
+}
+
+export interface SeenClientsTable {
+  client_id: string;
+}

@@ -1,0 +1,162 @@
+import { Migrator, type Kysely } from 'kysely';
+import { appendInTransaction, StoredRefsFound } from './append.js';
+import { migrationProvider } from './migrations.js';
+import { applyRoomChange, loadRooms } from './room-changes.js';
+import { byCodeUnits, chunks, toStoredMessage } from './rows.js';
+import type { StorageDatabase } from './schema.js';
+import type {
+  AppendResult,
+  ConversationId,
+  NewMessage,
+  Storage,
+  StoredMessage,
+  StoredRoom,
+  StoredRoomChange,
+} from './storage.js';
+import { assertStorable } from './storable.js';
+
+/** Thrown by every call on a storage after close(). */
+export class StorageClosedError extends Error {
+  constructor() {
+    super('storage is closed');
+    this.name = 'StorageClosedError';
+  }
+}
+
+/** A function that runs its statements on one connection inside one transaction. */
+export type TransactionBody<T> = (tx: Kysely<StorageDatabase>) => Promise<T>;
+
+/**
+ * Storage over Kysely: every query is written once here (and in append.ts,
+ * room-changes.ts, migrations.ts) for both SQLite and PostgreSQL. A subclass
+ * supplies the dialect and the two things that differ: how a write
+ * transaction starts and retries (`write`), and how migrations are guarded
+ * against several processes (`migrate`).
+ */
+export abstract class SqlStorage implements Storage {
+  readonly #db: Kysely<StorageDatabase>;
+  #closed: Promise<void> | null = null;
+
+  protected constructor(db: Kysely<StorageDatabase>) {
+    this.#db = db;
+  }
+
+  /** The database; throws once the storage is closed, so that late calls fail with a clear reason. */
+  protected get db(): Kysely<StorageDatabase> {
+    if (this.#closed) throw new StorageClosedError();
+    return this.#db;
+  }
+
+  /**
+   * Runs `body` in one write transaction and resolves once it has committed;
+   * rolls back and rejects if it throws. May run `body` again on a conflict
+   * that a retry resolves, so `body` must have no effect outside the database.
+   */
+  protected abstract write<T>(body: TransactionBody<T>): Promise<T>;
+
+  abstract migrate(): Promise<void>;
+
+  /** Runs Kysely's Migrator on `db` and throws its error, if any. */
+  protected async runMigrator(db: Kysely<StorageDatabase>, migrationTableSchema?: string): Promise<void> {
+    const migrator = new Migrator({ db, provider: migrationProvider, ...(migrationTableSchema && { migrationTableSchema }) });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  }
+
+  async append(messages: readonly NewMessage[]): Promise<AppendResult[]> {
+    if (messages.length === 0) return [];
+    assertStorable(messages);
+    // First optimistically, without looking anything up; if some messages
+    // were stored before (a retried send), again, looking those up. A key
+    // that conflicts is committed, so the next attempt finds it: each retry
+    // learns at least one key, and one retry is the usual case.
+    const lookUp = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.write((tx) => appendInTransaction(tx, messages, lookUp));
+      } catch (error) {
+        if (!(error instanceof StoredRefsFound) || attempt > messages.length) throw error;
+        for (const key of error.keys) lookUp.add(key);
+      }
+    }
+  }
+
+  async history(conversation: ConversationId, limit: number, beforeSeq?: number): Promise<StoredMessage[]> {
+    // SQLite reads a negative LIMIT as "no limit": a bad limit means nothing.
+    if (!(limit >= 1)) return [];
+    let query = this.db.selectFrom('messages').selectAll().where('conversation', '=', conversation);
+    if (beforeSeq !== undefined) query = query.where('seq', '<', beforeSeq);
+    const rows = await query.orderBy('seq', 'desc').limit(Math.floor(limit)).execute();
+    return rows.map(toStoredMessage);
+  }
+
+  async since(conversation: ConversationId, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    if (!(limit >= 1)) return [];
+    const rows = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation', '=', conversation)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(Math.floor(limit))
+      .execute();
+    return rows.map(toStoredMessage);
+  }
+
+  async lastSeqs(conversations: readonly ConversationId[]): Promise<Map<ConversationId, number>> {
+    const out = new Map<ConversationId, number>();
+    // A counter row exists exactly when its conversation has messages: it is
+    // created by the append that stores the first one, in the same transaction.
+    for (const part of chunks([...new Set(conversations)])) {
+      const rows = await this.db.selectFrom('conversations').select(['id', 'last_seq']).where('id', 'in', part).execute();
+      for (const row of rows) out.set(row.id, row.last_seq);
+    }
+    return out;
+  }
+
+  async directConversationsOf(clientId: string): Promise<ConversationId[]> {
+    // Two indexed lookups (peer_a, peer_b) rather than a scan of conversation ids.
+    const rows = await this.db
+      .selectFrom('conversations')
+      .select('id')
+      .where((eb) => eb.or([eb('peer_a', '=', clientId), eb('peer_b', '=', clientId)]))
+      .execute();
+    return rows.map((r) => r.id).sort(byCodeUnits);
+  }
+
+  async saveRoomChanges(changes: readonly StoredRoomChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.write(async (tx) => {
+      for (const change of changes) await applyRoomChange(tx, change);
+    });
+  }
+
+  async loadRooms(): Promise<StoredRoom[]> {
+    return loadRooms(this.db);
+  }
+
+  async markSeen(clientIds: readonly string[]): Promise<void> {
+    const unique = [...new Set(clientIds)];
+    if (unique.length === 0) return;
+    await this.write(async (tx) => {
+      for (const part of chunks(unique)) {
+        await tx
+          .insertInto('seen_clients')
+          .values(part.map((client_id) => ({ client_id })))
+          .onConflict((oc) => oc.column('client_id').doNothing())
+          .execute();
+      }
+    });
+  }
+
+  async hasBeenSeen(clientId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('seen_clients').select('client_id').where('client_id', '=', clientId).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Closes the connections (idempotent). Calls after it reject. */
+  close(): Promise<void> {
+    this.#closed ??= this.#db.destroy();
+    return this.#closed;
+  }
+}

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+/**
+ * Smoke test of `npm run bench`: the whole pipeline (every system, every
+ * scenario, the JSON, the tables and the chart) with tiny parameters. It checks
+ * that the figures exist and are sane, never how fast anything is.
+ */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SYSTEMS = ['chorus-w1', 'chorus-w2', 'ws-relay', 'socketio-cluster'];
+const SCENARIOS = ['connect', 'fanout', 'direct', 'room', 'direct-text'];
+
+interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+interface Cell {
+  figures: Record<string, Summary>;
+  ratios: Record<string, Record<string, Summary>>;
+  skipped?: string;
+  errors: string[];
+}
+interface Results {
+  systems: { name: string }[];
+  runs: { scenario: string; system: string; error?: string }[];
+  summary: Record<string, Record<string, Cell>>;
+  targets: { text: string; met: boolean | null }[];
+  machine: { cpus: number; cpuModel: string; node: string };
+}
+
+function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [join(ROOT, 'bench/dist/cli.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+t.test('npm run bench, tiny: every system and scenario, sane figures', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'chorus-bench-test-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const docs = join(ROOT, 'docs/performance.md');
+  const docsBefore = existsSync(docs) ? statSync(docs).mtimeMs : null;
+
+  const { code, stdout, stderr } = await runBench([
+    '--runs', '1',
+    '--connections', '200',
+    '--clients', '200',
+    '--rate', '1000',
+    '--duration', '1',
+    '--warmup', '0.3',
+    '--noise-retries', '0',
+    '--out', out,
+    '--no-docs',
+  ]);
+  t.equal(code, 0, `exits 0\n${stderr.slice(-3000)}`);
+  t.ok(existsSync(join(out, 'latest.json')), 'writes latest.json');
+  t.ok(readFileSync(join(out, 'performance.svg'), 'utf8').startsWith('<svg'), 'writes the chart');
+  t.match(readFileSync(join(out, 'report.md'), 'utf8'), /### Targets of issue 6/, 'writes the report');
+  t.equal(existsSync(docs) ? statSync(docs).mtimeMs : null, docsBefore, '--no-docs leaves docs/ alone');
+  t.match(stdout, /#### fanout/, 'prints the tables');
+
+  const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
+  t.same(results.systems.map((s) => s.name), SYSTEMS);
+  t.ok(results.machine.cpus > 0 && results.machine.node.startsWith('v'), 'describes the machine');
+  t.same(results.runs.filter((r) => r.error !== undefined), [], 'no measurement failed');
+  t.equal(results.targets.length, 8, 'evaluates the eight targets');
+
+  const finitePositive = (cell: Cell, key: string) => {
+    const s = cell.figures[key];
+    return s !== undefined && Number.isFinite(s.median) && s.median > 0;
+  };
+  for (const scenario of SCENARIOS) {
+    for (const system of SYSTEMS) {
+      const cell = results.summary[scenario]?.[system];
+      t.ok(cell, `${scenario}/${system} reported`);
+      if (!cell) continue;
+      if (scenario === 'direct-text' && !system.startsWith('chorus')) {
+        t.match(cell.skipped, /has no text protocol/, `${scenario}/${system}: not applicable, said so`);
+        continue;
+      }
+      if (scenario === 'room' && cell.skipped !== undefined) {
+        t.match(cell.skipped, new RegExp(`^${system} has no rooms`), `${scenario}/${system}: no rooms, said so`);
+        continue;
+      }
+      t.equal(cell.skipped, undefined, `${scenario}/${system} measured`);
+      if (scenario === 'connect') {
+        t.ok(finitePositive(cell, 'connectSeconds'), `${system}: time to connect`);
+        t.ok(Number.isFinite(cell.figures.memoryKiBPerConnection?.median), `${system}: memory per connection`);
+        t.equal(cell.figures.connected?.median, 200, `${system}: all connected`);
+      } else if (scenario === 'fanout' || scenario === 'room') {
+        t.ok(finitePositive(cell, 'deliveriesPerSecond'), `${scenario}/${system}: deliveries/s`);
+        t.ok(finitePositive(cell, 'cpuMicrosPerDelivery'), `${scenario}/${system}: CPU per delivery`);
+      } else {
+        t.ok(finitePositive(cell, 'p50Ms'), `${scenario}/${system}: p50`);
+        t.ok(cell.figures.p99Ms!.median >= cell.figures.p50Ms!.median, `${scenario}/${system}: p99 >= p50`);
+        t.ok(finitePositive(cell, 'maxRate'), `${scenario}/${system}: highest rate`);
+        t.ok(finitePositive(cell, 'cpuMicrosPerMessage'), `${scenario}/${system}: CPU per message`);
+      }
+      if (system !== 'ws-relay') t.ok(Object.keys(cell.ratios['ws-relay'] ?? {}).length > 0, `${scenario}/${system}: ratios to ws-relay`);
+    }
+  }
+});
+
+t.test('--help and bad flags', async (t) => {
+  const help = await runBench(['--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /--connections N/);
+  const bad = await runBench(['--runs', 'many']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--runs must be an integer/);
+});

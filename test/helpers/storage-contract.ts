@@ -1,0 +1,411 @@
+import type { Test } from 'tap';
+import type { NewMessage, Storage, StoredMessage } from '../../apps/server/src/storage/storage.js';
+
+/** One empty database (a fresh SQLite file, a fresh PostgreSQL schema). */
+export interface StorageFixture {
+  /** Connects a new Storage to this database and brings its schema up to date (migrate()). */
+  open(): Promise<Storage>;
+  /** Removes the database; called after every storage opened on it is closed. */
+  destroy(): Promise<void>;
+}
+
+export type MakeStorage = () => Promise<StorageFixture>;
+
+let counter = 0;
+
+/** A new message with a unique id; override any field. */
+export function message(fields: Partial<NewMessage> = {}): NewMessage {
+  const n = ++counter;
+  return {
+    id: `m${n}`,
+    conversation: 'everyone',
+    from: 'alice',
+    to: null,
+    room: null,
+    text: `text ${n}`,
+    sentAt: 1_700_000_000_000 + n,
+    serverAt: 1_700_000_000_500 + n,
+    ref: null,
+    ...fields,
+  };
+}
+
+/** `count` messages of one conversation. */
+function messages(count: number, fields: Partial<NewMessage> = {}): NewMessage[] {
+  return Array.from({ length: count }, () => message(fields));
+}
+
+const seqs = (list: readonly StoredMessage[]) => list.map((m) => m.seq);
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** The guarantees written on Storage (apps/server/src/storage/storage.ts), checked against one implementation. */
+export function storageContract(t: Test, makeStorage: MakeStorage): void {
+  /** A fresh database for test `t`; `open` connects (and migrates) a new storage; all closed and removed at teardown. */
+  async function database(t: Test): Promise<{ open(): Promise<Storage> }> {
+    const fixture = await makeStorage();
+    const opened: Storage[] = [];
+    t.teardown(async () => {
+      await Promise.all(opened.map((s) => s.close()));
+      await fixture.destroy();
+    });
+    return {
+      async open() {
+        const storage = await fixture.open();
+        opened.push(storage);
+        return storage;
+      },
+    };
+  }
+
+  async function storage(t: Test): Promise<Storage> {
+    return (await database(t)).open();
+  }
+
+  t.test('append assigns 1..n per conversation, in the order given, and stores every field', async (t) => {
+    const s = await storage(t);
+    const first = messages(3, { from: 'bob', to: null, room: 'general', conversation: 'room:general', ref: null });
+    const results = await s.append(first);
+    t.same(
+      results,
+      first.map((m, i) => ({ message: { ...m, seq: i + 1 }, duplicate: false })),
+    );
+    const more = await s.append(messages(2, { conversation: 'room:general' }));
+    t.same(seqs(more.map((r) => r.message)), [4, 5]);
+    t.same(await s.history('room:general', 10), [...more.map((r) => r.message)].reverse().concat([...results.map((r) => r.message)].reverse()));
+    t.same(await s.append([]), [], 'an empty batch is a no-op');
+  });
+
+  t.test('conversations are numbered independently, also within one batch', async (t) => {
+    const s = await storage(t);
+    const batch = [
+      message({ conversation: 'everyone' }),
+      message({ conversation: 'dm:alice,bob', to: 'bob' }),
+      message({ conversation: 'everyone' }),
+      message({ conversation: 'room:a', room: 'a' }),
+      message({ conversation: 'dm:alice,bob', to: 'bob' }),
+    ];
+    t.same(seqs((await s.append(batch)).map((r) => r.message)), [1, 1, 2, 1, 2]);
+    t.same(seqs((await s.append([message({ conversation: 'room:a', room: 'a' })])).map((r) => r.message)), [2]);
+    t.same(seqs(await s.since('everyone', 0, 10)), [1, 2]);
+    t.same(seqs(await s.since('dm:alice,bob', 0, 10)), [1, 2]);
+    t.same(seqs(await s.since('room:a', 0, 10)), [1, 2]);
+  });
+
+  t.test('a retried send (same from and ref) is stored once and answered with the original', async (t) => {
+    const s = await storage(t);
+    const original = message({ ref: 'r1' });
+    const [first] = await s.append([original]);
+    t.same(first, { message: { ...original, seq: 1 }, duplicate: false });
+
+    // The retry gets a new server id and time, as the hub would give it.
+    const retry = { ...original, id: 'retry-id', serverAt: original.serverAt + 1000, text: 'changed' };
+    t.same(await s.append([retry]), [{ message: { ...original, seq: 1 }, duplicate: true }], 'in a later call');
+
+    const other = message();
+    const results = await s.append([other, { ...retry, id: 'retry-2' }]);
+    t.same(results, [
+      { message: { ...other, seq: 2 }, duplicate: false },
+      { message: { ...original, seq: 1 }, duplicate: true },
+    ]);
+
+    const twice = message({ ref: 'r2' });
+    const inBatch = await s.append([twice, message(), { ...twice, id: 'twice-again', text: 'again' }]);
+    t.same(
+      inBatch.map((r) => [r.message.id, r.message.seq, r.duplicate]),
+      [
+        [twice.id, 3, false],
+        [inBatch[1]!.message.id, 4, false],
+        [twice.id, 3, true],
+      ],
+      'within one batch the first one wins',
+    );
+    const fresh = message({ ref: 'r3' });
+    t.same(
+      await s.append([{ ...original, id: 'again-1' }, fresh, { ...original, id: 'again-2' }]),
+      [
+        { message: { ...original, seq: 1 }, duplicate: true },
+        { message: { ...fresh, seq: 5 }, duplicate: false },
+        { message: { ...original, seq: 1 }, duplicate: true },
+      ],
+      'a stored send repeated within a batch, around a new one',
+    );
+    t.same(seqs(await s.since('everyone', 0, 100)), [1, 2, 3, 4, 5], 'each stored once, no gap');
+  });
+
+  t.test('dedupe is per (from, ref): other senders, null refs and other conversations', async (t) => {
+    const s = await storage(t);
+    const results = await s.append([
+      message({ from: 'alice', ref: 'same' }),
+      message({ from: 'bob', ref: 'same' }),
+      message({ from: 'alice', ref: null }),
+      message({ from: 'alice', ref: null }),
+    ]);
+    t.same(
+      results.map((r) => r.duplicate),
+      [false, false, false, false],
+      'the same ref from another sender, and messages without a ref, are distinct',
+    );
+    const elsewhere = await s.append([message({ from: 'alice', ref: 'same', conversation: 'dm:alice,bob', to: 'bob' })]);
+    t.equal(elsewhere[0]!.duplicate, true, '(from, ref) identifies a send whatever its conversation');
+    t.equal(elsewhere[0]!.message.id, results[0]!.message.id);
+    t.same(await s.lastSeqs(['everyone', 'dm:alice,bob']), new Map([['everyone', 4]]));
+  });
+
+  t.test('history pages back newest first without gap or overlap', async (t) => {
+    const s = await storage(t);
+    t.same(await s.history('everyone', 10), [], 'an empty conversation');
+    t.same(await s.history('everyone', 10, 5), []);
+
+    await s.append(messages(3, { conversation: 'small' }));
+    t.same(seqs(await s.history('small', 10)), [3, 2, 1], 'fewer than one page');
+
+    await s.append(messages(5, { conversation: 'exact' }));
+    const exact = await s.history('exact', 5);
+    t.same(seqs(exact), [5, 4, 3, 2, 1], 'exactly one page');
+    t.same(await s.history('exact', 5, exact.at(-1)!.seq), [], 'the page after an exact page is empty');
+
+    await s.append(messages(25, { conversation: 'long' }));
+    const pages: number[][] = [];
+    let before: number | undefined;
+    for (;;) {
+      const page = await s.history('long', 10, before);
+      if (page.length === 0) break;
+      pages.push(seqs(page));
+      before = page.at(-1)!.seq;
+    }
+    t.same(pages, [range(16, 25).reverse(), range(6, 15).reverse(), range(1, 5).reverse()], 'several pages');
+
+    t.same(seqs(await s.history('long', 3, 1000)), [25, 24, 23], 'beforeSeq past the end gives the newest');
+    t.same(seqs(await s.history('long', 3, 2)), [1]);
+    t.same(await s.history('long', 3, 1), [], 'nothing before the first');
+    t.same(await s.history('long', 0), [], 'a limit of 0 gives nothing');
+    t.same(await s.history('long', -1), [], 'a negative limit gives nothing');
+  });
+
+  t.test('since returns what follows a seq, oldest first', async (t) => {
+    const s = await storage(t);
+    t.same(await s.since('everyone', 0, 10), [], 'an empty conversation');
+    await s.append(messages(7));
+    t.same(seqs(await s.since('everyone', 0, 100)), range(1, 7), 'from the start');
+    t.same(seqs(await s.since('everyone', 0, 3)), [1, 2, 3], 'bounded by limit');
+    t.same(seqs(await s.since('everyone', 3, 3)), [4, 5, 6], 'the next page');
+    t.same(seqs(await s.since('everyone', 6, 3)), [7], 'a short last page');
+    t.same(await s.since('everyone', 7, 3), [], 'nothing after the last');
+    t.same(await s.since('everyone', 100, 3), [], 'afterSeq past the end');
+    t.same(await s.since('everyone', 0, 0), [], 'a limit of 0 gives nothing');
+  });
+
+  t.test('lastSeqs names the conversations that have messages', async (t) => {
+    const s = await storage(t);
+    t.same(await s.lastSeqs([]), new Map());
+    t.same(await s.lastSeqs(['everyone']), new Map());
+    await s.append([...messages(3), ...messages(2, { conversation: 'room:x', room: 'x' })]);
+    const last = await s.lastSeqs(['everyone', 'room:x', 'room:empty', 'everyone']);
+    t.same(last, new Map([['everyone', 3], ['room:x', 2]]));
+    for (const value of last.values()) t.equal(typeof value, 'number');
+  });
+
+  t.test('directConversationsOf lists the private conversations a client has messages in', async (t) => {
+    const s = await storage(t);
+    t.same(await s.directConversationsOf('alice'), []);
+    await s.append([
+      message({ conversation: 'dm:alice,bob', from: 'alice', to: 'bob' }),
+      message({ conversation: 'dm:bob,carol', from: 'carol', to: 'bob' }),
+      message({ conversation: 'dm:alice,alice', from: 'alice', to: 'alice' }),
+      message({ conversation: 'room:alice', room: 'alice' }),
+      message({ conversation: 'everyone', from: 'dave' }),
+    ]);
+    t.same(await s.directConversationsOf('alice'), ['dm:alice,alice', 'dm:alice,bob']);
+    t.same(await s.directConversationsOf('bob'), ['dm:alice,bob', 'dm:bob,carol']);
+    t.same(await s.directConversationsOf('carol'), ['dm:bob,carol']);
+    t.same(await s.directConversationsOf('dave'), [], 'the lobby is not private');
+    t.same(await s.directConversationsOf('ali'), [], 'whole ids only');
+  });
+
+  t.test('room changes apply in order, as RoomRegistry applies them', async (t) => {
+    const s = await storage(t);
+    t.same(await s.loadRooms(), []);
+    await s.saveRoomChanges([
+      { kind: 'created', room: 'main', owner: 'alice' },
+      { kind: 'joined', room: 'main', clientId: 'alice' },
+      { kind: 'joined', room: 'main', clientId: 'carol' },
+      { kind: 'joined', room: 'main', clientId: 'bob' },
+      { kind: 'joined', room: 'main', clientId: 'bob' },
+      { kind: 'left', room: 'main', clientId: 'carol' },
+      { kind: 'created', room: 'gone', owner: 'bob' },
+      { kind: 'joined', room: 'gone', clientId: 'bob' },
+      { kind: 'joined', room: 'ghost', clientId: 'bob' },
+    ]);
+    await s.saveRoomChanges([{ kind: 'deleted', room: 'gone', by: 'bob', members: ['bob'] }]);
+    await s.saveRoomChanges([]);
+    t.same(await s.loadRooms(), [{ name: 'main', owner: 'alice', members: ['alice', 'bob'] }]);
+
+    await s.saveRoomChanges([
+      { kind: 'created', room: 'gone', owner: 'carol' },
+      { kind: 'joined', room: 'gone', clientId: 'carol' },
+    ]);
+    t.same(await s.loadRooms(), [
+      { name: 'gone', owner: 'carol', members: ['carol'] },
+      { name: 'main', owner: 'alice', members: ['alice', 'bob'] },
+    ], 'a deleted name can be created again, without its old members');
+  });
+
+  t.test('seen ids', async (t) => {
+    const s = await storage(t);
+    t.equal(await s.hasBeenSeen('alice'), false);
+    await s.markSeen(['alice', 'bob', 'alice']);
+    await s.markSeen(['alice']);
+    await s.markSeen([]);
+    t.equal(await s.hasBeenSeen('alice'), true);
+    t.equal(await s.hasBeenSeen('bob'), true);
+    t.equal(await s.hasBeenSeen('carol'), false);
+    t.equal(await s.hasBeenSeen('ALICE'), false, 'ids are case-sensitive');
+  });
+
+  t.test('messages, rooms and seen ids survive close and reopen', async (t) => {
+    const db = await database(t);
+    const before = await db.open();
+    const stored = await before.append([message({ ref: 'keep' }), message({ conversation: 'dm:alice,bob', to: 'bob' })]);
+    await before.saveRoomChanges([
+      { kind: 'created', room: 'r', owner: 'alice' },
+      { kind: 'joined', room: 'r', clientId: 'alice' },
+      { kind: 'joined', room: 'r', clientId: 'bob' },
+    ]);
+    await before.markSeen(['alice']);
+    await before.close();
+
+    const after = await db.open();
+    t.same(await after.history('everyone', 10), [stored[0]!.message]);
+    t.same(await after.since('dm:alice,bob', 0, 10), [stored[1]!.message]);
+    t.same(await after.loadRooms(), [{ name: 'r', owner: 'alice', members: ['alice', 'bob'] }]);
+    t.equal(await after.hasBeenSeen('alice'), true);
+    t.same(await after.directConversationsOf('bob'), ['dm:alice,bob']);
+    const next = await after.append([message(), message({ ref: 'keep' })]);
+    t.same(
+      next.map((r) => [r.message.seq, r.duplicate]),
+      [
+        [2, false],
+        [1, true],
+      ],
+      'seqs go on where they stopped, and dedupe remembers',
+    );
+  });
+
+  t.test('concurrent appends from two storages to one conversation take every seq exactly once', async (t) => {
+    const db = await database(t);
+    const [a, b] = await Promise.all([db.open(), db.open()]);
+    const write = async (s: Storage, name: string) => {
+      const got: number[] = [];
+      for (let i = 0; i < 25; i++) {
+        const results = await s.append(messages(20, { from: name, text: name }));
+        got.push(...seqs(results.map((r) => r.message)));
+      }
+      return got;
+    };
+    const [fromA, fromB] = await Promise.all([write(a, 'a'), write(b, 'b')]);
+    t.same(
+      [...fromA, ...fromB].sort((x, y) => x - y),
+      range(1, 1000),
+      '1..1000, no duplicate, no gap',
+    );
+    t.ok(fromA.every((seq, i) => i === 0 || seq > fromA[i - 1]!), "a's messages in a's order");
+    t.ok(fromB.every((seq, i) => i === 0 || seq > fromB[i - 1]!), "b's messages in b's order");
+    const all = await a.since('everyone', 0, 2000);
+    t.same(seqs(all), range(1, 1000));
+    t.equal(all.filter((m) => m.from === 'a').length, 500);
+    t.same(await b.lastSeqs(['everyone']), new Map([['everyone', 1000]]));
+  });
+
+  t.test('the same send racing through two storages is stored once', async (t) => {
+    const db = await database(t);
+    const [a, b] = await Promise.all([db.open(), db.open()]);
+    for (let i = 0; i < 20; i++) {
+      // Two conversations, so that no shared counter row serializes them: the
+      // unique (from, ref) index has to settle it.
+      const send = message({ ref: `race${i}`, conversation: 'dm:alice,bob', to: 'bob' });
+      const [[ra], [rb]] = await Promise.all([
+        a.append([send, message({ conversation: 'room:a', room: 'a' })]),
+        b.append([message({ conversation: 'room:b', room: 'b' }), { ...send, id: `${send.id}-retry` }]).then((r) => [r[1]!]),
+      ]);
+      t.same([ra!.duplicate, rb!.duplicate].sort(), [false, true], `round ${i}: one stores it, the other is told it is a duplicate`);
+      t.same(ra!.message, rb!.message);
+    }
+    t.same(seqs(await a.since('dm:alice,bob', 0, 100)), range(1, 20), 'each send stored once, without gaps');
+  });
+
+  t.test('a batch that fails stores nothing and leaves no gap', async (t) => {
+    const s = await storage(t);
+    const [taken] = await s.append([message()]);
+    await t.rejects(
+      s.append([
+        message({ ref: 'lost' }),
+        message({ conversation: 'room:other', room: 'other' }),
+        message({ id: taken!.message.id }), // the id is unique: the insert fails
+      ]),
+    );
+    t.same(await s.lastSeqs(['everyone', 'room:other']), new Map([['everyone', 1]]), 'counters rolled back');
+    t.same(seqs(await s.since('everyone', 0, 10)), [1]);
+    t.same(await s.since('room:other', 0, 10), []);
+    const [retried] = await s.append([message({ ref: 'lost' })]);
+    t.same([retried!.message.seq, retried!.duplicate], [2, false], 'the next message takes the next seq; the failed ref was not kept');
+  });
+
+  t.test('a message that cannot be stored exactly fails its batch before anything is written', async (t) => {
+    const s = await storage(t);
+    for (const bad of [
+      message({ text: 'nul \0 inside' }),
+      message({ text: 'lone \ud800 surrogate' }),
+      message({ ref: '\udc00' }),
+      message({ sentAt: 1.5 }),
+      message({ serverAt: Number.NaN }),
+    ]) {
+      await t.rejects(s.append([message(), bad]), { name: 'UnstorableMessageError' });
+    }
+    t.same(await s.lastSeqs(['everyone']), new Map());
+  });
+
+  t.test('text with unicode, quotes and newlines round-trips exactly; numbers are numbers', async (t) => {
+    const s = await storage(t);
+    const texts = [
+      'héllo wörld',
+      '日本語のテキスト',
+      'emoji 😀👍🏽🇫🇷 and a ZWJ family 👨‍👩‍👧',
+      `quotes ' " \` and \\ backslashes \\n (not a newline)`,
+      'line one\nline two\r\nline three\ttab',
+      "'; drop table messages; --",
+      'a,b,c,',
+      '  spaces kept  ',
+      'x'.repeat(20_000),
+    ];
+    const sent = texts.map((text, i) => message({ text, ref: `ref ${i} "q" 😀`, sentAt: 0, serverAt: 2 ** 52 + i }));
+    await s.append(sent);
+    const back = await s.since('everyone', 0, 100);
+    t.same(back.map((m) => m.text), texts);
+    t.same(back.map((m) => m.ref), sent.map((m) => m.ref));
+    for (const m of back) {
+      t.equal(typeof m.seq, 'number');
+      t.equal(typeof m.sentAt, 'number');
+      t.equal(typeof m.serverAt, 'number');
+    }
+    t.same(back.map((m) => m.serverAt), sent.map((m) => m.serverAt), 'timestamps beyond 2^32 are exact');
+  });
+
+  t.test('migrate() is idempotent and safe to run concurrently', async (t) => {
+    const db = await database(t);
+    // Two storages migrating one empty database at once.
+    const [a, b] = await Promise.all([db.open(), db.open()]);
+    await a.append([message()]);
+    await a.migrate();
+    await b.migrate();
+    t.same(seqs(await b.since('everyone', 0, 10)), [1], 'data intact');
+  });
+
+  t.test('calls after close() reject', async (t) => {
+    const s = await storage(t);
+    await s.close();
+    await s.close();
+    await t.rejects(s.append([message()]));
+    await t.rejects(s.history('everyone', 10));
+    await t.rejects(s.markSeen(['x']));
+  });
+}
