@@ -60,7 +60,7 @@ medians with min-max and ratios to the baselines measured in the same run.
                       cannot connect all of --connections in time is reported with what it
                       reached, and not measured again in later runs
   --noise-retries N   measure a window again (N times at most) when other processes used
-                      half a core or more during it (default 2)
+                      half a core or more during it (default 1)
   --quick             a short run for development: 2 runs, 2000 connections, 2 s phases
   --out DIR           where the JSON results go (default bench/results)
   --chorus PATH       the Chorus server's main.js (default apps/server/dist/main.js), e.g. a
@@ -134,7 +134,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     warmup: num('warmup', quick ? 0.5 : 1.5, 0, false),
     generators: Math.max(num('generators', 2, 1), Math.ceil(connections / 15_000)),
     connectTimeout: num('connect-timeout', quick ? 30 : 60, 1, false),
-    noiseRetries: num('noise-retries', 2, 0),
+    noiseRetries: num('noise-retries', 1, 0),
     outDir: out === undefined ? join(ROOT, 'bench', 'results') : resolve(out),
     docs: !flags.has('no-docs') && str('cpu-prof') === undefined,
     cpuProfDir: str('cpu-prof') === undefined ? null : resolve(str('cpu-prof')!),

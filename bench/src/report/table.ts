@@ -59,7 +59,14 @@ export function scenarioTables(results: BenchResults): string {
         continue;
       }
       const line: string[] = [system];
+      const connected = cell.figures.connected;
       for (const f of figures) {
+        if (f.key === 'connectSeconds' && connected && connected.min < results.options.connections) {
+          // At least one run ran out of time: say how far it got instead of a time.
+          line.push(`> ${results.options.connectTimeout} s (${formatNumber(connected.min, 0)} of ${formatNumber(results.options.connections, 0)} in time)`);
+          for (const b of baselines) line.push(system === b ? '1' : '');
+          continue;
+        }
         line.push(formatSummary(cell.figures[f.key], f.digits));
         for (const b of baselines) line.push(system === b ? '1' : formatRatio(cell.ratios[b]?.[f.key]));
       }
