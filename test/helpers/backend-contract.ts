@@ -42,7 +42,7 @@ export interface ServiceHarness {
   close(): Promise<void>;
 }
 
-export type MakeService = (nodes: number, maxClients: number) => Promise<ServiceHarness>;
+export type MakeService = (nodes: number, maxClients: number, maxPerIp?: number) => Promise<ServiceHarness>;
 
 let seq = 0;
 function envelope(from: string, to: string | null, text: string, room: string | null = null): Envelope {
@@ -58,8 +58,8 @@ function send(backend: HubBackend, e: Envelope): Promise<boolean> {
 
 /** The guarantees written on HubBackend, checked against one implementation. */
 export function backendContract(t: Test, makeService: MakeService): void {
-  async function service(t: Test, nodes: number, maxClients: number): Promise<ServiceHarness> {
-    const s = await makeService(nodes, maxClients);
+  async function service(t: Test, nodes: number, maxClients: number, maxPerIp?: number): Promise<ServiceHarness> {
+    const s = await makeService(nodes, maxClients, maxPerIp);
     t.teardown(() => s.close());
     return s;
   }
@@ -67,29 +67,43 @@ export function backendContract(t: Test, makeService: MakeService): void {
   t.test('admission is atomic across nodes: exactly the cap is admitted', async (t) => {
     const { nodes } = await service(t, 2, 5);
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => nodes[i % 2]!.backend.admit(`c${i}`)),
+      Array.from({ length: 20 }, (_, i) => nodes[i % 2]!.backend.admit(`c${i}`, '127.0.0.1')),
     );
     t.equal(results.filter((r) => r === 'admitted').length, 5);
     t.equal(results.filter((r) => r === 'full').length, 15);
   });
 
+  t.test('one address holds at most maxPerIp clients across all nodes, and gets them back on release', async (t) => {
+    const { nodes } = await service(t, 2, 100, 3);
+    const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
+    const ids = ['i1', 'i2', 'i3', 'i4', 'i5'];
+    const nodeOf = (i: number) => (i % 2 ? a : b);
+    const results = await Promise.all(ids.map((id, i) => nodeOf(i).admit(id, '10.0.0.1')));
+    t.equal(results.filter((r) => r === 'admitted').length, 3);
+    t.equal(results.filter((r) => r === 'too-many').length, 2);
+    t.equal(await a.admit('other', '10.0.0.2'), 'admitted', 'another address is not affected');
+    const first = results.indexOf('admitted');
+    await nodeOf(first).release(ids[first]!);
+    t.equal(await b.admit('i6', '10.0.0.1'), 'admitted', 'a release frees a place for the address');
+  });
+
   t.test('an id is admitted at most once in the whole service', async (t) => {
     const { nodes } = await service(t, 2, 10);
     const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
-    t.same(await Promise.all([a.admit('x'), b.admit('x')]).then((r) => r.sort()), ['admitted', 'taken']);
-    t.equal(await a.admit('x'), 'taken');
-    t.equal(await b.admit('x'), 'taken');
+    t.same(await Promise.all([a.admit('x', '127.0.0.1'), b.admit('x', '127.0.0.1')]).then((r) => r.sort()), ['admitted', 'taken']);
+    t.equal(await a.admit('x', '127.0.0.1'), 'taken');
+    t.equal(await b.admit('x', '127.0.0.1'), 'taken');
   });
 
   t.test('release frees the permit at once, only by its holder, and is idempotent', async (t) => {
     const { nodes } = await service(t, 2, 1);
     const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
-    t.equal(await a.admit('one'), 'admitted');
-    t.equal(await b.admit('two'), 'full');
+    t.equal(await a.admit('one', '127.0.0.1'), 'admitted');
+    t.equal(await b.admit('two', '127.0.0.1'), 'full');
     await b.release('one');
-    t.equal(await b.admit('two'), 'full', 'a node cannot release what another holds');
+    t.equal(await b.admit('two', '127.0.0.1'), 'full', 'a node cannot release what another holds');
     await a.release('one');
-    t.equal(await b.admit('two'), 'admitted');
+    t.equal(await b.admit('two', '127.0.0.1'), 'admitted');
     await a.release('one');
     t.equal((await b.stats()).clients, 1);
   });
@@ -97,8 +111,8 @@ export function backendContract(t: Test, makeService: MakeService): void {
   t.test('every node sees presence changes in the same order', async (t) => {
     const { nodes } = await service(t, 2, 10);
     const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
-    await a.admit('p1');
-    await b.admit('p2');
+    await a.admit('p1', '127.0.0.1');
+    await b.admit('p2', '127.0.0.1');
     await a.release('p1');
     const expected = [
       { clientId: 'p1', online: true },
@@ -114,18 +128,18 @@ export function backendContract(t: Test, makeService: MakeService): void {
 
   t.test('the view includes an id as soon as its admission resolves', async (t) => {
     const { nodes } = await service(t, 2, 10);
-    await nodes[0]!.backend.admit('me');
+    await nodes[0]!.backend.admit('me', '127.0.0.1');
     t.same(nodes[0]!.backend.view.online(), ['me']);
     t.ok(nodes[0]!.backend.view.isOnline('me'));
-    await nodes[1]!.backend.admit('you');
+    await nodes[1]!.backend.admit('you', '127.0.0.1');
     t.same(nodes[1]!.backend.view.online().sort(), ['me', 'you']);
     t.equal(nodes[1]!.backend.view.onlineCount(), 2);
   });
 
   t.test('sendTo reaches the recipient on its node only; an unknown id is false', async (t) => {
     const { nodes } = await service(t, 2, 10);
-    await nodes[0]!.backend.admit('a');
-    await nodes[1]!.backend.admit('b');
+    await nodes[0]!.backend.admit('a', '127.0.0.1');
+    await nodes[1]!.backend.admit('b', '127.0.0.1');
     const toB = envelope('a', 'b', 'hi b');
     const toA = envelope('a', 'a', 'hi me');
     t.equal(await send(nodes[0]!.backend, toB), true);
@@ -140,7 +154,7 @@ export function backendContract(t: Test, makeService: MakeService): void {
     const { nodes } = await service(t, 2, 50);
     for (let i = 0; i < 20; i++) {
       const id = `fresh${i}`;
-      t.equal(await nodes[1]!.backend.admit(id), 'admitted');
+      t.equal(await nodes[1]!.backend.admit(id, '127.0.0.1'), 'admitted');
       t.equal(await send(nodes[0]!.backend, envelope('x', id, `m${i}`)), true, `${id} found`);
     }
     const sink = nodes[1]!.sink;
@@ -150,7 +164,7 @@ export function backendContract(t: Test, makeService: MakeService): void {
 
   t.test("one node's messages reach a recipient in the order it routed them", async (t) => {
     const { nodes } = await service(t, 2, 10);
-    await nodes[1]!.backend.admit('r');
+    await nodes[1]!.backend.admit('r', '127.0.0.1');
     const sent: string[] = [];
     for (let i = 0; i < 300; i++) {
       const e = i % 3 === 0 ? envelope('s', null, `m${i}`) : envelope('s', 'r', `m${i}`);
@@ -176,14 +190,14 @@ export function backendContract(t: Test, makeService: MakeService): void {
   t.test("a node that dies has its ids released and announced to the others", async (t) => {
     const service_ = await service(t, 2, 2);
     const { nodes } = service_;
-    await nodes[0]!.backend.admit('doomed');
-    await nodes[1]!.backend.admit('survivor');
+    await nodes[0]!.backend.admit('doomed', '127.0.0.1');
+    await nodes[1]!.backend.admit('survivor', '127.0.0.1');
     await service_.crash(0);
     const sink = nodes[1]!.sink;
     await sink.until(() => sink.presenceChanges.some((c) => c.clientId === 'doomed' && !c.online));
     t.match(sink.presenceChanges.at(-1), { clientId: 'doomed', online: false, crashed: true });
     t.same(nodes[1]!.backend.view.online(), ['survivor']);
-    t.equal(await nodes[1]!.backend.admit('doomed'), 'admitted', 'the id and its permit are free');
+    t.equal(await nodes[1]!.backend.admit('doomed', '127.0.0.1'), 'admitted', 'the id and its permit are free');
   });
 
   t.test('rooms: create, join, leave and delete, with every node told in one order', async (t) => {
@@ -218,7 +232,7 @@ export function backendContract(t: Test, makeService: MakeService): void {
   t.test('membership outlives a connection: a member who leaves the service stays a member', async (t) => {
     const { nodes } = await service(t, 2, 10);
     const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
-    await a.admit('alice');
+    await a.admit('alice', '127.0.0.1');
     await a.createRoom('club', 'alice');
     await a.release('alice');
     await b.createRoom('other', 'bob');

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { loadServerConfig } from '../../apps/server/src/config.js';
 import type { RunningNode } from '../../apps/server/src/run-node.js';
 import { runSingleProcess } from '../../apps/server/src/run-single.js';
+import { GENEROUS_LIMITS } from './spawn-app.js';
 
 export interface InProcessServer extends RunningNode {
   /** ws://127.0.0.1:PORT */
@@ -20,7 +21,7 @@ export interface InProcessServer extends RunningNode {
 export async function startInProcess(env: Record<string, string> = {}, clock?: () => number): Promise<InProcessServer> {
   const ownDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'chorus-inproc-')) : null;
   const dataDir = env.DATA_DIR ?? ownDir!;
-  const config = loadServerConfig({ PORT: '0', HOST: '127.0.0.1', WORKERS: '1', ...env, DATA_DIR: dataDir });
+  const config = loadServerConfig({ PORT: '0', HOST: '127.0.0.1', WORKERS: '1', ...GENEROUS_LIMITS, ...env, DATA_DIR: dataDir });
   const running = await runSingleProcess(config, pino({ level: 'silent' }), clock);
   return {
     ...running,

@@ -7,6 +7,17 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * Abuse limits high enough for tests that send bursts on purpose; the tests of
+ * the limits themselves set their own values.
+ */
+export const GENEROUS_LIMITS = {
+  MESSAGE_RATE: '100000',
+  MESSAGE_BURST: '100000',
+  MAX_CONNECTIONS_PER_IP: '100000',
+  UPGRADES_PER_MINUTE_PER_IP: '100000',
+} as const;
+
 /** The built entry point of each deployable (npm test builds before it runs). */
 const ENTRIES = {
   server: 'apps/server/dist/main.js',
@@ -39,6 +50,7 @@ export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> 
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       ENVIRONMENT: 'development',
+      ...(app === 'server' ? GENEROUS_LIMITS : {}),
       ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}),
       ...env,
     },

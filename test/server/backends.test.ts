@@ -10,8 +10,8 @@ import { backendContract, RecordingSink, type MakeService } from '../helpers/bac
 
 const silent = { warn() {} };
 
-const memory: MakeService = async (count, maxClients) => {
-  const bus = new MemoryBus(maxClients);
+const memory: MakeService = async (count, maxClients, maxPerIp) => {
+  const bus = new MemoryBus(maxClients, maxPerIp === undefined ? {} : { maxPerIp });
   const nodes = await Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const backend = new MemoryBackend(bus, `n${i}`);
@@ -32,16 +32,20 @@ const memory: MakeService = async (count, maxClients) => {
  * channels that behave like IPC (messages cloned, delivered in order on a later
  * turn) and by real Unix-socket mesh links.
  */
-const cluster: MakeService = async (count, maxClients) => {
+const cluster: MakeService = async (count, maxClients, maxPerIp) => {
   const dir = mkdtempSync(join(tmpdir(), 'chorus-contract-'));
   const listeners = new Map<number, Set<(message: unknown) => void>>();
   const gone = new Set<number>();
-  const state = new ClusterState(maxClients, (workerId, message) => {
-    const copy = structuredClone({ ch: 'chorus', ...message });
-    setImmediate(() => {
-      for (const listener of listeners.get(workerId) ?? []) listener(copy);
-    });
-  });
+  const state = new ClusterState(
+    maxClients,
+    (workerId, message) => {
+      const copy = structuredClone({ ch: 'chorus', ...message });
+      setImmediate(() => {
+        for (const listener of listeners.get(workerId) ?? []) listener(copy);
+      });
+    },
+    maxPerIp === undefined ? {} : { maxPerIp },
+  );
   const channel = (workerId: number): PrimaryChannel => ({
     post(message) {
       if (gone.has(workerId)) return false;

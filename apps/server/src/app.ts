@@ -16,7 +16,7 @@ export interface AppDeps {
  * Builds the server's Fastify instance (routes and plugins) without listening;
  * main.ts listens, tests call this with their own hub.
  */
-export async function build(config: Pick<ServerConfig, 'MAX_FRAME_BYTES'>, deps: AppDeps): Promise<FastifyInstance> {
+export async function build(config: ServerConfig, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log,
     // One log line per connection is written by the hub; per-request lines would double them.
@@ -24,6 +24,15 @@ export async function build(config: Pick<ServerConfig, 'MAX_FRAME_BYTES'>, deps:
     forceCloseConnections: true,
   });
   await app.register(health, { stats: deps.stats });
-  await app.register(chatRoute, { hub: deps.hub, node: deps.node, maxFrameBytes: config.MAX_FRAME_BYTES });
+  await app.register(chatRoute, {
+    hub: deps.hub,
+    node: deps.node,
+    maxFrameBytes: config.MAX_FRAME_BYTES,
+    maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    upgradesPerMinutePerIp: config.UPGRADES_PER_MINUTE_PER_IP,
+    allowedOrigins: config.ALLOWED_ORIGINS,
+    production: config.ENVIRONMENT === 'production',
+  });
   return app;
 }

@@ -22,6 +22,25 @@ export const ServerConfigSchema = z
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a postgres:// or postgresql:// URL' }).optional(),
     /** SQLite durability: normal survives a process crash, full also an OS crash or power loss. */
     SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
+    /** How often the server pings each connection; one without a pong by the next ping is dropped. */
+    HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+    /** Bytes queued for a client that does not read before it is disconnected (4500: reconnect and resume). */
+    MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).default(1024 * 1024),
+    /** Frames per second each connection may send on average, and the burst above it. */
+    MESSAGE_RATE: z.coerce.number().positive().default(20),
+    MESSAGE_BURST: z.coerce.number().int().positive().default(40),
+    /** Connections at once from one address, over the whole server. */
+    MAX_CONNECTIONS_PER_IP: positiveInt.default(50),
+    /** WebSocket upgrades per minute from one address (per worker). */
+    UPGRADES_PER_MINUTE_PER_IP: positiveInt.default(120),
+    /**
+     * Origins browsers may connect from, comma-separated (e.g. https://chat.example.com).
+     * Empty: in development any localhost origin; in production no browser origin.
+     */
+    ALLOWED_ORIGINS: z
+      .string()
+      .default('')
+      .transform((list) => list.split(',').map((o) => o.trim()).filter((o) => o !== '')),
   })
   .refine((c) => c.REDIS_URL === undefined, {
     path: ['REDIS_URL'],

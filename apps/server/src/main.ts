@@ -50,7 +50,15 @@ async function runPrimary(config: ServerConfig): Promise<void> {
     fail(log, err);
   }
   const rooms = await storage.loadRooms();
-  new Primary({ workers: config.WORKERS, maxClients: config.MAX_CLIENTS, log, rooms, persistence: storage, onExit: () => storage.close() }).start();
+  new Primary({
+    workers: config.WORKERS,
+    maxClients: config.MAX_CLIENTS,
+    maxPerIp: config.MAX_CONNECTIONS_PER_IP,
+    log,
+    rooms,
+    persistence: storage,
+    onExit: () => storage.close(),
+  }).start();
 }
 
 async function runSingle(config: ServerConfig): Promise<void> {

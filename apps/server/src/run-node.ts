@@ -33,7 +33,14 @@ export async function runNode(
 ): Promise<RunningNode> {
   const { backend, storage, node, log } = deps;
   const messages = new StoredMessageLog(storage, new GroupCommitWriter(storage));
-  const hub = new Hub({ backend, messages, node, log, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const hub = new Hub({
+    backend,
+    messages,
+    node,
+    log,
+    rate: { perSecond: config.MESSAGE_RATE, burst: config.MESSAGE_BURST },
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
   const closeAll = async () => {
     await backend.close().catch(() => {});
     await messages.flush().catch(() => {});

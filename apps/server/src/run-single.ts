@@ -10,7 +10,11 @@ import { openConfiguredStorage, runNode, type RunningNode } from './run-node.js'
  */
 export async function runSingleProcess(config: ServerConfig, log: Logger, clock?: () => number): Promise<RunningNode> {
   const storage = await openConfiguredStorage(config);
-  const bus = new MemoryBus(config.MAX_CLIENTS, { rooms: await storage.loadRooms(), persistence: storage });
+  const bus = new MemoryBus(config.MAX_CLIENTS, {
+    rooms: await storage.loadRooms(),
+    persistence: storage,
+    maxPerIp: config.MAX_CONNECTIONS_PER_IP,
+  });
   const node = nodeName('s');
   return runNode(config, { backend: new MemoryBackend(bus, node), storage, node, log, ...(clock ? { clock } : {}) });
 }

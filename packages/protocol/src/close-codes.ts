@@ -22,6 +22,8 @@ export const CloseCode = {
   INVALID_CLIENT_ID: 4400,
   /** Another connection already uses this client id (terminal). */
   CLIENT_ID_TAKEN: 4409,
+  /** The client did not read fast enough and the server stopped buffering for it: reconnect and resume. */
+  SLOW_CONSUMER: 4500,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -37,6 +37,16 @@ export const ERRORS = {
     close: CloseCode.CLIENT_ID_TAKEN,
     status: 409,
   },
+  RATE_LIMITED: { message: 'too many frames: slow down', retryable: true },
+  FLOODING: { message: 'too many frames after a warning', retryable: false, close: CloseCode.POLICY_VIOLATION },
+  TOO_MANY_CONNECTIONS: {
+    message: 'too many connections from this address',
+    retryable: true,
+    close: CloseCode.TRY_AGAIN_LATER,
+    status: 429,
+  },
+  ORIGIN_NOT_ALLOWED: { message: 'this origin may not connect', retryable: false, status: 403 },
+  SLOW_CONSUMER: { message: 'too slow to read: reconnect and resume', retryable: true, close: CloseCode.SLOW_CONSUMER },
   SHUTTING_DOWN: { message: 'server is restarting', retryable: true, close: CloseCode.GOING_AWAY, status: 503 },
   INTERNAL: { message: 'internal server error', retryable: true, close: CloseCode.INTERNAL_ERROR, status: 500 },
 } as const satisfies Record<string, ErrorSpec>;

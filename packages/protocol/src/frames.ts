@@ -13,8 +13,8 @@ export const MAX_RECEIPT_IDS = 200;
 
 /** A client-chosen reference that the server echoes in acks and errors. */
 export const ClientRef = z.string().min(1).max(64);
-/** Milliseconds since the Unix epoch. */
-export const EpochMs = z.number().finite().nonnegative();
+/** Milliseconds since the Unix epoch, up to the year 9999. */
+export const EpochMs = z.number().int().nonnegative().max(253_402_300_799_999);
 /** A server message id. */
 export const MessageId = z.string().min(1).max(64);
 
@@ -73,7 +73,9 @@ export const TypingFrame = z
   .refine((f) => !(f.to && f.room), { message: 'give either to or room, not both', path: ['room'] });
 
 /** A conversation: `everyone` (the lobby), `room:<name>`, or `dm:<a>,<b>` (the two ids sorted). */
-export const ConversationId = z.string().min(1).max(140);
+export const ConversationId = z
+  .string()
+  .regex(/^(everyone|room:[a-z0-9_.-]{1,32}|dm:[A-Za-z0-9_.@-]{1,64},[A-Za-z0-9_.@-]{1,64})$/, 'not a conversation id');
 /** Largest page `history` returns. */
 export const MAX_HISTORY_PAGE = 200;
 

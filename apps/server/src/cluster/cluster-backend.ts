@@ -108,8 +108,8 @@ export class ClusterBackend implements HubBackend {
     this.#post({ type: 'fatal', message });
   }
 
-  async admit(clientId: string): Promise<Admission> {
-    return (await this.#request('admit', { clientId })) as Admission;
+  async admit(clientId: string, ip = ''): Promise<Admission> {
+    return (await this.#request('admit', { clientId, ip })) as Admission;
   }
 
   async release(clientId: string): Promise<void> {
@@ -213,7 +213,7 @@ export class ClusterBackend implements HubBackend {
     }
   }
 
-  #request(op: WorkerRequestOp, args: { clientId?: string; room?: string }): Promise<unknown> {
+  #request(op: WorkerRequestOp, args: { clientId?: string; room?: string; ip?: string }): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const rid = ++this.#nextRid;
       this.#requests.set(rid, { op, resolve, reject });

@@ -40,9 +40,14 @@ export class ClusterState {
   constructor(
     maxClients: number,
     send: (workerId: number, message: ToWorker) => void,
-    options: { rooms?: readonly StoredRoom[]; persistence?: RoomPersistence; onError?: (err: unknown) => void } = {},
+    options: {
+      rooms?: readonly StoredRoom[];
+      persistence?: RoomPersistence;
+      onError?: (err: unknown) => void;
+      maxPerIp?: number;
+    } = {},
   ) {
-    this.#directory = new Directory(maxClients);
+    this.#directory = new Directory(maxClients, options.maxPerIp);
     this.#send = send;
     if (options.rooms) this.#rooms.restore(options.rooms);
     this.#roomWriter = new OrderedRoomWriter(options.persistence);
@@ -107,7 +112,7 @@ export class ClusterState {
   }
 
   #request(workerId: number, request: Extract<WorkerMessage, { type: 'request' }>): void {
-    const { rid, op, clientId = '', room = '' } = request;
+    const { rid, op, clientId = '', room = '', ip = '' } = request;
     const roomChanges: RoomChange[] = [];
     let value: unknown = null;
     switch (op) {
@@ -123,7 +128,7 @@ export class ClusterState {
         };
         break;
       case 'admit':
-        value = this.#directory.admit(clientId, workerId);
+        value = this.#directory.admit(clientId, workerId, ip);
         if (value === 'admitted') this.#queue({ t: 'p', clientId, worker: workerId, crashed: false });
         break;
       case 'release':

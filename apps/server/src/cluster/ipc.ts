@@ -22,6 +22,7 @@ export const WorkerMessage = z.discriminatedUnion('type', [
     op: z.enum(REQUEST_OPS),
     clientId: clientId.optional(),
     room: room.optional(),
+    ip: z.string().max(64).optional(),
   }),
 ]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
@@ -63,7 +64,7 @@ export type PrimaryMessage = z.infer<typeof PrimaryMessage>;
 
 /** The shape of each request's reply value. */
 export const ReplyValue = {
-  admit: z.enum(['admitted', 'full', 'taken']),
+  admit: z.enum(['admitted', 'full', 'taken', 'too-many']),
   release: z.null(),
   locate: workerId.nullable(),
   stats: z.object({

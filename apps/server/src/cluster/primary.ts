@@ -8,6 +8,7 @@ import { parseIpc, WorkerMessage } from './ipc.js';
 export interface PrimaryOptions {
   readonly workers: number;
   readonly maxClients: number;
+  readonly maxPerIp: number;
   readonly log: Logger;
   /** Rooms loaded from storage, and where later changes go. */
   readonly rooms?: readonly StoredRoom[];
@@ -40,6 +41,7 @@ export class Primary {
       ...(options.rooms ? { rooms: options.rooms } : {}),
       ...(options.persistence ? { persistence: options.persistence } : {}),
       onError: (err) => this.#log.error({ err }, 'could not save a room change'),
+      maxPerIp: options.maxPerIp,
     });
   }
 

@@ -3,7 +3,7 @@ import type { Delivery, PresenceChange } from './events.js';
 import type { CreateResult, DeleteResult, JoinResult, LeaveResult, RoomChange, RoomState } from './room-registry.js';
 
 /** The outcome of asking for admission. */
-export type Admission = 'admitted' | 'full' | 'taken';
+export type Admission = 'admitted' | 'full' | 'taken' | 'too-many';
 
 /** What a backend calls on its node's hub. Every call is synchronous and must not throw. */
 export interface BackendSink {
@@ -32,7 +32,8 @@ export interface BackendStats {
  *
  * Guarantees every implementation keeps (test/server/backend-contract.ts):
  * - admit is atomic across the whole service: at most `maxClients` ids are
- *   admitted at once, and an id is admitted at most once.
+ *   admitted at once, an id is admitted at most once, and an address holds at
+ *   most `maxPerIp` of them.
  * - release frees the permit and the presence at once; it is idempotent, and
  *   a node that dies has all of its ids released by the service.
  * - Presence and room changes reach every node in one order (the order the
@@ -66,8 +67,11 @@ export interface HubBackend {
   readonly view: StateView;
   /** Connects to the shared state; `sink` receives this node's deliveries and all changes. */
   start(sink: BackendSink): Promise<void>;
-  /** Takes a permit for `clientId` on this node and records it as online. */
-  admit(clientId: string): Promise<Admission>;
+  /**
+   * Takes a permit for `clientId` on this node and records it as online;
+   * `too-many` when its address (`ip`) already holds the most connections allowed.
+   */
+  admit(clientId: string, ip: string): Promise<Admission>;
   /** Returns the permit of `clientId`, if this node holds it. */
   release(clientId: string): Promise<void>;
   /** Routes a delivery; resolves false when its target is one client who is not online. */

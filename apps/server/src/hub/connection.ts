@@ -3,6 +3,14 @@ import type { Codec } from './codec.js';
 import type { OutEvent } from './events.js';
 import type { FrameCache } from './frame-cache.js';
 import type { Session } from './session.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** How many frames a second a connection may send, and the burst above that. */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+  readonly clock?: () => number;
+}
 
 /** Which stored message a fanout frame carries. */
 export interface MessageKey {
@@ -39,11 +47,22 @@ export class Connection {
   #held: { readonly frames: FrameCache; readonly key: MessageKey | undefined }[] | null = null;
   #holdTimer: NodeJS.Timeout | null = null;
 
-  constructor(session: Session, codec: Codec, handler: FrameHandler) {
+  /** Inbound rate: frames beyond it are answered RATE_LIMITED, and a client that keeps on is closed. */
+  readonly #bucket: TokenBucket | null;
+  readonly #clock: () => number;
+  /** Frames refused since the warning; past the burst again, the connection is closed. */
+  #refused = 0;
+
+  constructor(session: Session, codec: Codec, handler: FrameHandler, rate?: RateLimit) {
     this.session = session;
     this.codec = codec;
     this.#handler = handler;
+    this.#clock = rate?.clock ?? Date.now;
+    this.#bucket = rate ? new TokenBucket(rate.perSecond, rate.burst, this.#clock()) : null;
+    this.#burst = rate?.burst ?? 0;
   }
+
+  readonly #burst: number;
 
   /** True once the connection has ended (read after an await, where the state may have moved on). */
   get isClosed(): boolean {
@@ -56,14 +75,28 @@ export class Connection {
 
   /** The transport received a text frame. */
   receive(frame: string): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || !this.#withinRate()) return;
     if (this.state === 'admitting' || this.#busy) this.#queue.push(frame);
     else this.#process(frame);
   }
 
   /** The transport received a binary frame, which neither protocol uses. */
   receiveBinary(): void {
-    if (this.state !== 'closed') this.emit({ kind: 'error', code: 'BINARY_UNSUPPORTED' });
+    if (this.state !== 'closed' && this.#withinRate()) this.emit({ kind: 'error', code: 'BINARY_UNSUPPORTED' });
+  }
+
+  /** Counts a frame against the rate; false (and a warning, then a close) when over it. */
+  #withinRate(): boolean {
+    if (!this.#bucket || this.#bucket.take(this.#clock())) {
+      this.#refused = 0;
+      return true;
+    }
+    if (this.#refused === 0) this.emit({ kind: 'error', code: 'RATE_LIMITED' });
+    if (++this.#refused > this.#burst) {
+      this.refuse('FLOODING');
+      this.closed();
+    }
+    return false;
   }
 
   /** The transport's connection ended (either side closed it, or it broke). */

@@ -37,9 +37,14 @@ export interface HubOptions {
   readonly log: HubLogger;
   /** The server's clock, in ms since the epoch (injected in tests). */
   readonly clock?: () => number;
+  /** Frames per second each connection may send, and the burst (none: unlimited). */
+  readonly rate?: { readonly perSecond: number; readonly burst: number };
 }
 
 type SendCommand = Extract<Command, { kind: 'send' }>;
+
+/** What a refused admission tells the client. */
+const REFUSALS = { full: 'SERVER_FULL', taken: 'CLIENT_ID_TAKEN', 'too-many': 'TOO_MANY_CONNECTIONS' } as const;
 type RoomCommand = Extract<Command, { kind: 'create-room' | 'join-room' | 'leave-room' | 'delete-room' }>;
 
 /**
@@ -57,6 +62,7 @@ export class Hub implements FrameHandler {
   readonly #node: string;
   readonly #log: HubLogger;
   readonly #clock: () => number;
+  readonly #rate: HubOptions['rate'];
   /** Admitted connections of this node, by client id. */
   readonly #clients = new Map<string, Connection>();
   readonly #receipts = new ReceiptBook();
@@ -76,6 +82,7 @@ export class Hub implements FrameHandler {
     this.#node = options.node;
     this.#log = options.log;
     this.#clock = options.clock ?? Date.now;
+    this.#rate = options.rate;
   }
 
   start(): Promise<void> {
@@ -95,9 +102,9 @@ export class Hub implements FrameHandler {
    * A transport accepted a connection: admit it (asynchronously) and return its
    * handle. With `resume`, live traffic waits for the client's resume frame.
    */
-  open(session: Session, codec: Codec, options: { resume?: boolean } = {}): Connection {
-    const connection = new Connection(session, codec, this);
-    void this.#admit(connection, options.resume === true);
+  open(session: Session, codec: Codec, options: { resume?: boolean; ip?: string } = {}): Connection {
+    const connection = new Connection(session, codec, this, this.#rate && { ...this.#rate, clock: this.#clock });
+    void this.#admit(connection, options.resume === true, options.ip ?? '');
     return connection;
   }
 
@@ -126,11 +133,11 @@ export class Hub implements FrameHandler {
 
   // ---- admission -----------------------------------------------------------
 
-  async #admit(connection: Connection, resume: boolean): Promise<void> {
+  async #admit(connection: Connection, resume: boolean, ip: string): Promise<void> {
     const { clientId } = connection;
     let admission;
     try {
-      admission = await this.#backend.admit(clientId);
+      admission = await this.#backend.admit(clientId, ip);
     } catch (err) {
       this.#log.error({ err, clientId }, 'admission failed');
       if (connection.state !== 'closed') connection.refuse('INTERNAL');
@@ -143,7 +150,7 @@ export class Hub implements FrameHandler {
     }
     if (admission !== 'admitted') {
       this.#log.info({ clientId, protocol: connection.codec.name, reason: admission }, 'refused');
-      connection.refuse(admission === 'full' ? 'SERVER_FULL' : 'CLIENT_ID_TAKEN');
+      connection.refuse(REFUSALS[admission]);
       return;
     }
     try {

@@ -24,8 +24,11 @@ export class MemoryBus {
   readonly #sinks = new Map<string, BackendSink>();
 
   /** `rooms` seeds the registry (loaded from storage); `persistence` keeps later changes. */
-  constructor(maxClients: number, options: { rooms?: readonly StoredRoom[]; persistence?: RoomPersistence } = {}) {
-    this.directory = new Directory(maxClients);
+  constructor(
+    maxClients: number,
+    options: { rooms?: readonly StoredRoom[]; persistence?: RoomPersistence; maxPerIp?: number } = {},
+  ) {
+    this.directory = new Directory(maxClients, options.maxPerIp);
     if (options.rooms) this.rooms.restore(options.rooms);
     this.roomWriter = new OrderedRoomWriter(options.persistence);
   }
@@ -81,8 +84,8 @@ export class MemoryBackend implements HubBackend {
     this.#bus.attach(this.#node, sink);
   }
 
-  async admit(clientId: string): Promise<Admission> {
-    const result = this.#bus.directory.admit(clientId, this.#node);
+  async admit(clientId: string, ip = ''): Promise<Admission> {
+    const result = this.#bus.directory.admit(clientId, this.#node, ip);
     if (result === 'admitted') this.#bus.announce({ clientId, online: true });
     return result;
   }

@@ -1,11 +1,14 @@
 import websocket from '@fastify/websocket';
 import { clientIdProblem, CloseCode, ERRORS, SUBPROTOCOL } from '@chorus/protocol';
 import type { FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
 import type { Hub } from '../hub/hub.js';
 import type { Codec } from '../hub/codec.js';
 import { JsonCodec } from '../protocols/json-codec.js';
 import { TextCodec } from '../protocols/text-codec.js';
+import { Heartbeat } from '../transport/heartbeat.js';
+import { originAllowed } from '../transport/origin-policy.js';
 import { WebSocketSession } from '../transport/websocket-session.js';
 
 export interface ChatRouteOptions {
@@ -13,6 +16,11 @@ export interface ChatRouteOptions {
   /** This process's name in the service, shown in JSON welcome frames. */
   readonly node: string;
   readonly maxFrameBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly heartbeatIntervalMs: number;
+  readonly upgradesPerMinutePerIp: number;
+  readonly allowedOrigins: readonly string[];
+  readonly production: boolean;
 }
 
 /**
@@ -25,6 +33,20 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     text: new TextCodec(),
     json: new JsonCodec({ node: options.node, maxFrameBytes: options.maxFrameBytes }),
   };
+
+  const heartbeat = new Heartbeat(options.heartbeatIntervalMs);
+  app.addHook('onClose', async () => heartbeat.stop());
+
+  // Upgrades per address per minute (counted per worker): a reconnect storm or a
+  // script hammering the endpoint is answered 429 before any socket is made.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'TOO_MANY_UPGRADES',
+      message: `too many connection attempts from this address: try again in ${Math.ceil(context.ttl / 1000)} s`,
+    }),
+  });
 
   await app.register(websocket, {
     // On shutdown the hub says goodbye with 1001 (reconnect elsewhere), not the plugin's bare close().
@@ -39,9 +61,17 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     },
   });
 
-  app.route<{ Params: { clientId: string } }>({
+  app.route<{ Params: { clientId: string }; Querystring: { resume?: string } }>({
     method: 'GET',
     url: '/ws/:clientId',
+    config: { rateLimit: { max: options.upgradesPerMinutePerIp, timeWindow: 60_000 } },
+    // Runs before the upgrade: a page from a site that may not connect gets 403, not a socket.
+    onRequest: async (request, reply) => {
+      if (!originAllowed(request.headers.origin, options.allowedOrigins, options.production)) {
+        request.log.info({ origin: request.headers.origin }, 'refused origin');
+        return reply.code(403).send({ code: 'ORIGIN_NOT_ALLOWED', message: ERRORS.ORIGIN_NOT_ALLOWED.message });
+      }
+    },
     handler: async (request, reply) => {
       const problem = clientIdProblem(request.params.clientId);
       if (problem) return reply.code(400).send({ code: 'INVALID_CLIENT_ID', message: problem });
@@ -53,7 +83,7 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     wsHandler: (socket, request) => {
       const { clientId } = request.params;
       const codec = socket.protocol === SUBPROTOCOL ? codecs.json : codecs.text;
-      const session = new WebSocketSession(clientId, socket);
+      const session = new WebSocketSession(clientId, socket, options.maxBufferedBytes);
       const problem = clientIdProblem(clientId);
       if (problem) {
         request.log.info({ clientId, reason: 'invalid-id' }, 'refused');
@@ -61,8 +91,8 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
         return;
       }
       // `?resume=1`: live traffic waits until the client's resume frame has been answered.
-      const resume = (request.query as { resume?: string }).resume === '1';
-      const connection = hub.open(session, codec, { resume });
+      const connection = hub.open(session, codec, { resume: request.query.resume === '1', ip: request.ip });
+      heartbeat.watch(socket);
       socket.on('message', (data, isBinary) => {
         if (isBinary) connection.receiveBinary();
         else connection.receive(data.toString());

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { Mutex } from './mutex.js';
+import { withStatementCache } from './statement-cache.js';
 import type { StorageDatabase } from './schema.js';
 import { SqlStorage, type TransactionBody } from './sql-storage.js';
 
@@ -57,7 +58,7 @@ export class SqliteStorage extends SqlStorage {
             // commit is one append to the log. The mode is stored in the file.
             db.pragma('journal_mode = WAL');
             db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-            return db;
+            return withStatementCache(db);
           },
         }),
       }),
