@@ -8,7 +8,7 @@
  * directory) and stopped after it, so that a scenario's memory and CPU are its
  * own. Servers and generators are stopped at the end, on error and on Ctrl-C.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { GeneratorPool } from './load/pool.js';
@@ -20,6 +20,7 @@ import { renderSvg } from './report/svg.js';
 import { formatSummary, scenarioTables, targetsTable } from './report/table.js';
 import { NotAvailable, SCENARIOS, Session, type Outcome } from './scenarios/index.js';
 import { killAllSystems, RunningSystem, type LogNote } from './server-process.js';
+import { snapshotChorus } from './snapshot.js';
 import { Status } from './status.js';
 import { summarize } from './stats.js';
 import { ROOT, systemSpec, type SystemName } from './systems.js';
@@ -39,6 +40,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const options = parsed;
+  if (options.fromJson !== null) {
+    const saved = JSON.parse(readFileSync(options.fromJson, 'utf8')) as BenchResults;
+    report(saved, options, false);
+    return 0;
+  }
   const missing = [options.chorusEntry, ...REQUIRED_BUILDS.map((p) => join(ROOT, p))].filter((p) => !existsSync(p)).map((p) => relative(ROOT, p));
   if (missing.length > 0) {
     process.stderr.write(`bench: ${missing.join(', ')} missing: run \`npm run build\` first (npm run bench does)\n`);
@@ -46,11 +52,13 @@ async function main(): Promise<number> {
   }
 
   const status = new Status();
+  const snapshot = options.systems.some((s) => s.startsWith('chorus')) ? snapshotChorus(options.chorusEntry) : null;
   const pool = new GeneratorPool(options.generators);
   const stopEverything = (): void => {
     status.done();
     killAllSystems();
     pool.kill();
+    snapshot?.dispose();
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -61,7 +69,7 @@ async function main(): Promise<number> {
   }
 
   try {
-    const results = await runAll(options, pool, status);
+    const results = await runAll(options, pool, status, snapshot?.entry ?? options.chorusEntry);
     status.done();
     report(results, options);
     const failed = results.runs.filter((r) => r.error !== undefined).length;
@@ -72,11 +80,11 @@ async function main(): Promise<number> {
   }
 }
 
-async function runAll(options: BenchOptions, pool: GeneratorPool, status: Status): Promise<BenchResults> {
+async function runAll(options: BenchOptions, pool: GeneratorPool, status: Status, chorusEntry: string): Promise<BenchResults> {
   const started = new Date();
   const t0 = performance.now();
   const maxClients = Math.max(100_000, options.connections * 2);
-  const specs = options.systems.map((name) => systemSpec(name, maxClients, options.chorusEntry));
+  const specs = options.systems.map((name) => systemSpec(name, maxClients, chorusEntry));
   const runs: RunRecord[] = [];
   const unavailable = new Map<string, string>();
   const logs = new Map<SystemName, Map<string, LogNote>>();
@@ -202,12 +210,15 @@ function describe(record: RunRecord): string {
     .join(', ');
 }
 
-function report(results: BenchResults, options: BenchOptions): void {
+/** Writes the JSON (unless re-rendering a saved one), the chart, the report and docs; prints the tables. */
+function report(results: BenchResults, options: BenchOptions, writeJson = true): void {
   mkdirSync(options.outDir, { recursive: true });
   const stamp = results.startedAt.replace(/[:.]/g, '-');
-  const json = `${JSON.stringify(results, null, 2)}\n`;
-  writeFileSync(join(options.outDir, `${stamp}.json`), json);
-  writeFileSync(join(options.outDir, 'latest.json'), json);
+  if (writeJson) {
+    const json = `${JSON.stringify(results, null, 2)}\n`;
+    writeFileSync(join(options.outDir, `${stamp}.json`), json);
+    writeFileSync(join(options.outDir, 'latest.json'), json);
+  }
   const svg = renderSvg(results);
   writeFileSync(join(options.outDir, 'performance.svg'), svg);
   writeFileSync(join(options.outDir, 'report.md'), renderReport(results, 'performance.svg'));
@@ -216,7 +227,7 @@ function report(results: BenchResults, options: BenchOptions): void {
     writeReport(join(DOCS_DIR, 'performance.md'), renderReport(results, 'performance.svg'));
   }
   process.stdout.write(`\n${scenarioTables(results)}\n### Targets of issue 6 (chorus-w2)\n\n${targetsTable(results)}\n\n`);
-  const where = [join(options.outDir, `${stamp}.json`), ...(options.docs ? [join(DOCS_DIR, 'performance.md'), join(DOCS_DIR, 'performance.svg')] : [])];
+  const where = [...(writeJson ? [join(options.outDir, `${stamp}.json`)] : []), ...(options.docs ? [join(DOCS_DIR, 'performance.md'), join(DOCS_DIR, 'performance.svg')] : [])];
   process.stdout.write(`Wrote ${where.map((p) => relative(process.cwd(), p)).join(', ')} (${Math.round(results.wallSeconds)} s in all)\n`);
 }
 

@@ -36,6 +36,8 @@ export interface BenchOptions {
   readonly chorusEntry: string;
   /** When set, every system process runs with --cpu-prof, writing profiles under this directory. */
   readonly cpuProfDir: string | null;
+  /** When set, nothing is measured: the report is rendered again from this results JSON. */
+  readonly fromJson: string | null;
   readonly quick: boolean;
 }
 
@@ -69,6 +71,8 @@ medians with min-max and ratios to the baselines measured in the same run.
   --cpu-prof DIR      run every system process with node --cpu-prof, one folder per start under
                       DIR (implies --no-docs: profiling slows the servers); summarize with
                       node bench/dist/profile-summary.js DIR/<folder>
+  --from-json FILE    measure nothing: render the tables, chart and docs again from a results
+                      JSON (e.g. bench/results/latest.json)
   --help              this text
 `;
 
@@ -88,7 +92,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     flags.set(name, value);
   }
   if (flags.has('help')) return 'help';
-  const known = new Set(['quick', 'no-docs', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup', 'generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'cpu-prof']);
+  const known = new Set(['quick', 'no-docs', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup', 'generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'cpu-prof', 'from-json']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name} (see --help)`);
 
   const quick = flags.has('quick');
@@ -138,6 +142,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     outDir: out === undefined ? join(ROOT, 'bench', 'results') : resolve(out),
     docs: !flags.has('no-docs') && str('cpu-prof') === undefined,
     cpuProfDir: str('cpu-prof') === undefined ? null : resolve(str('cpu-prof')!),
+    fromJson: str('from-json') === undefined ? null : resolve(str('from-json')!),
     chorusEntry: resolve(str('chorus') ?? join(ROOT, 'apps/server/dist/main.js')),
     quick,
   };

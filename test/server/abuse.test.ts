@@ -106,6 +106,8 @@ t.test('hostile frames get an error with a code; the connection and the server s
     ['['.repeat(20_000) + ']'.repeat(20_000), 'BAD_FRAME'],
     ['{"type":"send"' + ',"x":1'.repeat(5_000) + '}', 'BAD_FRAME'],
     ['{"type":', 'BAD_JSON'],
+    [JSON.stringify({ type: 'send', id: 'nul', text: 'a\u0000b', sentAt: 1 }), 'BAD_FRAME'],
+    ['{"type":"send","id":"sur","text":"a\\ud800b","sentAt":1}', 'BAD_FRAME'],
     ['null', 'BAD_FRAME'],
     ['"just a string"', 'BAD_FRAME'],
   ];
@@ -119,6 +121,11 @@ t.test('hostile frames get an error with a code; the connection and the server s
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted');
   c.send({ type: 'ping', id: 'still', sentAt: 1 });
   t.match(await c.nextJson((f) => f.type === 'pong'), { id: 'still' });
+
+  const text = await textClient(server.base, 'nultext');
+  text.send('a\u0000b,');
+  t.equal(await text.next(), 'frame does not match the protocol: text may not contain NUL characters');
+  await text.close();
 
   // Invalid UTF-8 in a text frame: the WebSocket layer closes that connection with 1007.
   const raw = new WebSocket(`${server.base}/ws/badutf8`);

@@ -46,6 +46,7 @@ t.test('routes: the id in the path', (t) => {
   t.equal(idFromPath('/%E0%A4%A'), '%E0%A4%A', 'a malformed escape is kept for validation to explain');
   t.equal(idFromPath(pathForId('x y')), 'x y', 'pathForId is the inverse');
   t.equal(socketUrl('ws://h:1/', 'a@b'), 'ws://h:1/ws/a%40b');
+  t.equal(socketUrl('wss://h', 'bob', { resume: true }), 'wss://h/ws/bob?resume=1', 'resume asks the server to hold live traffic');
   t.end();
 });
 
@@ -81,7 +82,7 @@ t.test('close reasons in plain words', (t) => {
   t.match(explainClose({ ...base, code: 1006, opened: false }), /Cannot reach/);
   t.match(explainClose({ ...base, code: 1006 }), /lost/);
   const unknown: ErrorFrame = { type: 'error', code: 'UNKNOWN_RECIPIENT', message: 'x', retryable: true, ref: 'r' };
-  t.equal(explainSendError(unknown, 'bob'), 'Not delivered: bob is not online.');
+  t.equal(explainSendError(unknown, 'bob'), 'Not sent: no one called “bob” has ever been here.');
   const notMember: ErrorFrame = { type: 'error', code: 'NOT_ROOM_MEMBER', message: 'x', retryable: false, ref: 'r' };
   t.match(explainSendError(notMember, null, 'general'), /not in “general”/);
   t.end();
@@ -258,74 +259,83 @@ t.test('receipt outbox: batched per sender and status, at most MAX_RECEIPT_IDS p
 
 // ---- ticks from acks and receipts ----------------------------------------------
 
+let nextSeq = 0;
+/** A message frame as the server sends it; `seq` defaults to a fresh one. */
 function frameFrom(from: string, id: string, extra: Partial<MessageFrame> = {}): MessageFrame {
   const base = { type: 'message', id, from, to: null, room: null, text: `text of ${id}`, sentAt: 1000, serverAt: 1000 } as const;
   const frame = { ...base, ...extra };
-  return { ...frame, conversation: conversationIdOf(frame.from, frame.to, frame.room), seq: 1 };
+  return { conversation: conversationIdOf(frame.from, frame.to, frame.room), seq: ++nextSeq, ...frame };
+}
+
+/** My message with send ref `ref`, wherever it is in `conversation`'s timeline. */
+function mineIn(log: InstanceType<typeof MessageLog>, conversation: ConversationId, ref: string): ChatMessage {
+  return log.in(conversation).find((m): m is ChatMessage => m.kind === 'message' && m.ref === ref)!;
 }
 
 t.test('ticks: pending, sent on ack, delivered and read from receipt counts', (t) => {
-  const log = new MessageLog();
+  const log = new MessageLog('alice');
   const own = (ref: string, to: string | null, room: string | null) =>
     log.addOwn({ ref, from: 'alice', to, room, text: ref, sentAt: 1, serverAt: 1 });
-  const mine = (ref: string) => log.items.find((m): m is ChatMessage => m.kind === 'message' && m.ref === ref)!;
+  const room: ConversationId = 'room:general';
+  const dm: ConversationId = 'dm:alice,bob';
 
   own('r1', null, 'general');
-  t.equal(tickOf(mine('r1')).tick, 'pending', 'a clock until the ack');
-  log.ack('r1', 'n.1', 5, 2);
-  t.same(tickOf(mine('r1')), { tick: 'sent', label: 'Sent to 2, not delivered yet', detail: null }, 'one tick on the ack');
+  t.equal(tickOf(mineIn(log, room, 'r1')).tick, 'pending', 'a clock until the ack');
+  log.ack({ ref: 'r1', id: 'n.1', serverAt: 5, recipients: 2, conversation: room, seq: 1 });
+  t.same(tickOf(mineIn(log, room, 'r1')), { tick: 'sent', label: 'Sent to 2, not delivered yet', detail: null }, 'one tick on the ack');
   log.applyReceipts([{ id: 'n.1', delivered: 1, read: 0 }]);
-  t.same(tickOf(mine('r1')), { tick: 'delivered', label: 'Delivered to 1 of 2', detail: 'delivered to 1 of 2' });
+  t.same(tickOf(mineIn(log, room, 'r1')), { tick: 'delivered', label: 'Delivered to 1 of 2', detail: 'delivered to 1 of 2' });
   log.applyReceipts([{ id: 'n.1', delivered: 2, read: 1 }]);
-  t.same(tickOf(mine('r1')), {
+  t.same(tickOf(mineIn(log, room, 'r1')), {
     tick: 'read',
     label: 'Read by 1 of 2, delivered to 2 of 2',
     detail: 'read by 1 of 2',
   });
   log.applyReceipts([{ id: 'n.1', delivered: 1, read: 0 }]);
-  t.equal(mine('r1').read, 1, 'a stale batch never takes a tick back');
+  t.equal(mineIn(log, room, 'r1').read, 1, 'a stale batch never takes a tick back');
 
   own('r2', 'bob', null);
   log.applyReceipts([{ id: 'n.2', delivered: 1, read: 0 }]);
-  log.ack('r2', 'n.2', 6, 1);
-  t.same(tickOf(mine('r2')), { tick: 'delivered', label: 'Delivered', detail: null }, 'a receipt that overtook its ack counts');
+  log.ack({ ref: 'r2', id: 'n.2', serverAt: 6, recipients: 1, conversation: dm, seq: 1 });
+  t.same(tickOf(mineIn(log, dm, 'r2')), { tick: 'delivered', label: 'Delivered', detail: null }, 'a receipt that overtook its ack counts');
   log.applyReceipts([{ id: 'n.2', delivered: 1, read: 1 }]);
-  t.same(tickOf(mine('r2')), { tick: 'read', label: 'Read', detail: null }, 'a private message: just "Read"');
+  t.same(tickOf(mineIn(log, dm, 'r2')), { tick: 'read', label: 'Read', detail: null }, 'a private message: just "Read"');
 
   own('r3', null, null);
-  log.ack('r3', 'n.3', 7, 0);
-  t.match(tickOf(mine('r3')), { tick: 'sent', label: 'Sent (no one else is online)' }, 'the lobby with nobody in it');
+  log.ack({ ref: 'r3', id: 'n.3', serverAt: 7, recipients: 0, conversation: LOBBY, seq: 1 });
+  t.match(tickOf(mineIn(log, LOBBY, 'r3')), { tick: 'sent', label: 'Sent (no one else is online)' }, 'the lobby with nobody in it');
 
   own('r4', 'bob', null);
-  log.fail('r4', 'Not delivered: bob is not online.');
-  t.match(tickOf(mine('r4')), { tick: 'failed', label: 'Not delivered: bob is not online.' });
+  log.fail('r4', 'Not sent: no one called “bob” has ever been here.');
+  t.match(tickOf(mineIn(log, dm, 'r4')), { tick: 'failed', label: /never been here/ });
 
   t.same(tickOf({ status: 'sent', failure: null, to: null, room: 'x', recipients: 3, delivered: 0, read: 2 }).detail, 'read by 2 of 3', 'read implies delivered');
+  t.same(tickOf({ status: 'sent', failure: null, to: null, room: null, recipients: null, delivered: 0, read: 0 }), { tick: 'sent', label: 'Sent', detail: null }, 'sent from elsewhere: counts unknown');
   t.end();
 });
 
 t.test('message log: a note to myself is shown once, whichever of ack and delivery comes first', (t) => {
-  const log = new MessageLog();
+  const log = new MessageLog('alice');
+  const notes: ConversationId = 'dm:alice,alice';
   log.addOwn({ ref: 'r1', from: 'alice', to: 'alice', room: null, text: 'memo', sentAt: 7, serverAt: 7 });
-  log.ack('r1', 'n.1', 8, 0);
-  t.equal(log.confirmOwn(frameFrom('alice', 'n.1', { to: 'alice', text: 'memo', sentAt: 7 })), true, 'ack first');
+  log.ack({ ref: 'r1', id: 'n.1', serverAt: 8, recipients: 0, conversation: notes, seq: 1 });
+  t.equal(log.add(frameFrom('alice', 'n.1', { to: 'alice', text: 'memo', sentAt: 7, seq: 1 })), null, 'ack first: the delivery adds nothing');
   log.addOwn({ ref: 'r2', from: 'alice', to: 'alice', room: null, text: 'memo 2', sentAt: 9, serverAt: 9 });
-  t.equal(log.confirmOwn(frameFrom('alice', 'n.2', { to: 'alice', text: 'memo 2', sentAt: 9 })), true, 'delivery first');
-  log.ack('r2', 'n.2', 10, 0);
-  t.equal(log.items.length, 2);
-  t.equal(log.addReceived(frameFrom('bob', 'n.9')) !== null, true);
-  t.equal(log.addReceived(frameFrom('bob', 'n.9')), null, 'a redelivery is not shown twice');
+  t.equal(log.add(frameFrom('alice', 'n.2', { to: 'alice', text: 'memo 2', sentAt: 9, seq: 2 })), null, 'delivery first: it is my pending one');
+  t.equal(mineIn(log, notes, 'r2').status, 'sent', 'which shows as sent at once');
+  log.ack({ ref: 'r2', id: 'n.2', serverAt: 10, recipients: 0, conversation: notes, seq: 2 });
+  t.same(log.in(notes).map((m) => m.key), ['r:r1', 'r:r2'], 'each once, in seq order');
+  t.not(log.add(frameFrom('bob', 'n.9')), null);
   t.end();
 });
 
 t.test('message log: seen once, and only for messages of others', (t) => {
-  const log = new MessageLog();
-  const received = log.addReceived(frameFrom('bob', 'n.1', { room: 'general' }))!;
+  const log = new MessageLog('alice');
+  const received = log.add(frameFrom('bob', 'n.1', { room: 'general' }))!;
   t.equal(received.conversation, 'room:general');
   t.equal(log.markSeen(received), true, 'first time');
   t.equal(log.markSeen(received), false, 'once only');
-  log.addOwn({ ref: 'r', from: 'alice', to: null, room: null, text: 'x', sentAt: 1, serverAt: 1 });
-  const own = log.items.at(-1) as ChatMessage;
+  const own = log.addOwn({ ref: 'r', from: 'alice', to: null, room: null, text: 'x', sentAt: 1, serverAt: 1 });
   t.equal(log.markSeen(own), false, 'never my own');
   log.addNote('room:general', 'carol joined the room', 5);
   t.same(log.in('room:general').map((i) => i.kind), ['message', 'note'], 'notes are in the timeline');

@@ -1,6 +1,6 @@
 import type { SystemName } from '../systems.js';
 import type { BenchResults } from './results.js';
-import { SCENARIO_TITLES, chartFigures } from './table.js';
+import { chartFigures } from './table.js';
 
 const COLORS: Record<SystemName, string> = {
   'chorus-w1': '#7aa6d8',
@@ -19,7 +19,8 @@ function esc(text: string): string {
  * Bars to the right are bigger than plain ws; each group says which side is better.
  */
 export function renderSvg(results: BenchResults): string {
-  const systems = results.systems.map((s) => s.name);
+  // ws-relay is the reference line itself (1×), so it gets no bars.
+  const systems = results.systems.map((s) => s.name).filter((s) => s !== 'ws-relay');
   const figures = chartFigures(results).filter((f) => systems.some((s) => results.summary[f.scenario]?.[s]?.ratios['ws-relay']?.[f.key]));
   const width = 1000;
   const labelWidth = 300;
@@ -30,17 +31,22 @@ export function renderSvg(results: BenchResults): string {
   const groupGap = 16;
   const top = 92;
 
-  let octaves = 2;
+  // The axis spans whole powers of two around every median (at least 1/4x to 4x, at most 1/128x to 128x).
+  let lo = -2;
+  let hi = 2;
   for (const f of figures) {
     for (const s of systems) {
       const r = results.summary[f.scenario]?.[s]?.ratios['ws-relay']?.[f.key]?.median;
-      if (r !== undefined && r > 0 && Number.isFinite(r)) octaves = Math.max(octaves, Math.ceil(Math.abs(Math.log2(r)) + 0.15));
+      if (r === undefined || !(r > 0) || !Number.isFinite(r)) continue;
+      lo = Math.min(lo, Math.floor(Math.log2(r) - 0.15));
+      hi = Math.max(hi, Math.ceil(Math.log2(r) + 0.15));
     }
   }
-  octaves = Math.min(octaves, 7);
+  lo = Math.max(lo, -7);
+  hi = Math.min(hi, 7);
   const x = (ratio: number): number => {
-    const l = Math.max(-octaves, Math.min(octaves, Math.log2(ratio)));
-    return plotLeft + ((l + octaves) / (2 * octaves)) * plotWidth;
+    const l = Math.max(lo, Math.min(hi, Math.log2(ratio)));
+    return plotLeft + ((l - lo) / (hi - lo)) * plotWidth;
   };
 
   const body: string[] = [];
@@ -63,8 +69,16 @@ export function renderSvg(results: BenchResults): string {
         body.push(`<line x1="${x(r.min).toFixed(1)}" y1="${ym}" x2="${x(r.max).toFixed(1)}" y2="${ym}" class="range"/>`);
       }
       const label = `${r.median >= 10 ? r.median.toFixed(1) : r.median.toFixed(2)}×`;
-      const lx = x1 >= x0 ? Math.max(x1, x(r.max)) + 4 : Math.min(x1, x(r.min)) - 4;
-      body.push(`<text x="${lx.toFixed(1)}" y="${y + bar - 2}" text-anchor="${x1 >= x0 ? 'start' : 'end'}" class="val">${label}</text>`);
+      const right = x1 >= x0;
+      let lx = right ? Math.max(x1, x(r.max)) + 4 : Math.min(x1, x(r.min)) - 4;
+      let anchor = right ? 'start' : 'end';
+      // Past the plot's right edge (a clamped bar): write the value inside the bar's end.
+      if (right && lx > width - 60) {
+        lx = x1 - 4;
+        anchor = 'end';
+      }
+      const cls = anchor === 'end' && right ? 'val inside' : 'val';
+      body.push(`<text x="${lx.toFixed(1)}" y="${y + bar - 2}" text-anchor="${anchor}" class="${cls}">${label}</text>`);
       y += bar + gap;
     }
     y = Math.max(y, groupTop + 30) + groupGap;
@@ -72,7 +86,7 @@ export function renderSvg(results: BenchResults): string {
   const height = y + 30;
 
   const axis: string[] = [];
-  for (let o = -octaves; o <= octaves; o++) {
+  for (let o = lo; o <= hi; o++) {
     const xo = x(2 ** o);
     const label = o >= 0 ? `${2 ** o}×` : `1/${2 ** -o}×`;
     axis.push(`<line x1="${xo}" y1="${top - 8}" x2="${xo}" y2="${height - 26}" class="${o === 0 ? 'one' : 'grid'}"/>`);
@@ -83,7 +97,7 @@ export function renderSvg(results: BenchResults): string {
     return `<rect x="${lx}" y="46" width="12" height="12" fill="${COLORS[s]}"/><text x="${lx + 17}" y="56" class="legend">${esc(s)}</text>`;
   });
   const runs = results.options.runs;
-  const scenarios = [...new Set(figures.map((f) => f.scenario))].map((s) => SCENARIO_TITLES[s].split(':')[0]).join(', ');
+  const scenarios = [...new Set(figures.map((f) => f.scenario))].join(', ');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif">
 <style>
   .title { font-size: 16px; font-weight: 600; fill: #222; }
@@ -91,6 +105,7 @@ export function renderSvg(results: BenchResults): string {
   .fig { font-size: 12.5px; fill: #222; }
   .hint { font-size: 11px; fill: #777; }
   .val { font-size: 11px; fill: #333; }
+  .inside { fill: #fff; font-weight: 600; }
   .tick { font-size: 11px; fill: #666; }
   .legend { font-size: 12px; fill: #333; }
   .grid { stroke: #e4e4e4; stroke-width: 1; }
@@ -98,7 +113,7 @@ export function renderSvg(results: BenchResults): string {
   .range { stroke: #222; stroke-width: 1; opacity: 0.55; }
 </style>
 <rect width="100%" height="100%" fill="#fff"/>
-<text x="20" y="24" class="title">Ratio to plain ws (ws-relay = 1), medians of ${runs} interleaved run${runs === 1 ? '' : 's'}; lines span min–max</text>
+<text x="20" y="24" class="title">Ratio to plain ws (ws-relay = the 1× line), medians of ${runs} interleaved run${runs === 1 ? '' : 's'}; thin lines span min–max</text>
 <text x="20" y="40" class="sub">${esc(`${scenarios}; ${results.machine.cpus} cores, ${results.machine.cpuModel}, Node ${results.machine.node}; ${results.finishedAt.slice(0, 10)}`)}</text>
 ${legend.join('\n')}
 ${axis.join('\n')}

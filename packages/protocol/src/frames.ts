@@ -11,8 +11,20 @@ export const MAX_TEXT_LENGTH = 10_000;
 /** Most message ids one receipt frame may carry. */
 export const MAX_RECEIPT_IDS = 200;
 
+/**
+ * Text that can be stored and shown as sent: well-formed Unicode (no lone
+ * surrogates, which would come back as U+FFFD) and no NUL (PostgreSQL cannot
+ * store it).
+ */
+export function textProblem(text: string): string | null {
+  if (text.includes('\u0000')) return 'text may not contain NUL characters';
+  if (!text.isWellFormed()) return 'text must be well-formed Unicode (no lone surrogates)';
+  return null;
+}
+const storableText = (schema: z.ZodString) => schema.refine((s) => textProblem(s) === null, { message: 'text must be well-formed Unicode without NUL characters' });
+
 /** A client-chosen reference that the server echoes in acks and errors. */
-export const ClientRef = z.string().min(1).max(64);
+export const ClientRef = storableText(z.string().min(1).max(64));
 /** Milliseconds since the Unix epoch, up to the year 9999. */
 export const EpochMs = z.number().int().nonnegative().max(253_402_300_799_999);
 /** A server message id. */
@@ -27,7 +39,7 @@ export const SendFrame = z
     id: ClientRef,
     to: ClientId.nullish(),
     room: RoomName.nullish(),
-    text: z.string().min(1).max(MAX_TEXT_LENGTH),
+    text: storableText(z.string().min(1).max(MAX_TEXT_LENGTH)),
     sentAt: EpochMs,
   })
   .refine((f) => !(f.to && f.room), { message: 'give either to or room, not both', path: ['room'] });

@@ -1,4 +1,4 @@
-import { ERRORS } from '@chorus/protocol';
+import { ERRORS, textProblem } from '@chorus/protocol';
 import type { Codec } from '../hub/codec.js';
 import type { Command, OutEvent } from '../hub/events.js';
 import { parseSlashCommand, TEXT_COMMANDS } from './text-commands.js';
@@ -15,6 +15,9 @@ export class TextCodec implements Codec {
   readonly name = 'text' as const;
 
   decode(frame: string, receivedAt: number): Command {
+    // The WebSocket layer already refuses invalid UTF-8; NUL is valid there but cannot be stored.
+    const problem = textProblem(frame);
+    if (problem) return { kind: 'invalid', code: 'BAD_FRAME', detail: problem };
     if (frame.startsWith('/')) {
       if (!frame.startsWith('//')) return parseSlashCommand(frame, receivedAt);
       frame = frame.slice(1);

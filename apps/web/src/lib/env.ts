@@ -24,7 +24,11 @@ export async function loadEnv(fetchFn: typeof fetch = fetch): Promise<ClientEnv>
   return body;
 }
 
-/** The WebSocket URL for `clientId` on the chat server at `server`. */
-export function socketUrl(server: string, clientId: string): string {
-  return `${server.replace(/\/+$/, '')}/ws/${encodeURIComponent(clientId)}`;
+/**
+ * The WebSocket URL for `clientId` on the chat server at `server`; with
+ * `resume`, the server holds live traffic until the client's resume frame.
+ */
+export function socketUrl(server: string, clientId: string, options: { resume?: boolean } = {}): string {
+  const url = `${server.replace(/\/+$/, '')}/ws/${encodeURIComponent(clientId)}`;
+  return options.resume ? `${url}?resume=1` : url;
 }

@@ -1,6 +1,8 @@
 import { clientIdProblem } from '@chorus/protocol';
 import { loadEnv, socketUrl, type ClientEnv } from '../env.js';
 import { idFromPath, pathForId } from '../route.js';
+import type { ChatStore } from '../store/chat-store.js';
+import { openChatStore } from '../store/indexeddb-store.js';
 import { ChatSession } from './chat-session.svelte.js';
 
 /**
@@ -17,11 +19,14 @@ export class AppState {
   draftName = $state('');
 
   readonly #loadEnv: () => Promise<ClientEnv>;
+  readonly #openStore: (clientId: string) => Promise<ChatStore>;
   #env: Promise<ClientEnv> | null = null;
   readonly #onPopState = () => this.#route();
 
-  constructor(load: () => Promise<ClientEnv> = () => loadEnv()) {
+  /** `openStore` opens the conversations kept for a client id (IndexedDB by default). */
+  constructor(load: () => Promise<ClientEnv> = () => loadEnv(), openStore: (clientId: string) => Promise<ChatStore> = openChatStore) {
     this.#loadEnv = load;
+    this.#openStore = openStore;
   }
 
   /** Follows the URL now and on every back/forward navigation. */
@@ -69,14 +74,14 @@ export class AppState {
   #enter(id: string | null): void {
     if (this.session?.me === id) return;
     this.session?.stop();
-    this.session = id === null ? null : new ChatSession(id, () => this.#serverUrl(id));
+    this.session = id === null ? null : new ChatSession(id, () => this.#serverUrl(id), () => this.#openStore(id));
     this.session?.start();
   }
 
   async #serverUrl(id: string): Promise<string> {
     this.#env ??= this.#loadEnv();
     try {
-      return socketUrl((await this.#env).SERVER, id);
+      return socketUrl((await this.#env).SERVER, id, { resume: true });
     } catch (err) {
       this.#env = null; // Ask again on the next attempt: the client app may be restarting.
       throw err;

@@ -14,6 +14,8 @@ export interface ChatMessage {
   readonly key: string;
   /** The server's id, once the server has accepted the message. */
   id: string | null;
+  /** Its place in the conversation (1, 2, 3, …), once the server has stored it; null while pending. */
+  seq: number | null;
   /** My send ref (only on my own messages). */
   readonly ref: string | null;
   readonly from: string;
@@ -41,12 +43,14 @@ export interface ChatMessage {
   seen: boolean;
 }
 
-/** A line about the conversation itself ("bob joined the room"), not a message. */
+/** A line about the conversation itself ("bob joined the room"), not a message; never stored. */
 export interface ChatNote {
   readonly kind: 'note';
   readonly key: string;
   readonly conversation: ConversationId;
   readonly text: string;
+  /** The conversation's newest seq when it happened: it shows after that message. */
+  readonly afterSeq: number;
   /** The server's clock when it happened. */
   readonly serverAt: number;
 }

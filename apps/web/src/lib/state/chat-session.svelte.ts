@@ -3,22 +3,28 @@ import {
   MAX_TEXT_LENGTH,
   roomNameProblem,
   type ErrorFrame,
-  type SendFrame,
+  type HistoryPageFrame,
   type ServerFrame,
   type WelcomeFrame,
 } from '@chorus/protocol';
+import type { ChatStore, OutboxEntry, StoredMessage } from '../store/chat-store.js';
+import { MemoryStore } from '../store/memory-store.js';
 import type { ChatMessage, TimelineItem } from './chat-message.js';
 import { Connection } from './connection.svelte.js';
 import {
   LOBBY,
   conversationIdOf,
+  directConversation,
   parseConversation,
   roomConversation,
   targetOf,
   type ConversationId,
 } from './conversation-id.js';
 import { Conversations } from './conversations.svelte.js';
+import { Cursors } from './cursors.js';
+import { HISTORY_PAGE, HistoryPager } from './history-pager.js';
 import { MessageLog } from './message-log.svelte.js';
+import { Outbox } from './outbox.js';
 import { OnlineList } from './online-list.svelte.js';
 import { explainRoomError, explainSendError, type RoomAction } from './plain-words.js';
 import { ReceiptOutbox } from './receipt-outbox.js';
@@ -47,6 +53,19 @@ export type OpenConversation =
     }
   | { readonly kind: 'dm'; readonly id: ConversationId; readonly peer: string; readonly online: boolean };
 
+/** How many of each conversation's newest messages a reload shows at once (older ones: from the store on scroll). */
+const RESTORE_RECENT = 2 * HISTORY_PAGE;
+/** How long state changes gather before the small records (cursors, rooms, conversations) are written. */
+const META_DELAY_MS = 100;
+
+/** Where the open conversation's history stands, for the top of the message list. */
+export interface OlderState {
+  /** Older messages are being loaded. */
+  readonly loading: boolean;
+  /** The start of the conversation is shown. */
+  readonly complete: boolean;
+}
+
 /** A room command waiting for its answer. `sync` re-reads the member list of a room I am in. */
 interface PendingRoomCommand {
   readonly action: RoomAction | 'sync';
@@ -58,6 +77,13 @@ interface PendingRoomCommand {
  * One signed-in tab: the connection, the server clock, who is online, the
  * rooms, the conversations and their messages, receipts and typing. Turns
  * server frames into state; components only read it and call its methods.
+ *
+ * Durable: the conversations live in a {@link ChatStore} (IndexedDB, one per
+ * client id) and are shown from it before the socket connects. The connection
+ * asks to resume (`?resume=1`), sends the cursors after the welcome, then the
+ * outbox (my messages not acknowledged yet, in order, with their original send
+ * ids). What arrives, live, replayed or paged in, is kept once per
+ * (conversation, seq).
  */
 export class ChatSession {
   /** My client id. */
@@ -65,7 +91,7 @@ export class ChatSession {
   readonly connection: Connection;
   readonly clock = new ServerClock();
   readonly online = new OnlineList();
-  readonly messages = new MessageLog();
+  readonly messages: MessageLog;
   readonly rooms = new RoomDirectory();
   readonly conversations: Conversations;
   /** Who is typing where; indicators expire on the server's clock. */
@@ -83,6 +109,10 @@ export class ChatSession {
   readonly typingHere: readonly string[];
   /** The open conversation, described. */
   readonly current: OpenConversation;
+  /** Whether the open conversation is loading older messages, or shows its start. */
+  readonly older: OlderState;
+  /** Whether a message written now is accepted: online, or while (re)connecting (it waits in the outbox). */
+  readonly canSend: boolean;
 
   readonly #refPrefix = Math.random().toString(36).slice(2, 10);
   #refs = 0;
@@ -90,19 +120,60 @@ export class ChatSession {
   readonly #roomCommands = new Map<string, PendingRoomCommand>();
   readonly #typingSender: TypingSender;
   readonly #receipts: ReceiptOutbox;
+  readonly #outbox: Outbox;
+  readonly #pager: HistoryPager;
+  #cursors = new Cursors();
+  /** History requests waiting for their page, by ref. */
+  readonly #historyRequests = new Map<string, (page: HistoryPageFrame | null) => void>();
+  readonly #openStore: () => Promise<ChatStore>;
+  /** Resolves once the store is open (writes wait for it, in call order). */
+  readonly #store: Promise<ChatStore>;
+  #resolveStore!: (store: ChatStore) => void;
+  /** Resolves once what the store kept is on screen; connecting waits for it (the cursors come from it). */
+  #restored: Promise<void> | null = null;
+  /** Set once the kept state is on screen: only then may it be written back (else an empty state would overwrite it). */
+  #restoreDone = false;
+  #metaTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
   readonly #onBrowserOnline = () => this.connection.retryNow();
+  readonly #onPageHide = () => this.#saveMeta();
 
-  constructor(me: string, resolveUrl: () => Promise<string>) {
+  /**
+   * `resolveUrl` names the socket URL for each attempt (with `?resume=1`);
+   * `openStore` opens this id's store (in memory when not given).
+   */
+  constructor(me: string, resolveUrl: () => Promise<string>, openStore: () => Promise<ChatStore> = async () => new MemoryStore()) {
     this.me = me;
+    this.#openStore = openStore;
+    this.#store = new Promise((resolve) => (this.#resolveStore = resolve));
     this.conversations = new Conversations(me);
+    this.messages = new MessageLog(me, (messages) => this.#write((store) => store.putMessages(messages)));
     this.timeline = $derived(this.messages.in(this.conversations.active));
     this.typingHere = $derived(this.typing.in(this.conversations.active));
     this.current = $derived(this.#describe(this.conversations.active));
+    this.older = $derived({
+      loading: this.messages.loadingOlder(this.conversations.active),
+      complete: this.messages.complete(this.conversations.active),
+    });
     this.connection = new Connection({
       clientId: me,
-      resolveUrl,
+      resolveUrl: async () => {
+        await this.#restored;
+        return resolveUrl();
+      },
       onFrame: (frame) => this.#handle(frame),
       onLost: (reason) => this.#lost(reason),
+    });
+    this.canSend = $derived(['online', 'connecting', 'reconnecting'].includes(this.connection.status.kind));
+    this.#outbox = new Outbox({
+      send: (frame) => this.connection.send(frame),
+      save: (entry) => this.#write((store) => store.putOutbox(entry)),
+      remove: (ref) => this.#write((store) => store.deleteOutbox(ref)),
+    });
+    this.#pager = new HistoryPager(this.messages, {
+      readStored: (conversation, before, limit) => this.#store.then((store) => store.older(conversation, before, limit)),
+      fetch: (conversation, before, limit) => this.#fetchHistory(conversation, before, limit),
+      held: (conversation, seq) => this.#hold(conversation, seq),
     });
     this.#typingSender = new TypingSender((conversation, active) => {
       const target = targetOf(conversation, me);
@@ -112,45 +183,60 @@ export class ChatSession {
     this.#receipts = new ReceiptOutbox((frame) => this.connection.send(frame));
   }
 
-  /** Connects (and keeps reconnecting as the close codes allow). */
+  /** Shows what the store kept, then connects (and keeps reconnecting as the close codes allow). */
   start(): void {
     window.addEventListener('online', this.#onBrowserOnline);
+    window.addEventListener('pagehide', this.#onPageHide);
+    this.#restored = this.#restore();
     this.connection.open();
   }
 
   /** Disconnects for good. */
   stop(): void {
+    this.#stopped = true;
     window.removeEventListener('online', this.#onBrowserOnline);
+    window.removeEventListener('pagehide', this.#onPageHide);
     this.connection.close();
+    this.#outbox.lost();
+    this.#saveMeta();
+    void this.#store.then((store) => store.close());
   }
 
   /**
    * Sends `text` to the open conversation and shows it at once as pending.
-   * Returns false, sending nothing, when offline, the text is empty or too
-   * long, or the room is not one of mine.
+   * Offline (while the connection is expected back) it waits in the outbox and
+   * goes out after the resume. Returns false, keeping nothing, when the text
+   * is empty or too long, the room is not one of mine, or the connection will
+   * not come back by itself.
    */
   send(text: string): boolean {
-    if (text.trim() === '' || text.length > this.maxTextLength) return false;
+    if (!this.canSend || text.trim() === '' || text.length > this.maxTextLength) return false;
     const conversation = this.conversations.active;
     const target = targetOf(conversation, this.me);
     if (target.room !== undefined && !this.rooms.isMember(target.room)) return false;
-    const ref = this.#ref('m');
-    const sentAt = Date.now();
-    const frame: SendFrame = { type: 'send', id: ref, ...target, text, sentAt };
-    if (!this.connection.send(frame)) return false;
-    this.#typingSender.stop();
-    this.conversations.keepDraft(conversation, '');
-    this.messages.addOwn({
-      ref,
-      from: this.me,
+    const entry: OutboxEntry = {
+      ref: this.#ref('m'),
+      order: this.#outbox.nextOrder(),
+      conversation,
       to: target.to ?? null,
       room: target.room ?? null,
       text,
-      sentAt,
+      sentAt: Date.now(),
       serverAt: this.clock.now(),
-    });
+      failure: null,
+    };
+    this.#typingSender.stop();
+    this.conversations.keepDraft(conversation, '');
+    this.messages.addOwn({ ...entry, from: this.me });
+    this.#outbox.add(entry);
     this.conversations.arrived(conversation, true);
+    this.#saveMetaSoon();
     return true;
+  }
+
+  /** The reader reached the top of the open conversation: loads older messages (from the store, else the server). */
+  loadOlder(): void {
+    void this.#pager.older(this.conversations.active);
   }
 
   /** The composer of the open conversation now holds `text` (typing indicator, draft). */
@@ -159,16 +245,17 @@ export class ChatSession {
     this.#typingSender.input(this.conversations.active, text);
   }
 
-  /** Opens a conversation. */
+  /** Opens a conversation (and loads its recent history if fewer than a page is here). */
   open(conversation: ConversationId): void {
     if (conversation !== this.conversations.active) this.#typingSender.stop();
     this.conversations.open(conversation);
+    this.#loadRecent(conversation);
+    this.#saveMetaSoon();
   }
 
   /** Opens the direct conversation with `peer` (listing it if new). */
   openDirect(peer: string): void {
-    this.#typingSender.stop();
-    this.conversations.openDirect(peer);
+    this.open(directConversation(this.me, peer));
   }
 
   /**
@@ -209,6 +296,11 @@ export class ChatSession {
   }
 
   #handle(frame: ServerFrame): void {
+    this.#apply(frame);
+    if (frame.type !== 'pong' && frame.type !== 'typing' && frame.type !== 'presence') this.#saveMetaSoon();
+  }
+
+  #apply(frame: ServerFrame): void {
     switch (frame.type) {
       case 'welcome':
         return this.#welcome(frame);
@@ -221,17 +313,29 @@ export class ChatSession {
         for (const id of frame.left) if (!frame.joined.includes(id)) this.messages.addNote(LOBBY, `${id} left the chat`, frame.serverAt);
         return;
       case 'message': {
-        if (frame.from === this.me && this.messages.confirmOwn(frame)) return;
-        const message = this.messages.addReceived(frame);
+        // Live, or replayed after a resume: one copy per (conversation, seq) either way.
+        const message = this.messages.add(frame);
+        this.#hold(frame.conversation, frame.seq);
         if (!message) return;
         const mine = frame.from === this.me;
         this.typing.stopped(message.conversation, frame.from);
         this.conversations.arrived(message.conversation, mine);
         if (!mine) this.#receipts.add('delivered', frame.from, frame.id);
+        // A gap below the newest messages (the server should never leave one): page it in rather than hide what is older.
+        if (this.messages.gapBelow(message.conversation)) void this.#pager.older(message.conversation);
         return;
       }
       case 'ack':
-        this.messages.ack(frame.ref, frame.id, frame.serverAt, frame.recipients);
+        this.#outbox.acked(frame.ref);
+        this.#hold(frame.conversation, frame.seq);
+        this.messages.ack(frame);
+        return;
+      case 'history':
+        if (frame.ref !== undefined) this.#answer(frame.ref, frame);
+        return;
+      case 'resumed':
+        // More was missed than one replay carries: show the newest, and page back into the gap.
+        for (const conversation of frame.truncated) void this.#pager.latest(conversation as ConversationId);
         return;
       case 'receipts':
         this.messages.applyReceipts(frame.updates);
@@ -263,20 +367,16 @@ export class ChatSession {
       }
       case 'room-left':
         this.rooms.left(frame.room);
-        this.conversations.forget(roomConversation(frame.room));
+        this.#forgetRoom(frame.room);
         this.#answered(frame.ref);
         return;
       case 'room-deleted':
         this.rooms.deleted(frame.room);
-        this.conversations.forget(roomConversation(frame.room));
+        this.#forgetRoom(frame.room);
         if (!this.#answered(frame.ref)) this.#notify(`${frame.by} deleted the room “${frame.room}”; you are no longer in it.`);
         return;
       case 'error':
         return this.#error(frame);
-      case 'history':
-      case 'resumed':
-        // Answers to `history` and `resume`, which this client does not send (yet).
-        return;
       default:
         frame satisfies never;
     }
@@ -287,22 +387,35 @@ export class ChatSession {
     this.online.reset(frame.online);
     this.maxTextLength = frame.limits.maxTextLength;
     this.node = frame.node;
+    const before = this.rooms.joined.map((room) => room.name);
     this.rooms.reset(frame.rooms, frame.memberOf);
+    // Rooms I was in that went away while I was offline.
+    for (const room of before) if (!this.rooms.isMember(room)) this.#forgetRoom(room);
     const open = parseConversation(this.conversations.active, this.me);
     if (open.kind === 'room' && !this.rooms.isMember(open.room)) this.conversations.forget(this.conversations.active);
+    // What I missed: the server replays it (then `resumed`) before any live traffic.
+    this.connection.send({ type: 'resume', cursors: this.#cursors.toRecord() });
+    // Then my messages that were never acknowledged, in the order written, with their original ids.
+    this.#outbox.ready();
     // A round trip right away gives a much better clock estimate than the welcome.
     this.connection.send({ type: 'ping', id: 'sync', sentAt: Date.now() });
     // The welcome names my rooms but not their members: joining a room I am in answers with them.
     for (const room of frame.memberOf) void this.#roomCommand('sync', room);
     // Receipts queued while offline.
     this.#receipts.flush();
+    this.#loadRecent(this.conversations.active);
   }
 
   #error(frame: ErrorFrame): void {
     if (frame.ref !== undefined) {
+      if (this.#answer(frame.ref, null)) return;
       const pending = this.messages.pending(frame.ref);
       if (pending) {
-        this.messages.fail(frame.ref, explainSendError(frame, pending.to, pending.room));
+        // Not stored this time: it stays pending and goes again, with the same id.
+        if (frame.code === 'STORAGE_FAILED') return void this.#outbox.retryLater(frame.ref);
+        const reason = explainSendError(frame, pending.to, pending.room);
+        this.messages.fail(frame.ref, reason);
+        this.#outbox.failed(frame.ref, reason);
         return;
       }
       const command = this.#roomCommands.get(frame.ref);
@@ -322,19 +435,112 @@ export class ChatSession {
     }
     // Errors that end the connection are explained by the connection status.
     if ('close' in ERRORS[frame.code]) return;
+    // The resume could not replay what I missed: a new connection resumes again from the same cursors.
+    if (frame.code === 'STORAGE_FAILED') return this.connection.restart('The server could not send what you missed.');
     // Typing frames carry no id: this is a typing notice to a room I just left.
     if (frame.code === 'NOT_ROOM_MEMBER' && frame.ref === undefined) return;
     this.#notify(`The server said: ${frame.message}.`);
   }
 
   #lost(reason: string): void {
-    this.messages.failPending(`Not sent: ${reason}`);
+    // My pending messages stay pending: the outbox sends them again after the next resume.
+    this.#outbox.lost();
     this.typing.clear();
     this.#typingSender.reset();
     for (const [ref, command] of this.#roomCommands) {
       this.#roomCommands.delete(ref);
       command.resolve(`Not connected: ${reason}`);
     }
+    for (const ref of [...this.#historyRequests.keys()]) this.#answer(ref, null);
+  }
+
+  /** Shows what the store kept for this id; the connection waits for it (the resume cursors come from it). */
+  async #restore(): Promise<void> {
+    let store: ChatStore;
+    try {
+      store = await this.#openStore();
+    } catch (err) {
+      console.warn('chorus: could not open the local store', err);
+      store = new MemoryStore();
+    }
+    this.#resolveStore(store);
+    if (this.#stopped) return;
+    try {
+      const saved = await store.load(RESTORE_RECENT);
+      if (this.#stopped) return;
+      this.#cursors = new Cursors(saved.meta.cursors ?? {});
+      if (saved.meta.rooms) this.rooms.reset(saved.meta.rooms.rooms, saved.meta.rooms.memberOf);
+      if (saved.meta.conversations) this.conversations.restore(saved.meta.conversations);
+      this.messages.restore(saved.messages, saved.outbox);
+      for (const message of saved.messages) this.#cursors.hold(message.conversation, message.seq);
+      this.#outbox.restore(saved.outbox);
+      this.#restoreDone = true;
+    } catch (err) {
+      console.warn('chorus: could not read the local store', err);
+    }
+  }
+
+  /** Loads a page of `conversation` if fewer than a page is shown and I may read it. */
+  #loadRecent(conversation: ConversationId): void {
+    const ref = parseConversation(conversation, this.me);
+    if (ref.kind === 'room' && !this.rooms.isMember(ref.room)) return;
+    void this.#pager.recent(conversation);
+  }
+
+  /** Asks the server for a page of history; null when offline or refused. */
+  #fetchHistory(conversation: ConversationId, before: number | undefined, limit: number): Promise<HistoryPageFrame | null> {
+    const id = this.#ref('h');
+    const frame = before === undefined ? { type: 'history' as const, id, conversation, limit } : { type: 'history' as const, id, conversation, before, limit };
+    if (!this.connection.send(frame)) return Promise.resolve(null);
+    return new Promise((resolve) => this.#historyRequests.set(id, resolve));
+  }
+
+  /** Settles the history request `ref`; false when there is none. */
+  #answer(ref: string, page: HistoryPageFrame | null): boolean {
+    const resolve = this.#historyRequests.get(ref);
+    if (!resolve) return false;
+    this.#historyRequests.delete(ref);
+    resolve(page);
+    return true;
+  }
+
+  /** Seq `seq` of `conversation` is held: the resume cursor may move. */
+  #hold(conversation: string, seq: number): void {
+    if (this.#cursors.hold(conversation, seq)) this.#saveMetaSoon();
+  }
+
+  /** A room I am no longer in: its messages and cursor go (rejoining pages them in again). */
+  #forgetRoom(room: string): void {
+    const conversation = roomConversation(room);
+    this.conversations.forget(conversation);
+    this.messages.forget(conversation);
+    this.#cursors.forget(conversation);
+    this.#write((store) => store.deleteConversation(conversation));
+  }
+
+  /** Runs a write once the store is open; writes keep their call order. */
+  #write(run: (store: ChatStore) => Promise<void>): void {
+    void this.#store.then(run).catch((err: unknown) => console.warn('chorus: could not write to the local store', err));
+  }
+
+  #saveMetaSoon(): void {
+    this.#metaTimer ??= setTimeout(() => this.#saveMeta(), META_DELAY_MS);
+  }
+
+  /** Writes the small records: cursors, rooms, the conversation list. */
+  #saveMeta(): void {
+    clearTimeout(this.#metaTimer);
+    this.#metaTimer = undefined;
+    // Not before the restore: that would write an empty state over the kept one.
+    void this.#restored?.then(() => {
+      if (!this.#restoreDone) return;
+      const cursors = this.#cursors.toRecord(Infinity);
+      const rooms = this.rooms.snapshot();
+      const conversations = this.conversations.snapshot();
+      this.#write((store) => store.putMeta('cursors', cursors));
+      this.#write((store) => store.putMeta('rooms', rooms));
+      this.#write((store) => store.putMeta('conversations', conversations));
+    });
   }
 
   #roomCommand(action: RoomAction | 'sync', room: string): Promise<string | null> {

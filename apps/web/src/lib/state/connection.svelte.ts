@@ -73,6 +73,12 @@ export class Connection {
     this.open();
   }
 
+  /** Drops the current socket and connects again (with backoff): the server asked for a fresh start. */
+  restart(reason: string): void {
+    if (this.status.kind !== 'online') return;
+    this.#drop(reason, true);
+  }
+
   /** Sends a frame; false when not online (the frame was not sent). */
   send(frame: ClientFrame): boolean {
     const socket = this.#socket;

@@ -1,4 +1,5 @@
 import { SvelteMap } from 'svelte/reactivity';
+import type { StoredMeta } from '../store/chat-store.js';
 import { LOBBY, directConversation, parseConversation, type ConversationId } from './conversation-id.js';
 
 /**
@@ -71,6 +72,19 @@ export class Conversations {
   keepDraft(id: ConversationId, text: string): void {
     if (text === '') this.#drafts.delete(id);
     else this.#drafts.set(id, text);
+  }
+
+  /** What to keep for the next visit: the open conversation, the direct conversations and unread counts. */
+  snapshot(): StoredMeta['conversations'] {
+    return { active: this.active, direct: [...this.#direct], unread: [...this.#unread] };
+  }
+
+  /** Takes back what {@link snapshot} kept (before connecting). */
+  restore(saved: StoredMeta['conversations']): void {
+    for (const [peer, recency] of saved.direct) this.#direct.set(peer, recency);
+    this.#recency = Math.max(this.#recency, ...saved.direct.map(([, recency]) => recency));
+    for (const [id, count] of saved.unread) if (count > 0) this.#unread.set(id as ConversationId, count);
+    this.open(saved.active as ConversationId);
   }
 
   /** Lists a direct conversation's peer, moving it to the top when `activity` is new. */

@@ -1,8 +1,10 @@
-import type { MessageFrame, ReceiptsFrame } from '@chorus/protocol';
+import type { AckFrame, MessageFrame, ReceiptsFrame } from '@chorus/protocol';
+import { SvelteMap } from 'svelte/reactivity';
+import type { OutboxEntry, StoredMessage } from '../store/chat-store.js';
 import type { ChatMessage, ChatNote, TimelineItem } from './chat-message.js';
 import { conversationIdOf, type ConversationId } from './conversation-id.js';
 
-/** What {@link MessageLog.addOwn} needs to show a message before the server acks it. */
+/** What {@link MessageLog.addOwn} needs to show a message of mine before the server acks it. */
 export interface OwnMessage {
   readonly ref: string;
   readonly from: string;
@@ -12,191 +14,405 @@ export interface OwnMessage {
   readonly sentAt: number;
   /** The estimated server time of sending. */
   readonly serverAt: number;
+  /** Why the server refused it (a refused message kept in the outbox); absent or null while waiting. */
+  readonly failure?: string | null;
 }
+
+/** The fields of an ack that place my message. */
+export type Placement = Pick<AckFrame, 'ref' | 'id' | 'serverAt' | 'recipients' | 'conversation' | 'seq'>;
 
 type ReceiptCounts = ReceiptsFrame['updates'][number];
 
 /** Receipt counts kept for ids not acked yet (a receipt may overtake its ack); oldest dropped past this. */
 const EARLY_RECEIPTS = 500;
+const NOTHING: readonly TimelineItem[] = [];
 
 /**
- * Every message (and note) this tab has seen, in the order it saw them (the
- * server keeps per-sender order, so arrival order is the order to show). Each
- * carries its conversation id; {@link MessageLog.in} is one conversation's
- * timeline. Mine carry their receipt counts.
+ * One conversation: the messages held (one per seq, in seq order, which is the
+ * server's commit order and the same for everyone), my messages still waiting
+ * for their seq, and notes.
+ */
+class Thread {
+  /** Held messages, ascending seq, one per seq. */
+  held = $state<ChatMessage[]>([]);
+  /** Mine without a seq yet (waiting for the ack, or refused), in the order written. */
+  pending = $state<ChatMessage[]>([]);
+  notes = $state<ChatNote[]>([]);
+  /** Older messages are being loaded. */
+  loadingOlder = $state(false);
+  /** The floor (0: no messages) at which the server said nothing older exists. */
+  exhaustedAt = $state<number | null>(null);
+  readonly bySeq = new Map<number, ChatMessage>();
+
+  /** Where in `held` the newest run without a gap starts: only that run is shown, so a gap never is. */
+  readonly runStart = $derived.by(() => {
+    const held = this.held;
+    let i = held.length - 1;
+    while (i > 0 && held[i - 1]!.seq === held[i]!.seq! - 1) i--;
+    return Math.max(0, i);
+  });
+  /** The lowest seq shown (null: none held). */
+  readonly floor = $derived(this.held[this.runStart]?.seq ?? null);
+  /** Whether the start of the conversation is shown. */
+  readonly complete = $derived(this.floor === 1 || (this.exhaustedAt !== null && (this.floor ?? 0) === this.exhaustedAt));
+  readonly newestSeq = $derived(this.held.at(-1)?.seq ?? 0);
+  /** The timeline: the newest run of held messages with the notes between them, then my pending ones. */
+  readonly timeline = $derived.by((): TimelineItem[] => {
+    const out: TimelineItem[] = [];
+    const notes = this.notes;
+    let n = 0;
+    for (let i = this.runStart; i < this.held.length; i++) {
+      const message = this.held[i]!;
+      while (n < notes.length && notes[n]!.afterSeq < message.seq!) out.push(notes[n++]!);
+      out.push(message);
+    }
+    while (n < notes.length) out.push(notes[n++]!);
+    out.push(...this.pending);
+    return out;
+  });
+
+  /** Inserts `message` (with a seq not held yet) in seq order; returns its reactive proxy. */
+  insert(message: ChatMessage): ChatMessage {
+    const seq = message.seq!;
+    const held = this.held;
+    let at = held.length;
+    if (at > 0 && held[at - 1]!.seq! > seq) {
+      let lo = 0;
+      let hi = at;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (held[mid]!.seq! < seq) lo = mid + 1;
+        else hi = mid;
+      }
+      at = lo;
+    }
+    held.splice(at, 0, message);
+    const proxy = held[at]!;
+    this.bySeq.set(seq, proxy);
+    return proxy;
+  }
+}
+
+/**
+ * Every conversation's messages, kept as the server numbers them: one copy per
+ * (conversation, seq), whether it came live, in a resume replay, in a history
+ * page or from the store. My messages show at once as pending and take their
+ * place when the ack names their seq (or when the replay brings them first).
+ * Changes to held messages go to `persist` (the store).
  */
 export class MessageLog {
-  /** The timeline of every conversation, oldest first. */
-  items = $state<TimelineItem[]>([]);
-
-  readonly #limit: number;
-  /** Pending messages of mine by send ref; values are the reactive proxies. */
+  readonly #me: string;
+  readonly #persist: (messages: StoredMessage[]) => void;
+  readonly #threads = new SvelteMap<ConversationId, Thread>();
+  /** My messages by send ref (pending, refused, or sent from this browser). */
   readonly #byRef = new Map<string, ChatMessage>();
-  /** Acked messages of mine by server id, for receipts. */
+  /** My held messages by server id, for receipts. */
   readonly #mine = new Map<string, ChatMessage>();
   /** Receipt counts that arrived before the ack of their message. */
   readonly #early = new Map<string, ReceiptCounts>();
-  /** Server ids already shown, so that a redelivery is not shown twice. */
-  readonly #seen = new Set<string>();
   #notes = 0;
 
-  /** Keeps at most `limit` items; older ones drop off the top. */
-  constructor(limit = 1000) {
-    this.#limit = limit;
+  /** `me` is my client id; `persist` receives held messages that are new or changed. */
+  constructor(me: string, persist: (messages: StoredMessage[]) => void = () => {}) {
+    this.#me = me;
+    this.#persist = persist;
   }
 
-  /** Shows a message of mine at once, as pending. */
-  addOwn(message: OwnMessage): void {
-    const proxy = this.#push({
+  /** Shows what the store kept (before connecting): held messages, and my unacknowledged or refused ones. */
+  restore(messages: readonly StoredMessage[], outbox: readonly OutboxEntry[]): void {
+    this.#addStored(messages);
+    for (const entry of outbox) {
+      if (this.#byRef.has(entry.ref)) continue; // already held: its ack made it
+      this.addOwn({ ...entry, from: this.#me });
+    }
+  }
+
+  /** Adds messages read back from the store (older pages); returns how many were new. */
+  addStored(messages: readonly StoredMessage[]): number {
+    return this.#addStored(messages);
+  }
+
+  /** Shows a message of mine at once, as pending (or refused, for one restored as such). */
+  addOwn(message: OwnMessage): ChatMessage {
+    const conversation = conversationIdOf(message.from, message.to, message.room);
+    const thread = this.#thread(conversation);
+    const failure = message.failure ?? null;
+    thread.pending.push({
       kind: 'message',
       key: `r:${message.ref}`,
       id: null,
-      failure: null,
-      status: 'pending',
+      seq: null,
+      ref: message.ref,
+      from: message.from,
+      to: message.to,
+      room: message.room,
+      text: message.text,
+      conversation,
+      sentAt: message.sentAt,
+      serverAt: message.serverAt,
       mine: true,
-      conversation: conversationIdOf(message.from, message.to, message.room),
+      status: failure === null ? 'pending' : 'failed',
+      failure,
       recipients: null,
       delivered: 0,
       read: 0,
       seen: true,
-      ...message,
     });
+    const proxy = thread.pending.at(-1)!;
     this.#byRef.set(message.ref, proxy);
+    return proxy;
   }
 
-  /** Shows a message someone sent; returns it, or null when it was already shown. */
-  addReceived(frame: MessageFrame): ChatMessage | null {
-    if (this.#seen.has(frame.id)) return null;
-    this.#seen.add(frame.id);
-    return this.#push({
+  /**
+   * A message from the server, live, replayed or from a history page. Returns
+   * it when it is new to the screen; null when its (conversation, seq) is held
+   * already, or when it is my pending message coming back (it then takes its
+   * place as sent).
+   */
+  add(frame: MessageFrame): ChatMessage | null {
+    const conversation = frame.conversation as ConversationId;
+    const thread = this.#thread(conversation);
+    if (thread.bySeq.has(frame.seq)) return null;
+    const mine = frame.from === this.#me;
+    if (mine) {
+      // My message whose ack is still to come (lost with a connection, or behind this replay), or a note to myself.
+      const own = thread.pending.find(
+        (m) => m.status === 'pending' && m.text === frame.text && m.sentAt === frame.sentAt && m.to === frame.to && m.room === frame.room,
+      );
+      if (own) {
+        this.#settle(thread, own, frame.id, frame.seq, frame.serverAt);
+        this.#persist([toStored(own)]);
+        return null;
+      }
+    }
+    const message = thread.insert({
       kind: 'message',
       key: `m:${frame.id}`,
       id: frame.id,
+      seq: frame.seq,
       ref: null,
       from: frame.from,
       to: frame.to,
       room: frame.room,
       text: frame.text,
-      conversation: conversationIdOf(frame.from, frame.to, frame.room),
+      conversation,
       sentAt: frame.sentAt,
       serverAt: frame.serverAt,
-      mine: false,
-      status: 'received',
+      mine,
+      status: mine ? 'sent' : 'received',
       failure: null,
       recipients: null,
       delivered: 0,
       read: 0,
-      seen: false,
+      seen: mine,
     });
+    if (mine) this.#mine.set(frame.id, message);
+    this.#persist([toStored(message)]);
+    return message;
   }
 
-  /** Adds a line about a conversation ("bob joined the room"). */
+  /** Adds a line about a conversation ("bob joined the room"), after its newest message. */
   addNote(conversation: ConversationId, text: string, serverAt: number): void {
-    const note: ChatNote = { kind: 'note', key: `n:${++this.#notes}`, conversation, text, serverAt };
-    this.#push(note);
+    const thread = this.#thread(conversation);
+    thread.notes.push({ kind: 'note', key: `n:${++this.#notes}`, conversation, text, serverAt, afterSeq: thread.newestSeq });
   }
 
   /**
-   * A message I sent that comes back to me (a note to myself): it is the
-   * pending one with the same recipient, text and `sentAt` (the server echoes
-   * my clock), whichever of the delivery and the ack arrives first. Returns
-   * false when no message of mine matches.
+   * The server stored my send `ref` as (conversation, seq): the message takes
+   * its place, as sent to `recipients`. Returns it; null for an ack of nothing
+   * pending here (a repeated ack).
    */
-  confirmOwn(frame: MessageFrame): boolean {
-    const known = this.#mine.get(frame.id);
-    if (known) return true; // acked first (the server's order for a note to oneself)
-    for (const message of this.#byRef.values()) {
-      if (message.to !== frame.to || message.text !== frame.text || message.sentAt !== frame.sentAt) continue;
-      message.id = frame.id;
-      this.#seen.add(frame.id);
-      return true;
+  ack(ack: Placement): ChatMessage | null {
+    let message = this.#byRef.get(ack.ref);
+    if (!message) return null;
+    if (message.seq === null) {
+      const thread = this.#thread(message.conversation);
+      const copy = thread.bySeq.get(ack.seq);
+      if (copy) {
+        // Its copy came first (a replay I did not match): keep that one, drop the pending one.
+        thread.pending = thread.pending.filter((m) => m !== message);
+        this.#byRef.set(ack.ref, copy);
+        message = copy;
+      } else {
+        this.#settle(thread, message, ack.id, ack.seq, ack.serverAt);
+      }
     }
-    return false;
-  }
-
-  /** The server accepted my send `ref` as message `id`, meant for `recipients` clients. */
-  ack(ref: string, id: string, serverAt: number, recipients: number): void {
-    const message = this.#byRef.get(ref);
-    if (!message) return;
-    this.#byRef.delete(ref);
-    this.#seen.add(id);
-    this.#mine.set(id, message);
-    message.id = id;
-    message.serverAt = serverAt;
-    message.recipients = recipients;
+    message.recipients = ack.recipients;
     message.status = 'sent';
-    const early = this.#early.get(id);
+    message.failure = null;
+    this.#mine.set(ack.id, message);
+    const early = this.#early.get(ack.id);
     if (early) {
-      this.#early.delete(id);
+      this.#early.delete(ack.id);
       this.#count(message, early);
     }
+    this.#persist([toStored(message)]);
+    return message;
   }
 
   /** Applies cumulative receipt counts for messages of mine. */
   applyReceipts(updates: readonly ReceiptCounts[]): void {
+    const changed: StoredMessage[] = [];
     for (const update of updates) {
       const message = this.#mine.get(update.id);
       if (message) {
-        this.#count(message, update);
+        if (this.#count(message, update) && message.seq !== null) changed.push(toStored(message));
         continue;
       }
       const before = this.#early.get(update.id);
       this.#early.set(update.id, before ? maxCounts(before, update) : update);
       if (this.#early.size > EARLY_RECEIPTS) this.#early.delete(this.#early.keys().next().value!);
     }
+    if (changed.length > 0) this.#persist(changed);
   }
 
   /** Marks someone else's message as seen; returns false when it already was (or is mine). */
   markSeen(message: ChatMessage): boolean {
     if (message.mine || message.seen || message.id === null) return false;
     message.seen = true;
+    if (message.seq !== null) this.#persist([toStored(message)]);
     return true;
   }
 
   /** My message with send ref `ref`, while it waits for the server's ack. */
   pending(ref: string): ChatMessage | undefined {
-    return this.#byRef.get(ref);
+    const message = this.#byRef.get(ref);
+    return message?.status === 'pending' ? message : undefined;
   }
 
   /** The server refused my send `ref`; `reason` is shown next to it. */
   fail(ref: string, reason: string): boolean {
-    const message = this.#byRef.get(ref);
+    const message = this.pending(ref);
     if (!message) return false;
-    this.#byRef.delete(ref);
     message.status = 'failed';
     message.failure = reason;
     return true;
   }
 
-  /** Marks every message still waiting for an ack as failed (the connection dropped). */
-  failPending(reason: string): void {
-    for (const ref of [...this.#byRef.keys()]) this.fail(ref, reason);
-  }
-
   /** The timeline of one conversation, oldest first. */
-  in(conversation: ConversationId): TimelineItem[] {
-    return this.items.filter((m) => m.conversation === conversation);
+  in(conversation: ConversationId): readonly TimelineItem[] {
+    return this.#threads.get(conversation)?.timeline ?? NOTHING;
   }
 
-  #count(message: ChatMessage, counts: ReceiptCounts): void {
-    // Counts only grow; a stale batch must not take a tick back.
-    if (counts.delivered > message.delivered) message.delivered = counts.delivered;
-    if (counts.read > message.read) message.read = counts.read;
+  /** The lowest seq shown in `conversation` (null: none). */
+  floor(conversation: ConversationId): number | null {
+    return this.#threads.get(conversation)?.floor ?? null;
   }
 
-  /** Appends `item` and returns its reactive proxy. */
-  #push<T extends TimelineItem>(item: T): T {
-    this.items.push(item);
-    const proxy = this.items[this.items.length - 1] as T;
-    if (this.items.length > this.#limit) {
-      for (const old of this.items.splice(0, this.items.length - this.#limit)) {
-        if (old.kind !== 'message') continue;
-        if (old.id !== null) (this.#seen.delete(old.id), this.#mine.delete(old.id));
-        if (old.ref !== null) this.#byRef.delete(old.ref);
-      }
+  /** How many messages of `conversation` are shown (the newest run without a gap). */
+  shown(conversation: ConversationId): number {
+    const thread = this.#threads.get(conversation);
+    return thread ? thread.held.length - thread.runStart : 0;
+  }
+
+  /** Whether messages are held below a gap under the newest ones (they show again once it is filled). */
+  gapBelow(conversation: ConversationId): boolean {
+    return (this.#threads.get(conversation)?.runStart ?? 0) > 0;
+  }
+
+  /** Whether the start of `conversation` is shown (nothing older to load). */
+  complete(conversation: ConversationId): boolean {
+    return this.#threads.get(conversation)?.complete ?? false;
+  }
+
+  /** Whether older messages of `conversation` are being loaded. */
+  loadingOlder(conversation: ConversationId): boolean {
+    return this.#threads.get(conversation)?.loadingOlder ?? false;
+  }
+
+  setLoadingOlder(conversation: ConversationId, loading: boolean): void {
+    this.#thread(conversation).loadingOlder = loading;
+  }
+
+  /** The server said nothing is older than what is shown now. */
+  exhausted(conversation: ConversationId): void {
+    const thread = this.#thread(conversation);
+    thread.exhaustedAt = thread.floor ?? 0;
+  }
+
+  /** Whether seq `seq` of `conversation` is held. */
+  holds(conversation: ConversationId, seq: number): boolean {
+    return this.#threads.get(conversation)?.bySeq.has(seq) ?? false;
+  }
+
+  /** Drops a conversation (a room that was deleted). */
+  forget(conversation: ConversationId): void {
+    const thread = this.#threads.get(conversation);
+    if (!thread) return;
+    for (const message of [...thread.held, ...thread.pending]) {
+      if (message.id !== null) this.#mine.delete(message.id);
+      if (message.ref !== null) this.#byRef.delete(message.ref);
     }
-    return proxy;
+    this.#threads.delete(conversation);
   }
+
+  #addStored(records: readonly StoredMessage[]): number {
+    let added = 0;
+    for (const record of records) {
+      const conversation = record.conversation as ConversationId;
+      const thread = this.#thread(conversation);
+      if (thread.bySeq.has(record.seq)) continue;
+      const mine = record.from === this.#me;
+      const message = thread.insert({
+        kind: 'message',
+        key: record.ref !== null ? `r:${record.ref}` : `m:${record.id}`,
+        ...record,
+        conversation,
+        mine,
+        status: mine ? 'sent' : 'received',
+        failure: null,
+      });
+      if (mine) this.#mine.set(record.id, message);
+      if (record.ref !== null) this.#byRef.set(record.ref, message);
+      added++;
+    }
+    return added;
+  }
+
+  /** My pending `message` is stored as (seq, id): it moves from the pending list into place. */
+  #settle(thread: Thread, message: ChatMessage, id: string, seq: number, serverAt: number): void {
+    thread.pending = thread.pending.filter((m) => m !== message);
+    message.id = id;
+    message.seq = seq;
+    message.serverAt = serverAt;
+    message.status = 'sent';
+    thread.insert(message);
+    this.#mine.set(id, message);
+  }
+
+  #thread(conversation: ConversationId): Thread {
+    let thread = this.#threads.get(conversation);
+    if (!thread) this.#threads.set(conversation, (thread = new Thread()));
+    return thread;
+  }
+
+  /** Counts only grow: a stale batch must not take a tick back. Returns whether anything changed. */
+  #count(message: ChatMessage, counts: ReceiptCounts): boolean {
+    let changed = false;
+    if (counts.delivered > message.delivered) ((message.delivered = counts.delivered), (changed = true));
+    if (counts.read > message.read) ((message.read = counts.read), (changed = true));
+    return changed;
+  }
+}
+
+/** A held message as the store keeps it (plain data). */
+export function toStored(m: ChatMessage): StoredMessage {
+  return {
+    conversation: m.conversation,
+    seq: m.seq!,
+    id: m.id!,
+    from: m.from,
+    to: m.to,
+    room: m.room,
+    text: m.text,
+    sentAt: m.sentAt,
+    serverAt: m.serverAt,
+    ref: m.ref,
+    recipients: m.recipients,
+    delivered: m.delivered,
+    read: m.read,
+    seen: m.seen,
+  };
 }
 
 function maxCounts(a: ReceiptCounts, b: ReceiptCounts): ReceiptCounts {

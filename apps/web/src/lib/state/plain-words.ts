@@ -34,7 +34,8 @@ export function explainClose({ code, reason, error, clientId, opened }: CloseFac
 
 /** Why the server refused a message of mine, in plain words. */
 export function explainSendError(error: ErrorFrame, to: string | null, room: string | null = null): string {
-  if (error.code === 'UNKNOWN_RECIPIENT') return `Not delivered: ${to ?? 'the recipient'} is not online.`;
+  // Someone who was ever here gets private messages when they come back: this one never was.
+  if (error.code === 'UNKNOWN_RECIPIENT') return `Not sent: no one called “${to ?? 'that'}” has ever been here.`;
   if (error.code === 'NOT_ROOM_MEMBER') return `Not sent: you are not in “${room ?? 'this room'}” any more.`;
   if (error.code === 'ROOM_NOT_FOUND') return `Not sent: the room “${room ?? ''}” no longer exists.`;
   return `Not sent: ${error.message}.`;

@@ -1,5 +1,6 @@
 import type { RoomSummary } from '@chorus/protocol';
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
+import type { StoredMeta } from '../store/chat-store.js';
 
 /**
  * Every room the server knows (name, owner, member count), which of them I am
@@ -27,6 +28,11 @@ export class RoomDirectory {
     this.#joined.clear();
     for (const name of memberOf) this.#joined.add(name);
     for (const name of [...this.#members.keys()]) if (!this.#joined.has(name)) this.#members.delete(name);
+  }
+
+  /** What to keep for the next visit (the rooms as last known, and mine), as plain data. */
+  snapshot(): StoredMeta['rooms'] {
+    return { rooms: [...this.#rooms.values()].map((room) => ({ ...room })), memberOf: [...this.#joined] };
   }
 
   /** Replaces the list of rooms (the answer to list-rooms names them all). */

@@ -22,7 +22,9 @@ type TickFacts = Pick<ChatMessage, 'status' | 'failure' | 'to' | 'room' | 'recip
 export function tickOf(message: TickFacts): TickState {
   if (message.status === 'pending') return { tick: 'pending', label: 'Sending…', detail: null };
   if (message.status === 'failed') return { tick: 'failed', label: message.failure ?? 'Not sent', detail: null };
-  const of = message.recipients ?? 0;
+  // Sent from elsewhere (another device, or before this browser kept it): stored, counts unknown.
+  if (message.recipients === null) return { tick: 'sent', label: 'Sent', detail: null };
+  const of = message.recipients;
   const group = message.to === null;
   // Seen implies received, whatever order the counts came in.
   const read = Math.min(message.read, of);
