@@ -87,6 +87,36 @@ export function backendContract(t: Test, makeService: MakeService): void {
     t.equal(await b.admit('i6', '10.0.0.1'), 'admitted', 'a release frees a place for the address');
   });
 
+  t.test('a registered user (multi) may connect on several nodes; it is online once', async (t) => {
+    const { nodes } = await service(t, 2, 10);
+    const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];
+    t.equal(await a.admit('tabs', '127.0.0.1', true), 'admitted');
+    t.equal(await b.admit('tabs', '127.0.0.1', true), 'admitted', 'a second tab on another node');
+    t.equal(await a.admit('tabs', '127.0.0.1', true), 'admitted', 'a third on the first node');
+    t.equal(await b.admit('tabs', '127.0.0.1', false), 'taken', 'a guest connection cannot share the id');
+    t.equal(b.view.connections('tabs'), 3);
+    t.equal(b.view.onlineCount(), 1);
+    t.equal((await a.stats()).clients, 3, 'each tab holds a permit');
+    const e = envelope('x', 'tabs', 'to every tab');
+    t.equal(await send(a, e), true);
+    for (const { sink } of nodes) {
+      await sink.until(() => sink.deliveries.length === 1);
+      t.same(sink.deliveries, [e], 'every node holding a tab gets it once');
+    }
+    await a.release('tabs');
+    await b.release('tabs');
+    t.ok(a.view.isOnline('tabs'), 'online while one tab is left');
+    await a.release('tabs');
+    for (const { sink } of nodes) {
+      await sink.until(() => sink.presenceChanges.some((c) => c.clientId === 'tabs' && !c.online));
+      t.same(
+        sink.presenceChanges.filter((c) => c.clientId === 'tabs').map((c) => c.online),
+        [true, false],
+        'presence changed only with the first and the last tab',
+      );
+    }
+  });
+
   t.test('an id is admitted at most once in the whole service', async (t) => {
     const { nodes } = await service(t, 2, 10);
     const [a, b] = [nodes[0]!.backend, nodes[1]!.backend];

@@ -81,7 +81,7 @@ forEachTarget(t, {}, async (t, server) => {
     c.send({ type: 'history', id: 'room', conversation: 'room:paging' });
     t.match(await c.nextJson(is('error')), { code: 'NOT_IN_CONVERSATION', ref: 'room' });
     c.send({ type: 'history', id: 'junk', conversation: 'nonsense' });
-    t.match(await c.nextJson(is('error')), { code: 'NOT_IN_CONVERSATION', ref: 'junk' });
+    t.match(await c.nextJson(is('error')), { code: 'BAD_FRAME', ref: 'junk' }, 'not even a conversation id');
     c.send({ type: 'history', id: 'lobby', conversation: 'everyone', limit: 1 });
     t.match(await page(c, 'lobby'), { conversation: 'everyone' });
     await c.close();

@@ -47,6 +47,13 @@ export const ERRORS = {
   },
   ORIGIN_NOT_ALLOWED: { message: 'this origin may not connect', retryable: false, status: 403 },
   SLOW_CONSUMER: { message: 'too slow to read: reconnect and resume', retryable: true, close: CloseCode.SLOW_CONSUMER },
+  AUTH_REQUIRED: { message: 'sign in first: this requires a token', retryable: false, status: 401 },
+  AUTH_FAILED: { message: 'wrong username, password or token', retryable: false, status: 401 },
+  USERNAME_TAKEN: { message: 'this username is taken', retryable: false, status: 409 },
+  WEAK_PASSWORD: { message: 'password must be 8-256 characters', retryable: false, status: 400 },
+  WRONG_PASSWORD: { message: 'the current password is wrong', retryable: false, status: 403 },
+  TOO_MANY_ATTEMPTS: { message: 'too many attempts: try again later', retryable: true, status: 429 },
+  INVALID_REQUEST: { message: 'request does not match the API', retryable: false, status: 400 },
   SHUTTING_DOWN: { message: 'server is restarting', retryable: true, close: CloseCode.GOING_AWAY, status: 503 },
   INTERNAL: { message: 'internal server error', retryable: true, close: CloseCode.INTERNAL_ERROR, status: 500 },
 } as const satisfies Record<string, ErrorSpec>;

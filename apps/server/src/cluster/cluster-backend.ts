@@ -4,6 +4,7 @@ import type { Delivery } from '../hub/events.js';
 import { RoomRegistry, type CreateResult, type DeleteResult, type JoinResult, type LeaveResult } from '../hub/room-registry.js';
 import { parseIpc, type PrimaryMessage, PrimaryMessage as PrimaryMessageSchema, ReplyValue, type WorkerRequestOp } from './ipc.js';
 import { Mesh } from './mesh.js';
+import { PresenceReplica } from '../hub/presence-replica.js';
 
 /** How a worker talks to the primary: process IPC in production, an in-process pair in tests. */
 export interface PrimaryChannel {
@@ -48,7 +49,7 @@ export class ClusterBackend implements HubBackend {
   readonly #meshPath: string;
   readonly #log: Pick<Logger, 'warn'>;
   readonly #channel: PrimaryChannel;
-  readonly #replica = new Map<string, number>();
+  readonly #replica = new PresenceReplica<number>();
   readonly #rooms = new RoomRegistry();
   readonly #requests = new Map<number, PendingRequest>();
   /** Lookups at the primary in flight, by recipient; later deliveries to it wait behind. */
@@ -69,8 +70,9 @@ export class ClusterBackend implements HubBackend {
     const rooms = this.#rooms;
     this.view = {
       isOnline: (clientId) => replica.has(clientId),
+      connections: (clientId) => replica.connectionsOf(clientId),
       onlineCount: () => replica.size,
-      online: () => [...replica.keys()],
+      online: () => replica.clientIds(),
       room: (room) => rooms.get(room),
       rooms: () => rooms.list(),
       roomsOf: (clientId) => rooms.roomsOf(clientId),
@@ -108,8 +110,8 @@ export class ClusterBackend implements HubBackend {
     this.#post({ type: 'fatal', message });
   }
 
-  async admit(clientId: string, ip = ''): Promise<Admission> {
-    return (await this.#request('admit', { clientId, ip })) as Admission;
+  async admit(clientId: string, ip = '', multi = false): Promise<Admission> {
+    return (await this.#request('admit', { clientId, ip, multi })) as Admission;
   }
 
   async release(clientId: string): Promise<void> {
@@ -163,22 +165,27 @@ export class ClusterBackend implements HubBackend {
     this.#requests.clear();
   }
 
-  /** Sends to the worker the replica names (after a lookup: what the primary knew when it answered). */
+  /** Sends to every worker the replica names for `to` (after a lookup: what the primary knew when it answered). */
   #forward(delivery: Delivery, to: string): boolean {
-    const worker = this.#replica.get(to);
-    if (worker === undefined) return false;
-    if (worker === this.#workerId) {
-      this.#sink!.deliver(delivery);
-      return true;
+    const workers = this.#replica.nodesOf(to);
+    if (!workers) return false;
+    let sent = false;
+    for (const worker of workers) {
+      if (worker === this.#workerId) {
+        this.#sink!.deliver(delivery);
+        sent = true;
+      } else if (this.#mesh!.send(worker, delivery)) {
+        sent = true;
+      }
     }
-    return this.#mesh!.send(worker, delivery);
+    return sent;
   }
 
   #onMessage(message: PrimaryMessage): void {
     switch (message.type) {
       case 'init':
         this.#workerId = message.workerId;
-        for (const [clientId, worker] of message.directory) this.#replica.set(clientId, worker);
+        for (const [clientId, worker] of message.directory) this.#replica.apply(clientId, worker, true);
         this.#rooms.restore(message.rooms);
         for (const peer of message.peers) this.#mesh!.addPeer(peer.id, peer.meshPath);
         this.#onInit?.();
@@ -192,9 +199,8 @@ export class ClusterBackend implements HubBackend {
       case 'changes':
         for (const change of message.changes) {
           if (change.t === 'p') {
-            if (change.worker === null) this.#replica.delete(change.clientId);
-            else this.#replica.set(change.clientId, change.worker);
-            this.#sink!.presence({ clientId: change.clientId, online: change.worker !== null, crashed: change.crashed });
+            const presence = this.#replica.apply(change.clientId, change.worker, change.add);
+            if (presence) this.#sink!.presence({ clientId: change.clientId, online: presence === 'online', crashed: change.crashed });
           } else {
             this.#rooms.apply(change.change);
             this.#sink!.room(change.change);
@@ -213,7 +219,7 @@ export class ClusterBackend implements HubBackend {
     }
   }
 
-  #request(op: WorkerRequestOp, args: { clientId?: string; room?: string; ip?: string }): Promise<unknown> {
+  #request(op: WorkerRequestOp, args: { clientId?: string; room?: string; ip?: string; multi?: boolean }): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const rid = ++this.#nextRid;
       this.#requests.set(rid, { op, resolve, reject });

@@ -68,7 +68,7 @@ export class ClusterState {
     this.#joining.delete(workerId);
     for (const [joiner, join] of this.#joining) if (join.awaiting.delete(workerId)) this.#admitMemberIfConfirmed(joiner);
     const freed = this.#directory.releaseNode(workerId);
-    for (const clientId of freed) this.#queue({ t: 'p', clientId, worker: null, crashed: true });
+    for (const { clientId } of freed) this.#queue({ t: 'p', clientId, worker: workerId, add: false, crashed: true });
     this.#flush();
     for (const id of this.#meshPaths.keys()) this.#send(id, { type: 'peer-down', id: workerId });
     return freed.length;
@@ -100,7 +100,7 @@ export class ClusterState {
       type: 'init',
       workerId,
       peers,
-      directory: [...this.#directory.entries()],
+      directory: [...this.#directory.connections()],
       rooms: this.#rooms.snapshot(),
     });
     this.#meshPaths.set(workerId, join.meshPath);
@@ -112,7 +112,7 @@ export class ClusterState {
   }
 
   #request(workerId: number, request: Extract<WorkerMessage, { type: 'request' }>): void {
-    const { rid, op, clientId = '', room = '', ip = '' } = request;
+    const { rid, op, clientId = '', room = '', ip = '', multi = false } = request;
     const roomChanges: RoomChange[] = [];
     let value: unknown = null;
     switch (op) {
@@ -128,14 +128,16 @@ export class ClusterState {
         };
         break;
       case 'admit':
-        value = this.#directory.admit(clientId, workerId, ip);
-        if (value === 'admitted') this.#queue({ t: 'p', clientId, worker: workerId, crashed: false });
+        value = this.#directory.admit(clientId, workerId, ip, multi);
+        if (value === 'admitted') this.#queue({ t: 'p', clientId, worker: workerId, add: true, crashed: false });
         break;
       case 'release':
-        if (this.#directory.release(clientId, workerId)) this.#queue({ t: 'p', clientId, worker: null, crashed: false });
+        if (this.#directory.release(clientId, workerId) !== 'none') {
+          this.#queue({ t: 'p', clientId, worker: workerId, add: false, crashed: false });
+        }
         break;
       case 'locate':
-        value = this.#directory.locate(clientId) ?? null;
+        value = this.#directory.locate(clientId)[0] ?? null;
         break;
       case 'create-room':
         value = this.#rooms.create(room, clientId, roomChanges);

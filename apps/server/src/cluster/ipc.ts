@@ -23,6 +23,7 @@ export const WorkerMessage = z.discriminatedUnion('type', [
     clientId: clientId.optional(),
     room: room.optional(),
     ip: z.string().max(64).optional(),
+    multi: z.boolean().optional(),
   }),
 ]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
@@ -35,9 +36,9 @@ export const RoomChangeSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('deleted'), room, by: clientId, members: z.array(clientId) }),
 ]);
 
-/** One change of the shared state: a client's presence (its worker, or null when gone), or a room change. */
+/** One change of the shared state: a connection of a client on a worker came (`add`) or went, or a room change. */
 export const StateChange = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('p'), clientId, worker: workerId.nullable(), crashed: z.boolean() }),
+  z.object({ t: z.literal('p'), clientId, worker: workerId, add: z.boolean(), crashed: z.boolean() }),
   z.object({ t: z.literal('r'), change: RoomChangeSchema }),
 ]);
 export type StateChange = z.infer<typeof StateChange>;

@@ -34,8 +34,10 @@ export interface BackendStats {
  * - admit is atomic across the whole service: at most `maxClients` ids are
  *   admitted at once, an id is admitted at most once, and an address holds at
  *   most `maxPerIp` of them.
- * - release frees the permit and the presence at once; it is idempotent, and
- *   a node that dies has all of its ids released by the service.
+ * - release frees the permit at once, and the presence with the client's last
+ *   connection; a node that dies has all of its connections released by the
+ *   service. A client's presence changes only with its first and last
+ *   connection.
  * - Presence and room changes reach every node in one order (the order the
  *   shared state applied them), and before the answer to the call that caused
  *   them: when `admit` or a room call resolves, this node's `view` already
@@ -51,6 +53,8 @@ export interface BackendStats {
  */
 export interface StateView {
   isOnline(clientId: string): boolean;
+  /** How many connections `clientId` has in the service (several: a registered user in several tabs). */
+  connections(clientId: string): number;
   onlineCount(): number;
   online(): string[];
   room(room: string): RoomState | undefined;
@@ -68,13 +72,15 @@ export interface HubBackend {
   /** Connects to the shared state; `sink` receives this node's deliveries and all changes. */
   start(sink: BackendSink): Promise<void>;
   /**
-   * Takes a permit for `clientId` on this node and records it as online;
-   * `too-many` when its address (`ip`) already holds the most connections allowed.
+   * Takes a permit for one connection of `clientId` on this node and records it
+   * as online; `too-many` when its address (`ip`) already holds the most
+   * connections allowed. With `multi` (a registered, authenticated user), the id
+   * may hold several connections at once if all of them are `multi`.
    */
-  admit(clientId: string, ip: string): Promise<Admission>;
-  /** Returns the permit of `clientId`, if this node holds it. */
+  admit(clientId: string, ip: string, multi?: boolean): Promise<Admission>;
+  /** Returns the permit of one connection of `clientId` on this node. */
   release(clientId: string): Promise<void>;
-  /** Routes a delivery; resolves false when its target is one client who is not online. */
+  /** Routes a delivery (to every connection of a target client); resolves false when that client is not online. */
   route(delivery: Delivery): Promise<boolean>;
 
   createRoom(room: string, owner: string): Promise<CreateResult>;

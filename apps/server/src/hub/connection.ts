@@ -36,6 +36,8 @@ export interface FrameHandler {
  */
 export class Connection {
   state: ConnectionState = 'admitting';
+  /** Unique in the service while it lives: deliveries name it as their origin. */
+  readonly id: string;
   readonly session: Session;
   readonly codec: Codec;
   /** When this client last said it is typing, per conversation (the hub throttles on it). */
@@ -53,7 +55,8 @@ export class Connection {
   /** Frames refused since the warning; past the burst again, the connection is closed. */
   #refused = 0;
 
-  constructor(session: Session, codec: Codec, handler: FrameHandler, rate?: RateLimit) {
+  constructor(id: string, session: Session, codec: Codec, handler: FrameHandler, rate?: RateLimit) {
+    this.id = id;
     this.session = session;
     this.codec = codec;
     this.#handler = handler;

@@ -54,6 +54,8 @@ export type Target =
 export interface Delivery {
   readonly target: Target;
   readonly payload: Payload;
+  /** The connection it came from, which does not get it back (the sender's other tabs do). */
+  readonly origin?: string;
 }
 
 /** A presence change somewhere in the service. */

@@ -63,8 +63,11 @@ export class Hub implements FrameHandler {
   readonly #log: HubLogger;
   readonly #clock: () => number;
   readonly #rate: HubOptions['rate'];
-  /** Admitted connections of this node, by client id. */
-  readonly #clients = new Map<string, Connection>();
+  /** Admitted connections of this node, by client id (several for a registered user in several tabs). */
+  readonly #clients = new Map<string, Connection[]>();
+  /** Every admitted connection of this node (fanout to everyone). */
+  readonly #connections = new Set<Connection>();
+  #connectionCount = 0;
   readonly #receipts = new ReceiptBook();
   /** Messages this node has routed lately, so a client's retry is not delivered twice. */
   readonly #routed = new RecentIds(100_000);
@@ -95,28 +98,29 @@ export class Hub implements FrameHandler {
 
   /** The number of admitted connections on this node. */
   get size(): number {
-    return this.#clients.size;
+    return this.#connections.size;
   }
 
   /**
    * A transport accepted a connection: admit it (asynchronously) and return its
    * handle. With `resume`, live traffic waits for the client's resume frame.
    */
-  open(session: Session, codec: Codec, options: { resume?: boolean; ip?: string } = {}): Connection {
-    const connection = new Connection(session, codec, this, this.#rate && { ...this.#rate, clock: this.#clock });
-    void this.#admit(connection, options.resume === true, options.ip ?? '');
+  open(session: Session, codec: Codec, options: { resume?: boolean; ip?: string; multi?: boolean } = {}): Connection {
+    const rate = this.#rate && { ...this.#rate, clock: this.#clock };
+    const connection = new Connection(this.#nextConnectionId(), session, codec, this, rate);
+    void this.#admit(connection, options.resume === true, options.ip ?? '', options.multi === true);
     return connection;
   }
 
   /** Refuses a session before admission (e.g. a bad client id): tells it why, in its protocol, and closes. */
   refuse(session: Session, codec: Codec, code: ErrorCode, detail?: string): void {
-    new Connection(session, codec, this).refuse(code, detail);
+    new Connection(this.#nextConnectionId(), session, codec, this).refuse(code, detail);
   }
 
   /** Closes every connection with `code` (e.g. going away on shutdown) and releases them. */
   async closeAll(code: number, reason: string): Promise<void> {
     const releases: Promise<void>[] = [];
-    for (const connection of [...this.#clients.values()]) {
+    for (const connection of [...this.#connections]) {
       connection.session.close(code, reason);
       releases.push(this.#release(connection));
     }
@@ -133,11 +137,11 @@ export class Hub implements FrameHandler {
 
   // ---- admission -----------------------------------------------------------
 
-  async #admit(connection: Connection, resume: boolean, ip: string): Promise<void> {
+  async #admit(connection: Connection, resume: boolean, ip: string, multi: boolean): Promise<void> {
     const { clientId } = connection;
     let admission;
     try {
-      admission = await this.#backend.admit(clientId, ip);
+      admission = await this.#backend.admit(clientId, ip, multi);
     } catch (err) {
       this.#log.error({ err, clientId }, 'admission failed');
       if (connection.state !== 'closed') connection.refuse('INTERNAL');
@@ -166,7 +170,10 @@ export class Hub implements FrameHandler {
     // Updates from before this client joined (its own join included) go to the others only.
     this.#flush();
     if (resume) connection.hold(RESUME_WAIT_MS);
-    this.#clients.set(clientId, connection);
+    this.#connections.add(connection);
+    const tabs = this.#clients.get(clientId);
+    if (tabs) tabs.push(connection);
+    else this.#clients.set(clientId, [connection]);
     const view = this.#backend.view;
     connection.emit({
       kind: 'welcome',
@@ -182,8 +189,10 @@ export class Hub implements FrameHandler {
 
   async #release(connection: Connection): Promise<void> {
     const { clientId } = connection;
-    if (this.#clients.get(clientId) !== connection) return;
-    this.#clients.delete(clientId);
+    if (!this.#connections.delete(connection)) return;
+    const tabs = this.#clients.get(clientId)!.filter((c) => c !== connection);
+    if (tabs.length > 0) this.#clients.set(clientId, tabs);
+    else this.#clients.delete(clientId);
     connection.state = 'closed';
     this.#log.info({ clientId }, 'disconnected');
     try {
@@ -306,8 +315,13 @@ export class Hub implements FrameHandler {
     if (!(duplicate && this.#routed.has(envelope.id))) {
       this.#receipts.track(envelope.id, from, envelope.to, recipients);
       this.#routed.add(envelope.id);
+      const delivery = { target, payload: { kind: 'message', envelope }, origin: connection.id } as const;
       // An offline recipient of a private message gets it when it resumes.
-      await this.#backend.route({ target, payload: { kind: 'message', envelope } });
+      await this.#backend.route(delivery);
+      // The sender's other tabs see what it sent (to everyone and to rooms they get it anyway).
+      if (target.kind === 'client' && view.connections(from) > 1) {
+        await this.#backend.route({ ...delivery, target: { kind: 'client', clientId: from } });
+      }
     }
     connection.emit(ack);
   }
@@ -453,12 +467,12 @@ export class Hub implements FrameHandler {
       case 'message': {
         this.#flush();
         const { envelope } = payload;
-        return this.#fanout(delivery.target, { kind: 'message', envelope }, envelope.from, envelope);
+        return this.#fanout(delivery.target, { kind: 'message', envelope }, { origin: delivery.origin, key: envelope });
       }
       case 'probe':
         return;
       case 'typing':
-        return this.#fanout(delivery.target, { kind: 'typing', typing: payload.typing }, payload.typing.from);
+        return this.#fanout(delivery.target, { kind: 'typing', typing: payload.typing }, { client: payload.typing.from });
       case 'receipt': {
         const { receipt } = payload;
         for (const id of receipt.ids) {
@@ -476,7 +490,7 @@ export class Hub implements FrameHandler {
 
   #onPresence(change: PresenceChange): void {
     const event: OutEvent = change.online ? { kind: 'joined', clientId: change.clientId } : { kind: 'left', clientId: change.clientId };
-    this.#fanout({ kind: 'all' }, event, change.clientId);
+    this.#fanout({ kind: 'all' }, event, { client: change.clientId });
     this.#presence.set(change.clientId, change.online);
     this.#scheduleFlush();
   }
@@ -487,11 +501,14 @@ export class Hub implements FrameHandler {
     if (change.kind === 'deleted') {
       this.#roomMembers.delete(room);
       const frames = new FrameCache({ kind: 'room-deleted', reply: false, room, by: change.by });
-      for (const member of change.members) if (member !== change.by) this.#clients.get(member)?.emitCached(frames);
+      for (const member of change.members) {
+        if (member === change.by) continue;
+        for (const connection of this.#clients.get(member) ?? []) connection.emitCached(frames);
+      }
     } else if (change.kind === 'joined' || change.kind === 'left') {
       const joined = change.kind === 'joined';
       // The joiner learns the room from its answer; the others from this.
-      this.#fanout({ kind: 'room', room }, { kind: 'room-member', room, clientId: change.clientId, joined }, change.clientId);
+      this.#fanout({ kind: 'room', room }, { kind: 'room-member', room, clientId: change.clientId, joined }, { client: change.clientId });
       let pending = this.#roomMembers.get(room);
       if (!pending) this.#roomMembers.set(room, (pending = new Map()));
       pending.set(change.clientId, joined);
@@ -500,27 +517,29 @@ export class Hub implements FrameHandler {
   }
 
   /**
-   * Sends one event to the local sessions a target names, except `except`,
-   * rendered once per protocol. `key` names the stored message it carries.
+   * Sends one event to the local connections a target names, rendered once per
+   * protocol; skips the connection it came from (`origin`) or every connection
+   * of one client (`client`). `key` names the stored message it carries.
    */
-  #fanout(target: Target, event: OutEvent, except?: string, key?: MessageKey): void {
+  #fanout(target: Target, event: OutEvent, skip: { origin?: string | undefined; client?: string; key?: MessageKey } = {}): void {
     const frames = new FrameCache(event);
+    const send = (connection: Connection) => {
+      if (connection.id !== skip.origin && connection.clientId !== skip.client) connection.emitCached(frames, skip.key);
+    };
     if (target.kind === 'client') {
-      this.#clients.get(target.clientId)?.emitCached(frames, key);
+      for (const connection of this.#clients.get(target.clientId) ?? []) send(connection);
       return;
     }
     if (target.kind === 'all') {
-      for (const connection of this.#clients.values()) if (connection.clientId !== except) connection.emitCached(frames, key);
+      for (const connection of this.#connections) send(connection);
       return;
     }
     const members = this.#backend.view.room(target.room)?.members;
     if (!members) return;
     if (members.size < this.#clients.size) {
-      for (const member of members) if (member !== except) this.#clients.get(member)?.emitCached(frames, key);
+      for (const member of members) for (const connection of this.#clients.get(member) ?? []) send(connection);
     } else {
-      for (const connection of this.#clients.values()) {
-        if (connection.clientId !== except && members.has(connection.clientId)) connection.emitCached(frames, key);
-      }
+      for (const connection of this.#connections) if (members.has(connection.clientId)) send(connection);
     }
   }
 
@@ -529,11 +548,15 @@ export class Hub implements FrameHandler {
     if (except.length === 0) return this.#fanout(target, event);
     const frames = new FrameCache(event);
     const members = target.kind === 'room' ? this.#backend.view.room(target.room)?.members : undefined;
-    for (const connection of this.#clients.values()) {
+    for (const connection of this.#connections) {
       if (except.includes(connection.clientId)) continue;
       if (members && !members.has(connection.clientId)) continue;
       connection.emitCached(frames);
     }
+  }
+
+  #nextConnectionId(): string {
+    return `${this.#node}:${(++this.#connectionCount).toString(36)}`;
   }
 
   #scheduleFlush(): void {
@@ -568,15 +591,14 @@ export class Hub implements FrameHandler {
       this.#fanoutExcept({ kind: 'room', room }, { kind: 'room-members', room, joined, left, serverAt }, joiners);
       for (const joiner of joiners) {
         const others = joined.filter((id) => id !== joiner);
-        if (others.length + left.length > 0) {
-          this.#clients.get(joiner)!.emit({ kind: 'room-members', room, joined: others, left, serverAt });
-        }
+        if (others.length + left.length === 0) continue;
+        for (const connection of this.#clients.get(joiner)!) connection.emit({ kind: 'room-members', room, joined: others, left, serverAt });
       }
     }
     this.#roomMembers.clear();
     for (const [sender, counts] of this.#receiptUpdates) {
       const updates = [...counts.values()].map(({ id, delivered, read }) => ({ id, delivered, read }));
-      this.#clients.get(sender)?.emit({ kind: 'receipts', updates });
+      for (const connection of this.#clients.get(sender) ?? []) connection.emit({ kind: 'receipts', updates });
     }
     this.#receiptUpdates.clear();
   }

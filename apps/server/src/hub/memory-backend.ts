@@ -37,10 +37,12 @@ export class MemoryBus {
     this.#sinks.set(node, sink);
   }
 
-  /** The node is gone: its clients are released and announced as crashed. */
+  /** The node is gone: its connections are released; clients left with none are announced as crashed. */
   detach(node: string): void {
     this.#sinks.delete(node);
-    for (const clientId of this.directory.releaseNode(node)) this.announce({ clientId, online: false, crashed: true });
+    for (const { clientId, offline } of this.directory.releaseNode(node)) {
+      if (offline) this.announce({ clientId, online: false, crashed: true });
+    }
   }
 
   sinkOf(node: string): BackendSink | undefined {
@@ -71,8 +73,9 @@ export class MemoryBackend implements HubBackend {
     this.#node = node;
     const { directory, rooms } = bus;
     this.view = {
-      isOnline: (clientId) => directory.locate(clientId) !== undefined,
-      onlineCount: () => directory.size,
+      isOnline: (clientId) => directory.connectionsOf(clientId) > 0,
+      connections: (clientId) => directory.connectionsOf(clientId),
+      onlineCount: () => directory.onlineCount,
       online: () => directory.clientIds(),
       room: (room) => rooms.get(room),
       rooms: () => rooms.list(),
@@ -84,24 +87,23 @@ export class MemoryBackend implements HubBackend {
     this.#bus.attach(this.#node, sink);
   }
 
-  async admit(clientId: string, ip = ''): Promise<Admission> {
-    const result = this.#bus.directory.admit(clientId, this.#node, ip);
-    if (result === 'admitted') this.#bus.announce({ clientId, online: true });
+  async admit(clientId: string, ip = '', multi = false): Promise<Admission> {
+    const first = this.#bus.directory.connectionsOf(clientId) === 0;
+    const result = this.#bus.directory.admit(clientId, this.#node, ip, multi);
+    if (result === 'admitted' && first) this.#bus.announce({ clientId, online: true });
     return result;
   }
 
   async release(clientId: string): Promise<void> {
-    if (this.#bus.directory.release(clientId, this.#node)) this.#bus.announce({ clientId, online: false });
+    if (this.#bus.directory.release(clientId, this.#node) === 'offline') this.#bus.announce({ clientId, online: false });
   }
 
   async route(delivery: Delivery): Promise<boolean> {
     const { target } = delivery;
     if (target.kind === 'client') {
-      const node = this.#bus.directory.locate(target.clientId);
-      const sink = node === undefined ? undefined : this.#bus.sinkOf(node);
-      if (!sink) return false;
-      sink.deliver(delivery);
-      return true;
+      const nodes = this.#bus.directory.locate(target.clientId);
+      for (const node of nodes) this.#bus.sinkOf(node)?.deliver(delivery);
+      return nodes.length > 0;
     }
     for (const sink of this.#bus.sinks()) sink.deliver(delivery);
     return true;
