@@ -55,14 +55,14 @@ medians with min-max and ratios to the baselines measured in the same run.
   --scenarios a,b     ${SCENARIO_NAMES.join(', ')} (default all)
   --clients N         clients of fanout, direct and room (default 1000)
   --rate N            direct: total rate of the latency phase, msg/s (default 5000)
-  --duration S        seconds of each measured phase (default 5)
-  --warmup S          seconds of warm-up before each measured phase (default 1.5)
+  --duration S        seconds of each measured phase (default 4)
+  --warmup S          seconds of warm-up before each measured phase (default 1)
   --generators N      load-generator processes (default 2; more when --connections needs them)
   --connect-timeout S seconds a scenario may spend connecting (default 60); a system that
                       cannot connect all of --connections in time is reported with what it
                       reached, and not measured again in later runs
   --noise-retries N   measure a window again (N times at most) when other processes used
-                      half a core or more during it (default 1)
+                      half a core or more during it (default 0: such windows are flagged)
   --quick             a short run for development: 2 runs, 2000 connections, 2 s phases
   --out DIR           where the JSON results go (default bench/results)
   --chorus PATH       the Chorus server's main.js (default apps/server/dist/main.js), e.g. a
@@ -134,11 +134,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     rate: num('rate', 5000, 1),
     window: 2,
     textBytes: 100,
-    duration: num('duration', quick ? 2 : 5, 0.2, false),
-    warmup: num('warmup', quick ? 0.5 : 1.5, 0, false),
+    duration: num('duration', quick ? 2 : 4, 0.2, false),
+    warmup: num('warmup', quick ? 0.5 : 1, 0, false),
     generators: Math.max(num('generators', 2, 1), Math.ceil(connections / 15_000)),
     connectTimeout: num('connect-timeout', quick ? 30 : 60, 1, false),
-    noiseRetries: num('noise-retries', 1, 0),
+    noiseRetries: num('noise-retries', 0, 0),
     outDir: out === undefined ? join(ROOT, 'bench', 'results') : resolve(out),
     docs: !flags.has('no-docs') && str('cpu-prof') === undefined,
     cpuProfDir: str('cpu-prof') === undefined ? null : resolve(str('cpu-prof')!),

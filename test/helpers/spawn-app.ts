@@ -16,6 +16,8 @@ export const GENEROUS_LIMITS = {
   MESSAGE_BURST: '100000',
   MAX_CONNECTIONS_PER_IP: '100000',
   UPGRADES_PER_MINUTE_PER_IP: '100000',
+  AUTH_REGISTRATIONS_PER_IP: '100000',
+  AUTH_FAILURES_PER_IP: '100000',
 } as const;
 
 /** The built entry point of each deployable (npm test builds before it runs). */
@@ -56,6 +58,9 @@ export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> 
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // If the test process ends without stopping it (a timeout, a crash), the app goes too.
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const logs: Record<string, unknown>[] = [];
   const waiters = new Set<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>();
   let stderr = '';
@@ -72,6 +77,7 @@ export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> 
   });
   const exited = new Promise<number | null>((resolve) =>
     proc.once('exit', (code) => {
+      process.off('exit', killOnExit);
       if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
       resolve(code);
     }),

@@ -1,5 +1,5 @@
 import type { Test } from 'tap';
-import type { NewMessage, Storage, StoredMessage } from '../../apps/server/src/storage/storage.js';
+import type { NewMessage, NewSession, NewUser, Storage, StoredMessage } from '../../apps/server/src/storage/storage.js';
 
 /** One empty database (a fresh SQLite file, a fresh PostgreSQL schema). */
 export interface StorageFixture {
@@ -28,6 +28,22 @@ export function message(fields: Partial<NewMessage> = {}): NewMessage {
     ref: null,
     ...fields,
   };
+}
+
+/** An account without a profile; override any field. */
+export function user(username: string, fields: Partial<NewUser> = {}): NewUser {
+  return {
+    username,
+    passwordHash: `$scrypt$ln=15,r=8,p=1$salt-of-${username}$key`,
+    profile: { firstNames: null, lastNames: null, age: null, gender: null },
+    createdAt: 1_700_000_000_000,
+    ...fields,
+  };
+}
+
+/** A session of `username` created at `createdAt`, expiring an hour later; override any field. */
+export function session(id: string, username: string, createdAt = 1_700_000_000_000, fields: Partial<NewSession> = {}): NewSession {
+  return { id, username, createdAt, expiresAt: createdAt + 3_600_000, ...fields };
 }
 
 /** `count` messages of one conversation. */
@@ -398,6 +414,166 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     await a.migrate();
     await b.migrate();
     t.same(seqs(await b.since('everyone', 0, 10)), [1], 'data intact');
+  });
+
+  t.test('accounts: createUser stores every field; findUser is exact, nameTaken ignores ASCII case', async (t) => {
+    const s = await storage(t);
+    t.equal(await s.findUser('alice'), null);
+    t.equal(await s.nameTaken('alice'), false);
+    const alice = user('Alice.B@x', {
+      profile: { firstNames: 'Ålice Maria 😀', lastNames: "O'Brien-Łukasz", age: 33, gender: 'female' },
+      createdAt: 2 ** 45 + 7,
+    });
+    t.same(await s.createUser(alice), { created: true });
+    t.same(await s.findUser('Alice.B@x'), alice, 'every field round-trips');
+    const found = await s.findUser('Alice.B@x');
+    t.equal(typeof found!.createdAt, 'number');
+    t.equal(typeof found!.profile.age, 'number');
+    t.equal(await s.findUser('alice.b@x'), null, 'findUser is case-sensitive');
+    t.equal(await s.nameTaken('alice.b@X'), true, 'nameTaken ignores case');
+    t.equal(await s.nameTaken('Alice.B'), false, 'whole names only');
+    t.same(await s.createUser(user('bob')), { created: true });
+    t.same((await s.findUser('bob'))!.profile, { firstNames: null, lastNames: null, age: null, gender: null }, 'an empty profile');
+  });
+
+  t.test('accounts: a taken name is refused atomically, whatever its case', async (t) => {
+    const db = await database(t);
+    const [a, b] = await Promise.all([db.open(), db.open()]);
+    const first = user('carol', { passwordHash: 'first' });
+    t.same(await a.createUser(first), { created: true });
+    t.same(await a.createUser(user('carol', { passwordHash: 'second' })), { created: false, reason: 'exists' });
+    t.same(await b.createUser(user('CAROL', { passwordHash: 'third' })), { created: false, reason: 'exists' }, 'another case is the same name');
+    t.same(await a.findUser('carol'), first, 'the first account is untouched');
+    t.equal(await a.findUser('CAROL'), null);
+
+    for (let i = 0; i < 10; i++) {
+      const results = await Promise.all([a.createUser(user(`race${i}`)), b.createUser(user(`RACE${i}`))]);
+      t.same(
+        results.map((r) => r.created).sort(),
+        [false, true],
+        `round ${i}: exactly one of two concurrent registrations wins`,
+      );
+    }
+  });
+
+  t.test('accounts: a profile or name that cannot be stored exactly is refused', async (t) => {
+    const s = await storage(t);
+    await t.rejects(s.createUser(user('nul', { profile: { firstNames: 'a\0b', lastNames: null, age: null, gender: null } })));
+    await t.rejects(s.createUser(user('surrogate', { profile: { firstNames: null, lastNames: '\ud800', age: null, gender: null } })));
+    await t.rejects(s.createUser(user('age', { profile: { firstNames: null, lastNames: null, age: 1.5, gender: null } })));
+    t.equal(await s.nameTaken('nul'), false);
+  });
+
+  t.test('sessions: create, find, revoke once, revoke all but one', async (t) => {
+    const s = await storage(t);
+    await s.createUser(user('dave'));
+    await s.createUser(user('erin'));
+    const t0 = 1_700_000_000_000;
+    await s.createSession(session('s1', 'dave', t0));
+    await s.createSession(session('s2', 'dave', t0 + 1));
+    await s.createSession(session('s3', 'dave', t0 + 2));
+    await s.createSession(session('e1', 'erin', t0));
+    t.same(await s.findSession('s1'), { ...session('s1', 'dave', t0), revokedAt: null });
+    t.equal(typeof (await s.findSession('s1'))!.expiresAt, 'number');
+    t.equal(await s.findSession('nope'), null);
+
+    t.equal(await s.revokeSession('s1', t0 + 10), true, 'revokes a live session');
+    t.equal(await s.revokeSession('s1', t0 + 20), false, 'a second revoke changes nothing');
+    t.equal((await s.findSession('s1'))!.revokedAt, t0 + 10, 'the first revocation time is kept');
+    t.equal(await s.revokeSession('nope', t0), false, 'an unknown session');
+
+    t.equal(await s.revokeAllSessions('dave', t0 + 30, 's3'), 1, 'only s2 was still live besides s3');
+    t.equal((await s.findSession('s2'))!.revokedAt, t0 + 30);
+    t.equal((await s.findSession('s3'))!.revokedAt, null, 'the excepted session stays');
+    t.equal((await s.findSession('e1'))!.revokedAt, null, "another account's sessions stay");
+    t.equal(await s.revokeAllSessions('dave', t0 + 40), 1, 'without an exception: all');
+    t.equal((await s.findSession('s3'))!.revokedAt, t0 + 40);
+    t.equal(await s.revokeAllSessions('nobody', t0), 0);
+  });
+
+  t.test('sessions: refused for an unknown account or a taken id', async (t) => {
+    const s = await storage(t);
+    await s.createUser(user('frank'));
+    await t.rejects(s.createSession(session('x1', 'ghost')), 'the account must exist');
+    await s.createSession(session('x2', 'frank'));
+    await t.rejects(s.createSession(session('x2', 'frank')), 'ids are unique');
+    t.equal(await s.findSession('x1'), null);
+  });
+
+  t.test('sessions: keepAtMost revokes the oldest live ones, never the new one', async (t) => {
+    const s = await storage(t);
+    await s.createUser(user('gina'));
+    await s.createUser(user('hank'));
+    const t0 = 1_700_000_000_000;
+    await s.createSession(session('old-expired', 'gina', t0 - 7_200_000));
+    await s.createSession(session('h', 'hank', t0));
+    for (let i = 1; i <= 4; i++) await s.createSession(session(`g${i}`, 'gina', t0 + i), 3);
+    const live = async () => {
+      const out: string[] = [];
+      for (const id of ['g1', 'g2', 'g3', 'g4']) if ((await s.findSession(id))!.revokedAt === null) out.push(id);
+      return out;
+    };
+    t.same(await live(), ['g2', 'g3', 'g4'], 'the oldest live one made room');
+    t.equal((await s.findSession('g1'))!.revokedAt, t0 + 4, 'revoked at the new session time');
+    t.equal((await s.findSession('old-expired'))!.revokedAt, null, 'an expired session does not count and is left alone');
+    t.equal((await s.findSession('h'))!.revokedAt, null, "another account's session is untouched");
+    await s.createSession(session('g5', 'gina', t0 + 4), 1);
+    t.same(await live(), [], 'keepAtMost 1: only the new one');
+    t.equal((await s.findSession('g5'))!.revokedAt, null);
+    await s.createSession(session('g0', 'gina', t0 + 4), 2);
+    t.equal((await s.findSession('g5'))!.revokedAt, null, 'an equally new session is kept by the tie-break when it fits');
+    t.equal((await s.findSession('g0'))!.revokedAt, null);
+  });
+
+  t.test('passwords: setPasswordHash, and changePassword revoking every other session atomically', async (t) => {
+    const s = await storage(t);
+    await s.createUser(user('ivy', { passwordHash: 'h1' }));
+    t.equal(await s.setPasswordHash('ivy', 'h2'), true);
+    t.equal((await s.findUser('ivy'))!.passwordHash, 'h2');
+    t.equal(await s.setPasswordHash('nobody', 'h'), false);
+    t.equal(await s.findUser('nobody'), null, 'nothing created');
+
+    const t0 = 1_700_000_000_000;
+    for (const id of ['a', 'b', 'c']) await s.createSession(session(id, 'ivy', t0));
+    t.equal(await s.changePassword('ivy', 'h3', t0 + 5, 'b'), true);
+    t.equal((await s.findUser('ivy'))!.passwordHash, 'h3');
+    t.same(
+      await Promise.all(['a', 'b', 'c'].map(async (id) => (await s.findSession(id))!.revokedAt)),
+      [t0 + 5, null, t0 + 5],
+      'every session but the kept one is revoked',
+    );
+    t.equal(await s.changePassword('ivy', 'h4', t0 + 6), true, 'without a session to keep');
+    t.equal((await s.findSession('b'))!.revokedAt, t0 + 6);
+    t.equal(await s.changePassword('nobody', 'h', t0), false);
+  });
+
+  t.test('sessions: deleteExpiredSessions removes those expired at or before now', async (t) => {
+    const s = await storage(t);
+    await s.createUser(user('jay'));
+    const t0 = 1_700_000_000_000;
+    await s.createSession(session('gone', 'jay', t0, { expiresAt: t0 + 10 }));
+    await s.createSession(session('edge', 'jay', t0, { expiresAt: t0 + 20 }));
+    await s.createSession(session('stays', 'jay', t0, { expiresAt: t0 + 30 }));
+    await s.revokeSession('stays', t0 + 1);
+    t.equal(await s.deleteExpiredSessions(t0 + 20), 2);
+    t.equal(await s.findSession('gone'), null);
+    t.equal(await s.findSession('edge'), null);
+    t.equal((await s.findSession('stays'))!.revokedAt, t0 + 1, 'a revoked session that has not expired is kept');
+    t.equal(await s.deleteExpiredSessions(t0 + 20), 0);
+  });
+
+  t.test('accounts and sessions survive close and reopen', async (t) => {
+    const db = await database(t);
+    const before = await db.open();
+    const kate = user('kate', { profile: { firstNames: 'Kate', lastNames: null, age: 40, gender: null } });
+    await before.createUser(kate);
+    await before.createSession(session('k1', 'kate'));
+    await before.revokeSession('k1', 1_700_000_000_100);
+    await before.close();
+    const after = await db.open();
+    t.same(await after.findUser('kate'), kate);
+    t.same(await after.findSession('k1'), { ...session('k1', 'kate'), revokedAt: 1_700_000_000_100 });
+    t.same(await after.createUser(user('KATE')), { created: false, reason: 'exists' });
   });
 
   t.test('calls after close() reject', async (t) => {

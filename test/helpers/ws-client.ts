@@ -17,8 +17,8 @@ export class TestClient {
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  constructor(url: string, protocol?: string) {
-    this.socket = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+  constructor(url: string, protocols?: string | string[]) {
+    this.socket = protocols ? new WebSocket(url, protocols) : new WebSocket(url);
     this.socket.on('message', (data, isBinary) => {
       this.frames.push(isBinary ? `<binary ${(data as Buffer).length}>` : data.toString());
       this.#wake();

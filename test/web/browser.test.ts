@@ -2,11 +2,14 @@
  * The browser client end to end: the real server (two workers) and the real
  * client app, started as a user would, driven by headless Chromium.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { startApp } from '../helpers/spawn-app.js';
+import { chromium, type Browser, type Locator, type Page, type Route } from 'playwright-core';
+import { startApp, type RunningApp } from '../helpers/spawn-app.js';
+import { jsonClient } from '../helpers/ws-client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -32,7 +35,11 @@ interface Tab {
 async function openTab(browser: Browser, url: string): Promise<Tab> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
   context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
+  return openPage(await context.newPage(), url);
+}
+
+/** Opens `url` in `page` (a new page of an existing context shares that browser profile's storage). */
+async function openPage(page: Page, url: string): Promise<Tab> {
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
   page.on('console', (msg) => {
@@ -82,7 +89,10 @@ if (!existsSync(CHROMIUM)) {
 } else {
   t.test('people chat through the browser client: lobby, private, rooms, receipts, typing', async (t) => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const server = await startApp('server', { WORKERS: '2' });
+    // One data directory for both runs of the server (it restarts at the end): the same SQLite file.
+    const dataDir = mkdtempSync(join(tmpdir(), 'chorus-browser-'));
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    const server = await startApp('server', { WORKERS: '2', DATA_DIR: dataDir });
     t.teardown(() => server.stop());
     const client = await startApp('client', { SERVER: `ws://127.0.0.1:${server.port}` });
     t.teardown(() => client.stop());
@@ -416,8 +426,8 @@ if (!existsSync(CHROMIUM)) {
       await alice.page.locator('[data-testid="conn-state"][data-state="reconnecting"]').waitFor();
       t.match(await alice.page.getByTestId('error-banner').textContent(), /Trying again in \d+ s/, 'the banner counts down');
       await shot(alice.page, 'browser-alice-reconnecting.png');
-      // The same port, so that the client app's SERVER still points at it.
-      const again = await startApp('server', { WORKERS: '2', PORT: String(server.port) });
+      // The same port, so that the client app's SERVER still points at it, and the same data.
+      const again = await startApp('server', { WORKERS: '2', PORT: String(server.port), DATA_DIR: dataDir });
       t.teardown(() => again.stop());
       for (const tab of [alice, bob]) await connState(tab.page, 'online').waitFor({ timeout: 30_000 });
       await onlineEntry(alice.page, 'bob').waitFor();
@@ -426,6 +436,202 @@ if (!existsSync(CHROMIUM)) {
       await send(bob.page, text);
       await messagesWithText(alice.page, text).waitFor();
       t.pass('messages flow again');
+    });
+
+    t.same(
+      tabs.flatMap((tab) => tab.problems),
+      [],
+      'no page threw, and every server frame matched the protocol',
+    );
+  });
+
+  t.test('durable conversations: reload, offline outbox, offline private message, history paging', async (t) => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const dataDir = mkdtempSync(join(tmpdir(), 'chorus-durable-'));
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    let server: RunningApp = await startApp('server', { WORKERS: '2', DATA_DIR: dataDir });
+    const port = server.port;
+    t.teardown(() => server.stop());
+    const client = await startApp('client', { SERVER: `ws://127.0.0.1:${port}` });
+    t.teardown(() => client.stop());
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    t.teardown(() => browser.close());
+    const base = `http://127.0.0.1:${client.port}`;
+
+    const alice = await openTab(browser, `${base}/alice`);
+    const bob = await openTab(browser, `${base}/bob`);
+    const tabs = [alice, bob];
+    for (const tab of tabs) await connState(tab.page, 'online').waitFor();
+    const dm = 'dm:alice,bob';
+    const lobbyTexts = ['lobby: hi from alice', 'lobby: hi from bob'];
+    const dmTexts = ['private: alice to bob', 'private: bob to alice'];
+
+    /** How many messages of the open conversation read exactly `text`. */
+    const count = (tab: Tab, text: string) => messagesWithText(tab.page, text).count();
+    /** The texts of the open conversation, top to bottom. */
+    const texts = (tab: Tab) => tab.page.getByTestId('message-list').getByTestId('message-text').allTextContents();
+
+    await t.test('reload keeps the conversation: shown before the socket is back, nothing twice after the resume', async (t) => {
+      await send(alice.page, lobbyTexts[0]!);
+      await messagesWithText(bob.page, lobbyTexts[0]!).waitFor();
+      await send(bob.page, lobbyTexts[1]!);
+      await messagesWithText(alice.page, lobbyTexts[1]!).waitFor();
+      await onlineEntry(alice.page, 'bob').getByRole('button').click();
+      await send(alice.page, dmTexts[0]!);
+      await openConversation(bob.page, dm);
+      await messagesWithText(bob.page, dmTexts[0]!).waitFor();
+      await send(bob.page, dmTexts[1]!);
+      await tickOf(alice.page, dmTexts[0]!, 'read').waitFor();
+      await messagesWithText(alice.page, dmTexts[1]!).waitFor();
+
+      // Hold the page's request for the server address: the socket cannot open until it is answered.
+      let held!: (route: Route) => void;
+      const envRequested = new Promise<Route>((resolve) => (held = resolve));
+      await alice.page.route('**/env', (route) => held(route));
+      await alice.page.reload();
+      await messagesWithText(alice.page, dmTexts[1]!).waitFor();
+      t.equal(await connState(alice.page, 'connecting').count(), 1, 'the page is still connecting…');
+      t.equal(await alice.page.getByTestId('conversation-title').textContent(), 'bob', '…and the private conversation is open again…');
+      for (const text of dmTexts) t.equal(await count(alice, text), 1, `…showing "${text}"`);
+      await shot(alice.page, 'browser-durable-1-reloaded.png');
+
+      // While alice is away, bob writes to her: stored, acknowledged, delivered when she resumes.
+      const away = 'private: written while alice reloaded';
+      await bob.page.getByTestId('composer-hint').getByText('alice is offline').waitFor();
+      await send(bob.page, away);
+      await tickOf(bob.page, away, 'sent').waitFor();
+      t.pass('bob’s message to offline alice is acknowledged');
+
+      const route = await envRequested;
+      await route.continue();
+      await alice.page.unroute('**/env');
+      await connState(alice.page, 'online').waitFor();
+      await messagesWithText(alice.page, away).waitFor();
+      t.pass('after the resume alice has the message she missed');
+      await tickOf(bob.page, away, 'read').waitFor();
+      t.pass('and bob sees it read');
+      t.same(await texts(alice), [...dmTexts, away], 'the private conversation: every message once, in order');
+      await openConversation(alice.page, 'everyone');
+      for (const text of lobbyTexts) t.equal(await count(alice, text), 1, `lobby: "${text}" once`);
+      await openConversation(alice.page, dm);
+    });
+
+    await t.test('offline outbox: two messages written while the server is down arrive once, in order', async (t) => {
+      const offline = ['offline: first of two', 'offline: second of two'];
+      await server.stop();
+      await connState(alice.page, 'reconnecting').waitFor();
+      for (const text of offline) await send(alice.page, text);
+      for (const text of offline) await tickOf(alice.page, text, 'pending').waitFor();
+      t.pass('both show pending (a clock)');
+      t.match(await alice.page.getByTestId('composer-hint').textContent(), /offline/, 'the composer says they go out when the connection is back');
+      await shot(alice.page, 'browser-durable-2-offline-pending.png');
+      await alice.page.reload();
+      for (const text of offline) await tickOf(alice.page, text, 'pending').waitFor();
+      for (const text of offline) t.equal(await count(alice, text), 1, `"${text}" is still pending after a reload (kept in the outbox)`);
+
+      // The same port and the same data directory: the same SQLite file.
+      server = await startApp('server', { WORKERS: '2', PORT: String(port), DATA_DIR: dataDir });
+      await connState(alice.page, 'online').waitFor({ timeout: 30_000 });
+      for (const text of offline) await messagesWithText(bob.page, text).waitFor({ timeout: 30_000 });
+      t.pass('alice reconnected by herself and bob got both');
+      for (const text of offline) await tickOf(alice.page, text, 'read').waitFor();
+      t.pass('alice sees both delivered and read');
+      for (const text of offline) t.equal(await count(bob, text), 1, `bob has "${text}" once`);
+      const order = await texts(bob);
+      t.ok(order.indexOf(offline[0]!) < order.indexOf(offline[1]!), 'in the order written');
+      t.equal(await count(alice, offline[0]!), 1, 'alice has each once too');
+      await shot(alice.page, 'browser-durable-3-delivered.png');
+    });
+
+    await t.test('a private message to someone offline reaches them when they come back', async (t) => {
+      const carolContext = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+      carolContext.setDefaultTimeout(15_000);
+      t.teardown(() => carolContext.close());
+      const first = await openPage(await carolContext.newPage(), `${base}/carol`);
+      tabs.push(first);
+      await connState(first.page, 'online').waitFor();
+      await onlineEntry(alice.page, 'carol').getByRole('button').click();
+      await alice.page.getByTestId('conversation-title').getByText('carol', { exact: true }).waitFor();
+      await first.page.close();
+      await alice.page.getByTestId('composer-hint').getByText('carol is offline').waitFor();
+      const text = 'private: for carol, who is away';
+      await send(alice.page, text);
+      await tickOf(alice.page, text, 'sent').waitFor();
+      t.pass('acknowledged for offline carol');
+
+      const again = await openPage(await carolContext.newPage(), `${base}/carol`);
+      tabs.push(again);
+      await connState(again.page, 'online').waitFor();
+      await conversationLink(again.page, 'dm:alice,carol').getByTestId('unread').getByText('1', { exact: true }).waitFor();
+      await openConversation(again.page, 'dm:alice,carol');
+      await messagesWithText(again.page, text).waitFor();
+      t.equal(await count(again, text), 1, 'carol sees it, once');
+      await tickOf(alice.page, text, 'read').waitFor();
+      t.pass('and alice sees it read');
+    });
+
+    await t.test('history: a fresh page shows the newest lobby messages and pages back on scrolling up', async (t) => {
+      const total = 120;
+      const writer = await jsonClient(`ws://127.0.0.1:${port}`, 'writer');
+      for (let i = 1; i <= total; i++) writer.send({ type: 'send', id: `h${i}`, text: `history ${i}`, sentAt: Date.now() });
+      // A connection's frames are handled in order: the last ack means all are stored.
+      await writer.nextJson((f) => f.type === 'ack' && f.ref === `h${total}`, 15_000);
+      await writer.close();
+
+      const dave = await openTab(browser, `${base}/dave`);
+      tabs.push(dave);
+      await messagesWithText(dave.page, `history ${total}`).waitFor();
+      const list = dave.page.getByTestId('message-list').getByTestId('message');
+      t.equal(await list.count(), 50, 'one page of 50');
+      t.equal(await list.first().getByTestId('message-text').textContent(), 'history 71', 'the newest 50');
+
+      // Watch for the loading state (it may last only a moment).
+      await dave.page.evaluate(() => {
+        const w = window as { __sawLoading?: boolean };
+        w.__sawLoading = false;
+        new MutationObserver(() => {
+          if (document.querySelector('[data-testid="loading-older"]')) w.__sawLoading = true;
+        }).observe(document.body, { childList: true, subtree: true });
+      });
+      const scrollToTopAndMeasure = (text: string) =>
+        dave.page.evaluate((text) => {
+          const viewport = document.querySelector('section[aria-label="Messages"]')!;
+          viewport.scrollTop = 0;
+          const item = [...document.querySelectorAll('[data-testid="message"]')].find((el) => el.querySelector('[data-testid="message-text"]')?.textContent === text);
+          return item!.getBoundingClientRect().top;
+        }, text);
+      const topBefore = await scrollToTopAndMeasure('history 71');
+      await messagesWithText(dave.page, 'history 21').waitFor();
+      t.equal(await list.count(), 100, 'scrolling to the top loads the next 50');
+      const topAfter = await messagesWithText(dave.page, 'history 71').evaluate((el) => el.getBoundingClientRect().top);
+      t.ok(Math.abs(topAfter - topBefore) < 2, `the message at the top stays where it was (${topBefore} -> ${topAfter})`);
+      t.equal(await dave.page.evaluate(() => (window as { __sawLoading?: boolean }).__sawLoading), true, 'a "loading older messages" line showed meanwhile');
+      t.equal(await dave.page.getByTestId('history-start').count(), 0, 'not the start yet');
+
+      await scrollToTopAndMeasure('history 21');
+      await dave.page.getByTestId('history-start').waitFor();
+      t.pass('the start of the conversation is reached (the server said there is no more)');
+      const shown = (await texts(dave)).filter((text) => text.startsWith('history '));
+      t.same(shown, Array.from({ length: total }, (_, i) => `history ${i + 1}`), 'all 120, once each, in order');
+      for (const text of lobbyTexts) t.equal(await count(dave, text), 1, `and the older "${text}"`);
+      await dave.page.evaluate(() => (document.querySelector('section[aria-label="Messages"]')!.scrollTop = 0));
+      await shot(dave.page, 'browser-durable-4-history.png');
+
+      // A reload shows the newest 100 from the browser's store; older pages come from it too, not from the server.
+      let historyAsks = 0;
+      dave.page.on('websocket', (socket) =>
+        socket.on('framesent', ({ payload }) => {
+          if (typeof payload === 'string' && (JSON.parse(payload) as { type: string }).type === 'history') historyAsks++;
+        }),
+      );
+      await dave.page.reload();
+      await messagesWithText(dave.page, `history ${total}`).waitFor();
+      await connState(dave.page, 'online').waitFor();
+      t.equal(await list.count(), 100, 'after a reload: the newest 100 kept');
+      await scrollToTopAndMeasure('history 21');
+      await dave.page.getByTestId('history-start').waitFor();
+      t.same((await texts(dave)).filter((text) => text.startsWith('history ')).length, total, 'paged back to the start');
+      t.equal(historyAsks, 0, 'from the store alone: no history asked of the server');
     });
 
     t.same(

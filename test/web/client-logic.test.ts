@@ -5,7 +5,18 @@
  * Time-based behaviour runs on a fake clock.
  */
 import t from 'tap';
-import { CloseCode, MAX_RECEIPT_IDS, TYPING_REFRESH_MS, TYPING_TTL_MS, type ErrorFrame, type MessageFrame, type ReceiptFrame } from '@chorus/protocol';
+import {
+  CloseCode,
+  MAX_RECEIPT_IDS,
+  TYPING_REFRESH_MS,
+  TYPING_TTL_MS,
+  type ClientFrame,
+  type ErrorFrame,
+  type MessageFrame,
+  type ReceiptFrame,
+  type SendFrame,
+  type WelcomeFrame,
+} from '@chorus/protocol';
 import { Backoff } from '../../apps/web/src/lib/backoff.js';
 import { socketUrl } from '../../apps/web/src/lib/env.js';
 import { clockSkewNote } from '../../apps/web/src/lib/format-time.js';
@@ -24,8 +35,14 @@ import { describeTyping, explainClose, explainRoomError, explainSendError } from
 import { ReceiptOutbox } from '../../apps/web/src/lib/state/receipt-outbox.js';
 import { tickOf } from '../../apps/web/src/lib/state/ticks.js';
 import { TypingSender } from '../../apps/web/src/lib/state/typing-sender.js';
+import { Cursors, MAX_RESUME_CURSORS } from '../../apps/web/src/lib/state/cursors.js';
+import { HistoryPager } from '../../apps/web/src/lib/state/history-pager.js';
+import { Outbox } from '../../apps/web/src/lib/state/outbox.js';
+import type { OutboxEntry, StoredMessage } from '../../apps/web/src/lib/store/chat-store.js';
+import { MemoryStore } from '../../apps/web/src/lib/store/memory-store.js';
+import { FakeSocket } from './fixtures/fake-socket.js';
 import { FakeTime } from './fixtures/fake-time.js';
-import { Conversations, MessageLog, RoomDirectory, TypingIndicators } from './fixtures/load-state.js';
+import { ChatSession, Conversations, MessageLog, RoomDirectory, TypingIndicators } from './fixtures/load-state.js';
 
 t.test('backoff: full jitter under an exponential ceiling, reset after a welcome', (t) => {
   const highest = new Backoff({ baseMs: 500, capMs: 15_000, random: () => 0.999999 });
@@ -307,7 +324,7 @@ t.test('ticks: pending, sent on ack, delivered and read from receipt counts', (t
 
   own('r4', 'bob', null);
   log.fail('r4', 'Not sent: no one called “bob” has ever been here.');
-  t.match(tickOf(mineIn(log, dm, 'r4')), { tick: 'failed', label: /never been here/ });
+  t.match(tickOf(mineIn(log, dm, 'r4')), { tick: 'failed', label: /has ever been here/ });
 
   t.same(tickOf({ status: 'sent', failure: null, to: null, room: 'x', recipients: 3, delivered: 0, read: 2 }).detail, 'read by 2 of 3', 'read implies delivered');
   t.same(tickOf({ status: 'sent', failure: null, to: null, room: null, recipients: null, delivered: 0, read: 0 }), { tick: 'sent', label: 'Sent', detail: null }, 'sent from elsewhere: counts unknown');
@@ -396,4 +413,356 @@ t.test('room directory: welcome, answers and pushes', (t) => {
   rooms.left('dev');
   t.same(rooms.others.map((r) => r.name), ['dev', 'new'], 'a room I left is still listed');
   t.end();
+});
+
+// ---- durable conversations: cursors, one copy per seq, the outbox, history, the store ----
+
+/** A stored lobby message `seq` from `from`. */
+function storedMessage(seq: number, from = 'bob', conversation: ConversationId = LOBBY): StoredMessage {
+  return {
+    conversation,
+    seq,
+    id: `s.${conversation}.${seq}`,
+    from,
+    to: null,
+    room: null,
+    text: `${conversation} #${seq}`,
+    sentAt: seq,
+    serverAt: seq,
+    ref: null,
+    recipients: null,
+    delivered: 0,
+    read: 0,
+    seen: true,
+  };
+}
+
+/** A lobby message frame `seq` (the same message as storedMessage(seq)). */
+function lobbyFrame(seq: number, from = 'bob'): MessageFrame {
+  return { type: 'message', id: `s.${LOBBY}.${seq}`, from, to: null, room: null, conversation: LOBBY, seq, text: `${LOBBY} #${seq}`, sentAt: seq, serverAt: seq };
+}
+
+const textsOf = (items: readonly { kind: string }[]): string[] =>
+  items.filter((i): i is ChatMessage => i.kind === 'message').map((m) => m.text);
+
+t.test('cursors: every seq held up to N (my acked ones too), a mid-way start, gaps', (t) => {
+  const cursors = new Cursors();
+  t.equal(cursors.get(LOBBY), undefined, 'nothing before the first message');
+  t.equal(cursors.hold(LOBBY, 57), true);
+  t.equal(cursors.get(LOBBY), 57, 'first met at seq 57: 1..56 are history to page, not messages missed');
+  t.equal(cursors.hold(LOBBY, 20), false, 'a history page below changes nothing');
+  t.equal(cursors.hold(LOBBY, 59), false, 'above a gap: not moved');
+  t.equal(cursors.get(LOBBY), 57, 'the cursor never claims the missing 58');
+  cursors.hold(LOBBY, 60);
+  t.equal(cursors.hold(LOBBY, 58), true);
+  t.equal(cursors.get(LOBBY), 60, 'the gap filled: the cursor moves over everything now contiguous');
+  t.equal(cursors.hold(LOBBY, 60), false, 'a duplicate changes nothing');
+
+  const dm = directConversation('alice', 'bob');
+  cursors.hold(dm, 1); // bob's message
+  cursors.hold(dm, 3); // bob's again, after mine
+  t.equal(cursors.get(dm), 1, 'seq 2 (my own message) not acknowledged yet');
+  cursors.hold(dm, 2); // the ack of mine names seq 2
+  t.equal(cursors.get(dm), 3, 'my acked message counts');
+
+  t.same(new Cursors(cursors.toRecord()).toRecord(), { [LOBBY]: 60, [dm]: 3 }, 'kept and read back as a record');
+
+  const many = new Cursors();
+  for (let i = 0; i < MAX_RESUME_CURSORS + 5; i++) many.hold(`room:r${i}`, 1);
+  many.hold('room:r0', 2);
+  const record = many.toRecord();
+  t.equal(Object.keys(record).length, MAX_RESUME_CURSORS, 'a resume carries at most 1000 cursors');
+  t.equal(record['room:r0'], 2, 'the most recently active are kept');
+  t.equal(record['room:r1'], undefined, 'the least recently active are left out');
+  t.end();
+});
+
+t.test('message log: one copy per (conversation, seq) from the store, replay, live and history, in seq order', (t) => {
+  const persisted: StoredMessage[] = [];
+  const log = new MessageLog('alice', (messages) => persisted.push(...messages));
+  log.restore([1, 2, 3].map((seq) => storedMessage(seq)), []);
+  t.same(textsOf(log.in(LOBBY)), ['everyone #1', 'everyone #2', 'everyone #3'], 'the store is shown');
+  t.equal(persisted.length, 0, 'restoring writes nothing back');
+
+  t.equal(log.add(lobbyFrame(3)), null, 'a replay of a kept message adds nothing');
+  t.not(log.add(lobbyFrame(5)), null, 'live');
+  t.not(log.add(lobbyFrame(4)), null, 'replayed after it');
+  t.equal(log.add(lobbyFrame(5)), null, 'a redelivery after a reconnect');
+  for (const seq of [5, 4, 3, 2, 1]) log.add(lobbyFrame(seq)); // a history page, newest first
+  t.same(textsOf(log.in(LOBBY)), [1, 2, 3, 4, 5].map((n) => `everyone #${n}`), 'once each, by seq');
+  t.same(persisted.map((m) => m.seq), [5, 4], 'only what was new is written');
+  t.equal(log.floor(LOBBY), 1);
+  t.equal(log.complete(LOBBY), true, 'seq 1 shown: the start of the conversation');
+  t.end();
+});
+
+t.test('message log: my pending message takes its place on the ack, once, even when the replay brings it first', (t) => {
+  const log = new MessageLog('alice');
+  log.add(lobbyFrame(10));
+  log.addOwn({ ref: 'r1', from: 'alice', to: null, room: null, text: 'one', sentAt: 100, serverAt: 100 });
+  t.same(log.in(LOBBY).map((m) => m.key), ['m:s.everyone.10', 'r:r1'], 'pending at the end');
+  log.add(lobbyFrame(11)); // bob's message committed before mine
+  t.same(log.in(LOBBY).map((m) => m.key), ['m:s.everyone.10', 'm:s.everyone.11', 'r:r1'], 'still pending at the end');
+  log.ack({ ref: 'r1', id: 'a.1', serverAt: 101, recipients: 1, conversation: LOBBY, seq: 12 });
+  t.same(mineIn(log, LOBBY, 'r1').seq, 12, 'placed at its seq');
+  t.equal(log.ack({ ref: 'r1', id: 'a.1', serverAt: 101, recipients: 1, conversation: LOBBY, seq: 12 })?.key, 'r:r1', 'a repeated ack (a retry) changes nothing');
+
+  // Sent, then the connection dropped before the ack: the replay brings it back with its seq.
+  log.addOwn({ ref: 'r2', from: 'alice', to: null, room: null, text: 'two', sentAt: 200, serverAt: 200 });
+  const replayed: MessageFrame = { ...lobbyFrame(13, 'alice'), id: 'a.2', text: 'two', sentAt: 200 };
+  t.equal(log.add(replayed), null, 'the replay of my pending message is that message');
+  t.same([mineIn(log, LOBBY, 'r2').status, mineIn(log, LOBBY, 'r2').seq], ['sent', 13]);
+  log.ack({ ref: 'r2', id: 'a.2', serverAt: 201, recipients: 1, conversation: LOBBY, seq: 13 });
+  t.equal(mineIn(log, LOBBY, 'r2').recipients, 1, 'the ack of the retry gives the count');
+
+  // A copy at the ack's seq that did not match (sent with another clock reading): the held copy stays.
+  log.addOwn({ ref: 'r3', from: 'alice', to: null, room: null, text: 'three', sentAt: 300, serverAt: 300 });
+  log.add({ ...lobbyFrame(14, 'alice'), id: 'a.3', text: 'three', sentAt: 299 });
+  log.ack({ ref: 'r3', id: 'a.3', serverAt: 301, recipients: 1, conversation: LOBBY, seq: 14 });
+  t.same(textsOf(log.in(LOBBY)), ['everyone #10', 'everyone #11', 'one', 'two', 'three'], 'each message once, in seq order');
+  t.equal(log.in(LOBBY).filter((m) => m.kind === 'message' && m.status === 'pending').length, 0, 'nothing left pending');
+  t.end();
+});
+
+t.test('message log: only the newest run without a gap is shown; notes stay after their message', (t) => {
+  const log = new MessageLog('alice');
+  for (const seq of [1, 2, 3]) log.add(lobbyFrame(seq));
+  log.addNote(LOBBY, 'carol joined the chat', 3);
+  log.add(lobbyFrame(6));
+  t.same(textsOf(log.in(LOBBY)), ['everyone #6'], 'a gap (4, 5 missing): the older run waits');
+  t.equal(log.gapBelow(LOBBY), true);
+  t.equal(log.complete(LOBBY), false);
+  log.add(lobbyFrame(5));
+  log.add(lobbyFrame(4));
+  t.same(log.in(LOBBY).map((i) => (i.kind === 'note' ? i.text : i.seq)), [1, 2, 3, 'carol joined the chat', 4, 5, 6], 'filled: all, the note where it happened');
+  t.equal(log.gapBelow(LOBBY), false);
+  t.end();
+});
+
+function outboxEntry(ref: string, order: number, extra: Partial<OutboxEntry> = {}): OutboxEntry {
+  return { ref, order, conversation: LOBBY, to: null, room: null, text: `text ${ref}`, sentAt: order, serverAt: order, failure: null, ...extra };
+}
+
+t.test('outbox: kept while offline, sent in order with the original ids after the resume, retried with the same id', (t) => {
+  const time = new FakeTime();
+  const sent: SendFrame[] = [];
+  let online = false;
+  const kept = new Map<string, OutboxEntry>();
+  const outbox = new Outbox({
+    send: (frame) => online && (sent.push(frame), true),
+    save: (entry) => kept.set(entry.ref, entry),
+    remove: (ref) => kept.delete(ref),
+    timers: time,
+    retryDelayMs: (attempt) => 1000 * 2 ** attempt,
+  });
+  outbox.add(outboxEntry('a', 1));
+  outbox.add(outboxEntry('b', 2, { to: 'bob', conversation: 'dm:alice,bob' }));
+  t.same(sent, [], 'nothing goes out while offline');
+  t.same([...kept.keys()], ['a', 'b'], 'both kept (they survive a reload)');
+
+  online = true;
+  outbox.ready();
+  t.same(sent, [
+    { type: 'send', id: 'a', text: 'text a', sentAt: 1 },
+    { type: 'send', id: 'b', to: 'bob', text: 'text b', sentAt: 2 },
+  ], 'in order, with their ids and their original sentAt, once the connection is ready');
+  outbox.add(outboxEntry('c', 3));
+  t.equal(sent.at(-1)?.id, 'c', 'a message written while ready goes at once');
+  t.same(outbox.acked('a')?.ref, 'a');
+  t.same([...kept.keys()], ['b', 'c'], 'acknowledged: removed from the store');
+  t.equal(outbox.acked('a'), undefined, 'a repeated ack finds nothing');
+
+  // The connection drops before b and c are acknowledged.
+  outbox.lost();
+  sent.length = 0;
+  outbox.add(outboxEntry('d', 4));
+  online = false;
+  t.same(sent, [], 'not sent while not ready');
+  online = true;
+  outbox.ready();
+  t.same(sent.map((f) => f.id), ['b', 'c', 'd'], 'everything unacknowledged goes again, in order, same ids');
+
+  // The server could not store b: it goes again, same id, after the delay, and backs off.
+  sent.length = 0;
+  t.equal(outbox.retryLater('b'), true);
+  time.advance(999);
+  t.same(sent, [], 'not before the delay');
+  time.advance(1);
+  t.same(sent.map((f) => f.id), ['b'], 'retried with the same id');
+  outbox.retryLater('b');
+  time.advance(1999);
+  t.equal(sent.length, 1, 'the second retry waits longer');
+  time.advance(1);
+  t.same(sent.map((f) => f.id), ['b', 'b']);
+
+  // c is refused for good: it stays (shown as failed after a reload) but is never sent again.
+  outbox.failed('c', 'Not sent: no.');
+  t.equal(kept.get('c')?.failure, 'Not sent: no.');
+  sent.length = 0;
+  outbox.ready();
+  t.same(sent.map((f) => f.id), ['b', 'd'], 'a refused message is not sent again');
+  t.equal(outbox.waiting, 2);
+
+  // A reload: the kept entries come back in the order written.
+  const again = new Outbox({ send: (frame) => (sent.push(frame), true), save: () => {}, remove: () => {} });
+  again.restore([...kept.values()].reverse());
+  t.same(again.entries.map((e) => e.ref), ['b', 'c', 'd'], 'restored in the order written');
+  t.ok(again.nextOrder(0) > 4, 'new messages are ordered after the kept ones');
+  sent.length = 0;
+  again.ready();
+  t.same(sent.map((f) => f.id), ['b', 'd']);
+  t.end();
+});
+
+t.test('memory store: newest messages per conversation, older pages, outbox order, meta', async (t) => {
+  const store = new MemoryStore();
+  await store.putMessages([...Array.from({ length: 120 }, (_, i) => storedMessage(i + 1)), storedMessage(1, 'carol', 'dm:alice,carol')]);
+  await store.putOutbox(outboxEntry('y', 2));
+  await store.putOutbox(outboxEntry('x', 1));
+  await store.putMeta('cursors', { [LOBBY]: 120 });
+  const loaded = await store.load(50);
+  t.same(loaded.messages.filter((m) => m.conversation === LOBBY).map((m) => m.seq), Array.from({ length: 50 }, (_, i) => 71 + i), 'the newest 50, ascending');
+  t.equal(loaded.messages.filter((m) => m.conversation !== LOBBY).length, 1, 'and the other conversation');
+  t.same(loaded.outbox.map((e) => e.ref), ['x', 'y'], 'the outbox in the order written');
+  t.same(loaded.meta, { cursors: { [LOBBY]: 120 } });
+  t.same((await store.older(LOBBY, 71, 3)).map((m) => m.seq), [70, 69, 68], 'older: newest first');
+  await store.deleteOutbox('x');
+  await store.deleteConversation('dm:alice,carol');
+  const after = await store.load(1);
+  t.same(after.outbox.map((e) => e.ref), ['y']);
+  t.same(after.messages.map((m) => m.conversation), [LOBBY], 'a deleted conversation is gone');
+  t.end();
+});
+
+t.test('history: pages from the store while it has them without a gap, then from the server, until the start', async (t) => {
+  const server = Array.from({ length: 120 }, (_, i) => lobbyFrame(i + 1));
+  const asked: (number | undefined)[] = [];
+  const fetch = async (_c: ConversationId, before: number | undefined, limit: number) => {
+    asked.push(before);
+    const below = server.filter((m) => before === undefined || m.seq < before).reverse();
+    return { messages: below.slice(0, limit), more: below.length > limit };
+  };
+  const held: number[] = [];
+  const store = new MemoryStore();
+  await store.putMessages(Array.from({ length: 80 }, (_, i) => storedMessage(i + 41))); // 41..120 kept from before
+  const log = new MessageLog('alice');
+  log.restore((await store.load(30)).messages, []); // a reload shows the newest 30
+  const pager = new HistoryPager(log, { readStored: (c, before, limit) => store.older(c, before, limit), fetch, held: (_c, seq) => held.push(seq) }, 50);
+
+  await pager.recent(LOBBY);
+  t.equal(log.shown(LOBBY), 80, 'fewer than a page shown: a page from the store');
+  t.same(asked, [], 'the server was not asked');
+  await pager.recent(LOBBY);
+  t.equal(log.shown(LOBBY), 80, 'a page shown: nothing more on opening');
+  await pager.older(LOBBY);
+  t.same(asked, [41], 'the store has nothing older: the server is asked for what is before seq 41');
+  t.equal(log.shown(LOBBY), 120);
+  t.equal(log.complete(LOBBY), true, 'seq 1 reached');
+  await pager.older(LOBBY);
+  t.same(asked, [41], 'nothing is asked once the start is shown');
+  t.same(textsOf(log.in(LOBBY)), server.map((m) => m.text), 'every message once, in order');
+
+  // A fresh browser: the newest page first, then older pages on scrolling up, and `more` stops it.
+  asked.length = 0;
+  const fresh = new MessageLog('dave');
+  const empty = new MemoryStore();
+  const freshPager = new HistoryPager(fresh, { readStored: (c, b, l) => empty.older(c, b, l), fetch, held: () => {} }, 50);
+  await freshPager.recent(LOBBY);
+  t.same([fresh.floor(LOBBY), fresh.shown(LOBBY)], [71, 50], 'the newest page');
+  await freshPager.older(LOBBY);
+  await freshPager.older(LOBBY);
+  await freshPager.older(LOBBY);
+  t.same(asked, [undefined, 71, 21], 'then before the oldest shown, until the server says there is no more');
+  t.same([fresh.shown(LOBBY), fresh.complete(LOBBY)], [120, true]);
+
+  // An empty conversation: one ask, then nothing.
+  const nobody = new MessageLog('dave');
+  const quiet = new HistoryPager(nobody, { readStored: async () => [], fetch: async () => ({ messages: [], more: false }), held: () => {} });
+  await quiet.recent('room:quiet');
+  t.equal(nobody.complete('room:quiet'), true, 'an empty conversation is complete');
+  t.end();
+});
+
+t.test('session: shown from the store before connecting; resume with cursors, then the outbox; replayed, live and kept merged once', async (t) => {
+  FakeSocket.install();
+  const store = new MemoryStore();
+  const dm: ConversationId = 'dm:alice,bob';
+  // What alice's browser kept: lobby 1..3, a private conversation 1..2, one message written offline.
+  await store.putMessages([1, 2, 3].map((seq) => storedMessage(seq)));
+  await store.putMessages([1, 2].map((seq) => ({ ...storedMessage(seq, 'bob', dm), to: 'alice' })));
+  await store.putOutbox({ ...outboxEntry('kept-1', 1, { to: 'bob', conversation: dm }), text: 'written offline' });
+  await store.putMeta('cursors', { [LOBBY]: 3, [dm]: 2 });
+  await store.putMeta('conversations', { active: dm, direct: [['bob', 1]], unread: [] });
+
+  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', async () => store);
+  session.start();
+  t.teardown(() => session.stop());
+  const socket = await FakeSocket.next();
+  t.equal(session.connection.status.kind, 'connecting', 'still connecting…');
+  t.equal(session.conversations.active, dm, '…the open conversation is back');
+  t.same(textsOf(session.timeline), ['dm:alice,bob #1', 'dm:alice,bob #2', 'written offline'], '…with its messages and the pending one');
+  t.equal(session.canSend, true, 'writing while connecting is allowed (it waits in the outbox)');
+  t.equal(socket.url, 'ws://chat.test/ws/alice?resume=1');
+
+  socket.accept();
+  const welcome: WelcomeFrame = {
+    type: 'welcome',
+    protocol: 'chorus.v1',
+    clientId: 'alice',
+    serverAt: 1,
+    node: 'n',
+    online: ['alice', 'bob'],
+    rooms: [],
+    memberOf: [],
+    limits: { maxTextLength: 10_000, maxFrameBytes: 65_536 },
+  };
+  socket.play(welcome);
+  const sends = (frames: ClientFrame[]) => frames.filter((f) => f.type === 'send' || f.type === 'resume');
+  t.same(sends(socket.sent), [
+    { type: 'resume', cursors: { [LOBBY]: 3, [dm]: 2 } },
+    { type: 'send', id: 'kept-1', to: 'bob', text: 'written offline', sentAt: 1 },
+  ], 'the resume with the kept cursors, then the outbox with its original id');
+
+  // The replay: what alice missed (one lobby message kept already, to be sure), then resumed, then live.
+  socket.play(lobbyFrame(3), lobbyFrame(4), { ...lobbyFrame(3, 'bob'), conversation: dm, to: 'alice', seq: 3, id: 'd3', text: 'missed dm' });
+  socket.play({ type: 'resumed', conversations: { [LOBBY]: 4, [dm]: 3 }, truncated: [] });
+  socket.play({ type: 'ack', ref: 'kept-1', id: 'd4', serverAt: 5, recipients: 1, conversation: dm, seq: 4 });
+  socket.play({ ...lobbyFrame(4) }, lobbyFrame(5));
+  t.same(textsOf(session.timeline), ['dm:alice,bob #1', 'dm:alice,bob #2', 'missed dm', 'written offline'], 'the private conversation, once each');
+  t.equal(session.timeline.filter((m) => m.kind === 'message' && m.status === 'pending').length, 0, 'acknowledged');
+  t.equal(session.conversations.unread(LOBBY), 2, 'two new lobby messages unread (the kept one does not count again)');
+  session.open(LOBBY);
+  t.same(textsOf(session.timeline), [1, 2, 3, 4, 5].map((n) => `everyone #${n}`), 'the lobby, once each');
+
+  // A message written now goes after the resume, at once.
+  t.equal(session.send('hello again'), true);
+  const last = socket.sent.at(-1);
+  t.match(last, { type: 'send', text: 'hello again' }, 'sent at once while online');
+  socket.play({ type: 'error', code: 'STORAGE_FAILED', message: 'x', retryable: true, ref: (last as SendFrame).id });
+  t.match(session.timeline.at(-1), { text: 'hello again', status: 'pending' }, 'a storage failure keeps it pending (it is retried)');
+
+  // The connection drops: the pending message stays pending and goes again, same id, after the next resume.
+  socket.drop();
+  t.match(session.timeline.at(-1), { text: 'hello again', status: 'pending' }, 'not failed by a drop');
+  session.connection.retryNow();
+  const again = await FakeSocket.next();
+  again.accept();
+  again.play(welcome);
+  t.same(sends(again.sent), [
+    { type: 'resume', cursors: { [LOBBY]: 5, [dm]: 4 } },
+    { type: 'send', id: (last as SendFrame).id, text: 'hello again', sentAt: (last as SendFrame).sentAt },
+  ], 'cursors past everything held (my acked message too), then the same send');
+  again.play({ type: 'resumed', conversations: {}, truncated: [] });
+  again.play({ type: 'ack', ref: (last as SendFrame).id, id: 'l6', serverAt: 9, recipients: 1, conversation: LOBBY, seq: 6 });
+  t.match(session.timeline.at(-1), { text: 'hello again', status: 'sent', seq: 6 });
+
+  // Everything reached the store (stopping writes the small records at once; one turn lets the writes run).
+  session.stop();
+  await new Promise((resolve) => setImmediate(resolve));
+  const kept = await store.load(100);
+  t.same(kept.messages.filter((m) => m.conversation === LOBBY).map((m) => m.seq), [1, 2, 3, 4, 5, 6], 'the lobby kept, once per seq');
+  t.same(kept.messages.filter((m) => m.conversation === dm).map((m) => m.seq), [1, 2, 3, 4]);
+  t.same(kept.outbox, [], 'the outbox is empty');
+  t.same(kept.meta.cursors, { [dm]: 4, [LOBBY]: 6 });
+  t.equal(kept.meta.conversations?.active, LOBBY, 'the open conversation is kept');
 });

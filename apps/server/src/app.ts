@@ -2,6 +2,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { ServerConfig } from './config.js';
 import type { Hub } from './hub/hub.js';
 import type { BackendStats } from './hub/backend.js';
+import type { Accounts } from './accounts/index.js';
+import authRoutes from './plugins/auth-routes.js';
 import chatRoute from './plugins/chat-route.js';
 import health from './plugins/health.js';
 
@@ -10,6 +12,7 @@ export interface AppDeps {
   readonly node: string;
   readonly log: FastifyBaseLogger;
   readonly stats: () => Promise<BackendStats>;
+  readonly accounts: Accounts;
 }
 
 /**
@@ -24,6 +27,12 @@ export async function build(config: ServerConfig, deps: AppDeps): Promise<Fastif
     forceCloseConnections: true,
   });
   await app.register(health, { stats: deps.stats });
+  await app.register(authRoutes, {
+    prefix: '/auth',
+    accounts: deps.accounts,
+    allowedOrigins: config.ALLOWED_ORIGINS,
+    production: config.ENVIRONMENT === 'production',
+  });
   await app.register(chatRoute, {
     hub: deps.hub,
     node: deps.node,
@@ -33,6 +42,7 @@ export async function build(config: ServerConfig, deps: AppDeps): Promise<Fastif
     upgradesPerMinutePerIp: config.UPGRADES_PER_MINUTE_PER_IP,
     allowedOrigins: config.ALLOWED_ORIGINS,
     production: config.ENVIRONMENT === 'production',
+    accounts: deps.accounts,
   });
   return app;
 }

@@ -1,8 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { parseConfig } from '@chorus/service-kit';
+import { ConfigError, parseConfig } from '@chorus/service-kit';
 
 const port = z.coerce.number().int().min(0).max(65_535);
+
+/**
+ * The AUTH_SECRET used when none is set, in development and tests only:
+ * production refuses to start with it (or without one).
+ */
+export const DEVELOPMENT_AUTH_SECRET = 'chorus-development-auth-secret-never-use-in-production';
+export const AUTH_SECRET_MIN_LENGTH = 32;
 const positiveInt = z.coerce.number().int().positive();
 
 /** Every variable the server reads; .env.example documents each (a test checks). */
@@ -41,10 +48,38 @@ export const ServerConfigSchema = z
       .string()
       .default('')
       .transform((list) => list.split(',').map((o) => o.trim()).filter((o) => o !== '')),
+    /** open: guests may take any name no account owns; required: every connection needs a token. */
+    AUTH_MODE: z.enum(['open', 'required']).default('open'),
+    /** Signs session tokens; at least 32 characters; production refuses the development default. */
+    AUTH_SECRET: z.string().default(DEVELOPMENT_AUTH_SECRET),
+    /** How long a session token is valid after sign-in. */
+    TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(366 * 24 * 3600).default(7 * 24 * 3600),
+    /** Failed sign-ins per account per AUTH_RATE_WINDOW_SECONDS before 429 (per worker). */
+    AUTH_FAILURES_PER_ACCOUNT: positiveInt.default(10),
+    /** Failed sign-ins per address per window, over all accounts (per worker). */
+    AUTH_FAILURES_PER_IP: positiveInt.default(100),
+    /** Registrations per address per window (per worker). */
+    AUTH_REGISTRATIONS_PER_IP: positiveInt.default(20),
+    AUTH_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(15 * 60),
   })
   .refine((c) => c.REDIS_URL === undefined, {
     path: ['REDIS_URL'],
     message: 'the Redis backend is not available in this version yet; unset REDIS_URL',
+  })
+  .superRefine((c, ctx) => {
+    if (c.AUTH_SECRET.length < AUTH_SECRET_MIN_LENGTH) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_SECRET'],
+        message: `must be at least ${AUTH_SECRET_MIN_LENGTH} characters (e.g. openssl rand -base64 48)`,
+      });
+    } else if (c.ENVIRONMENT === 'production' && c.AUTH_SECRET === DEVELOPMENT_AUTH_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_SECRET'],
+        message: 'production needs its own secret: AUTH_SECRET is unset or the development default (e.g. openssl rand -base64 48)',
+      });
+    }
   });
 
 export type ServerConfig = Readonly<z.output<typeof ServerConfigSchema>>;
@@ -61,5 +96,11 @@ function ownVariables(env: NodeJS.ProcessEnv): Record<string, string> {
 
 /** Validates the server's configuration once; throws a ConfigError with one line per problem. */
 export function loadServerConfig(env: NodeJS.ProcessEnv): ServerConfig {
-  return parseConfig(ServerConfigSchema, ownVariables(env));
+  try {
+    return parseConfig(ServerConfigSchema, ownVariables(env));
+  } catch (err) {
+    // The problem lines quote each bad value; never a secret's.
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.problems.map((p) => (p.startsWith('AUTH_SECRET:') ? p.replace(/ \(got .*\)$/s, '') : p)));
+  }
 }

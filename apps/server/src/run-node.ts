@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { explainListenError } from '@chorus/service-kit';
+import { accountsFromConfig } from './accounts/index.js';
 import { build } from './app.js';
 import type { ServerConfig } from './config.js';
 import type { HubBackend } from './hub/backend.js';
@@ -47,7 +48,11 @@ export async function runNode(
     await storage.close().catch(() => {});
   };
   await hub.start();
-  const app = await build(config, { hub, node, log, stats: () => backend.stats() });
+  const accounts = accountsFromConfig(config, storage, {
+    clock: deps.clock,
+    onBackgroundError: (err) => log.warn({ err }, 'accounts: background task failed'),
+  });
+  const app = await build(config, { hub, node, log, stats: () => backend.stats(), accounts });
   try {
     await app.listen({ port: config.PORT, host: config.HOST, listenTextResolver: () => 'accepting connections' });
   } catch (err) {

@@ -1,4 +1,4 @@
-import { SUBPROTOCOL, type ClientFrame } from '@chorus/protocol';
+import { MAX_RECEIPT_IDS, SUBPROTOCOL, type ClientFrame } from '@chorus/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { WebSocket, type RawData } from 'ws';
 import type { ProtocolKind } from '../systems.js';
@@ -140,13 +140,23 @@ abstract class WsClient implements BenchClient {
 const TYPE_AT = '{"type":"'.length;
 const NODE_KEY = Buffer.from('"node":"');
 
+/** How long the browser client gathers delivery receipts before sending them (its ReceiptOutbox). */
+const RECEIPT_DELAY_MS = 100;
+
 /**
- * The browser's protocol, chorus.v1. Only `message`, `welcome`, `room` and
- * `error` frames are parsed; acks and presence are recognized by their first
- * letters and dropped unparsed, so that the generator spends its CPU on load.
+ * The browser's protocol, chorus.v1, with what the browser client does on its
+ * own: it answers every message with a delivery receipt, gathered for 100 ms
+ * and sent as one `receipt` frame per sender (at most MAX_RECEIPT_IDS ids).
+ * No read receipts (nobody looks at the bench's tabs). Only `message`,
+ * `welcome`, `room` and `error` frames are parsed; acks, presence and receipt
+ * counts are recognized by their first letters and dropped unparsed, so that
+ * the generator spends its CPU on load.
  */
 class ChorusJsonClient extends WsClient {
   #ref = 0;
+  /** Delivery receipts waiting to be sent, by sender. */
+  readonly #receipts = new Map<string, string[]>();
+  #receiptTimer: NodeJS.Timeout | null = null;
 
   constructor(target: Target, id: string, localAddress: string) {
     super(target, id, localAddress, SUBPROTOCOL);
@@ -161,8 +171,10 @@ class ChorusJsonClient extends WsClient {
     switch (buf[TYPE_AT]) {
       case 0x6d: {
         // m: message
-        const frame = JSON.parse(buf.toString()) as { type: string; from: string; text: string };
-        if (frame.type === 'message') this.onMessage(frame.from, frame.text);
+        const frame = JSON.parse(buf.toString()) as { type: string; id: string; from: string; text: string };
+        if (frame.type !== 'message') return;
+        if (frame.from !== this.id) this.#queueReceipt(frame.from, frame.id);
+        this.onMessage(frame.from, frame.text);
         return;
       }
       case 0x77: {
@@ -174,10 +186,37 @@ class ChorusJsonClient extends WsClient {
       }
       case 0x61: // a: ack
       case 0x70: // p: presence, pong
+      case 0x74: // t: typing
         return;
-      default:
-        this.#other(JSON.parse(buf.toString()) as { type?: string; code?: string; message?: string; ref?: string; name?: string });
+      case 0x72: // r: receipts (counts for my messages), or room*, rooms
+        if (buf[TYPE_AT + 1] === 0x65) return;
+        break;
     }
+    this.#other(JSON.parse(buf.toString()) as { type?: string; code?: string; message?: string; ref?: string; name?: string });
+  }
+
+  #queueReceipt(from: string, id: string): void {
+    let ids = this.#receipts.get(from);
+    if (!ids) this.#receipts.set(from, (ids = []));
+    ids.push(id);
+    this.#receiptTimer ??= setTimeout(() => this.#flushReceipts(), RECEIPT_DELAY_MS);
+  }
+
+  #flushReceipts(): void {
+    this.#receiptTimer = null;
+    for (const [from, ids] of this.#receipts) {
+      for (let start = 0; start < ids.length; start += MAX_RECEIPT_IDS) {
+        const frame = { type: 'receipt', status: 'delivered', from, ids: ids.slice(start, start + MAX_RECEIPT_IDS) } satisfies ClientFrame;
+        this.write(JSON.stringify(frame));
+      }
+    }
+    this.#receipts.clear();
+  }
+
+  override close(): void {
+    if (this.#receiptTimer) clearTimeout(this.#receiptTimer);
+    this.#receiptTimer = null;
+    super.close();
   }
 
   #other(frame: { type?: string; code?: string; message?: string; ref?: string; name?: string }): void {

@@ -20,6 +20,8 @@ export const CloseCode = {
   TRY_AGAIN_LATER: 1013,
   /** The client id in the path is not valid (terminal). */
   INVALID_CLIENT_ID: 4400,
+  /** No valid token for this id: sign in again (terminal until the client has a new token). */
+  AUTH_FAILED: 4401,
   /** Another connection already uses this client id (terminal). */
   CLIENT_ID_TAKEN: 4409,
   /** The client did not read fast enough and the server stopped buffering for it: reconnect and resume. */

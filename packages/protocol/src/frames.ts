@@ -5,6 +5,11 @@ import { RoomName } from './room-name.js';
 
 /** The WebSocket subprotocol that selects the JSON protocol. */
 export const SUBPROTOCOL = 'chorus.v1';
+/**
+ * A subprotocol naming the text protocol, for clients that must offer one (a
+ * client offering `auth.<token>` needs a protocol the server can select).
+ */
+export const TEXT_SUBPROTOCOL = 'chorus.text';
 
 /** Longest message text, in UTF-16 code units, the JSON protocol accepts. */
 export const MAX_TEXT_LENGTH = 10_000;

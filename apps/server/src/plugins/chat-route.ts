@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import { clientIdProblem, CloseCode, ERRORS, SUBPROTOCOL } from '@chorus/protocol';
+import { clientIdProblem, CloseCode, ERRORS, SUBPROTOCOL, TEXT_SUBPROTOCOL } from '@chorus/protocol';
 import type { FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
@@ -7,7 +7,9 @@ import type { Hub } from '../hub/hub.js';
 import type { Codec } from '../hub/codec.js';
 import { JsonCodec } from '../protocols/json-codec.js';
 import { TextCodec } from '../protocols/text-codec.js';
+import { bearerToken, tokenFromProtocols, type Accounts, type ConnectionAuth } from '../accounts/index.js';
 import { Heartbeat } from '../transport/heartbeat.js';
+import { SessionGuard } from '../transport/session-guard.js';
 import { originAllowed } from '../transport/origin-policy.js';
 import { WebSocketSession } from '../transport/websocket-session.js';
 
@@ -21,6 +23,15 @@ export interface ChatRouteOptions {
   readonly upgradesPerMinutePerIp: number;
   readonly allowedOrigins: readonly string[];
   readonly production: boolean;
+  /** Who may connect as which id (AUTH_MODE, tokens). */
+  readonly accounts: Accounts;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The upgrade's authorization, decided before the handler runs. */
+    chorusAuth: ConnectionAuth | null;
+  }
 }
 
 /**
@@ -35,7 +46,12 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
   };
 
   const heartbeat = new Heartbeat(options.heartbeatIntervalMs);
-  app.addHook('onClose', async () => heartbeat.stop());
+  const guard = new SessionGuard(options.accounts, options.heartbeatIntervalMs);
+  app.addHook('onClose', async () => {
+    heartbeat.stop();
+    guard.stop();
+  });
+  app.decorateRequest('chorusAuth', null);
 
   // Upgrades per address per minute (counted per worker): a reconnect storm or a
   // script hammering the endpoint is answered 429 before any socket is made.
@@ -56,8 +72,10 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     },
     options: {
       maxPayload: options.maxFrameBytes,
-      // Offer chorus.v1 when asked; any other (or no) subprotocol means the text protocol.
-      handleProtocols: (offered: Set<string>) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+      // chorus.v1 when asked, chorus.text when asked; anything else (or nothing) means the text
+      // protocol without a selected subprotocol. `auth.<token>` is never selected.
+      handleProtocols: (offered: Set<string>) =>
+        offered.has(SUBPROTOCOL) ? SUBPROTOCOL : offered.has(TEXT_SUBPROTOCOL) ? TEXT_SUBPROTOCOL : false,
     },
   });
 
@@ -71,6 +89,14 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
         request.log.info({ origin: request.headers.origin }, 'refused origin');
         return reply.code(403).send({ code: 'ORIGIN_NOT_ALLOWED', message: ERRORS.ORIGIN_NOT_ALLOWED.message });
       }
+    },
+    // The token travels as the subprotocol `auth.<token>` (browsers) or an Authorization header
+    // (terminal clients), never in the URL. Decided here, so the handler has it synchronously.
+    preValidation: async (request) => {
+      if (!request.ws || clientIdProblem(request.params.clientId)) return;
+      const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      const token = tokenFromProtocols(offered) ?? bearerToken(request.headers.authorization);
+      request.chorusAuth = await options.accounts.authorizeConnection(request.params.clientId, token);
     },
     handler: async (request, reply) => {
       const problem = clientIdProblem(request.params.clientId);
@@ -90,9 +116,18 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
         hub.refuse(session, codec, 'INVALID_CLIENT_ID', problem);
         return;
       }
+      const auth = request.chorusAuth;
+      if (!auth?.ok) {
+        request.log.info({ clientId, reason: auth?.reason ?? 'unchecked' }, 'refused');
+        hub.refuse(session, codec, auth?.error ?? 'AUTH_REQUIRED');
+        return;
+      }
+      // A signed-in user may have several connections (tabs, devices); a guest one.
+      const signedIn = auth.user !== null;
       // `?resume=1`: live traffic waits until the client's resume frame has been answered.
-      const connection = hub.open(session, codec, { resume: request.query.resume === '1', ip: request.ip });
+      const connection = hub.open(session, codec, { resume: request.query.resume === '1', ip: request.ip, multi: signedIn });
       heartbeat.watch(socket);
+      if (auth.user !== null) guard.watch(socket, auth.user, auth.sessionId, auth.expiresAt);
       socket.on('message', (data, isBinary) => {
         if (isBinary) connection.receiveBinary();
         else connection.receive(data.toString());

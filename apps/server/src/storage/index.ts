@@ -2,6 +2,12 @@
 export type {
   AppendResult,
   ConversationId,
+  CreateUserResult,
+  NewSession,
+  NewUser,
+  StoredSession,
+  StoredUser,
+  UserProfile,
   NewMessage,
   Storage,
   StoredMessage,

@@ -74,6 +74,41 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+
+  '0002_accounts': {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('users')
+        .addColumn('username', 'text', (c) => c.primaryKey())
+        .addColumn('username_key', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('first_names', 'text')
+        .addColumn('last_names', 'text')
+        .addColumn('age', 'integer')
+        .addColumn('gender', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('users_username_key_key', ['username_key'])
+        .execute();
+
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('username', 'text', (c) => c.notNull().references('users.username').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      // A user's sessions, newest first (revoking all, keeping the newest few).
+      await db.schema.createIndex('sessions_username_idx').on('sessions').columns(['username', 'created_at']).execute();
+      // Pruning expired sessions.
+      await db.schema.createIndex('sessions_expires_at_idx').on('sessions').column('expires_at').execute();
+    },
+
+    async down(db: Kysely<any>): Promise<void> {
+      await db.schema.dropTable('sessions').execute();
+      await db.schema.dropTable('users').execute();
+    },
+  },
 };
 
 /** Hands the in-code migrations to Kysely's Migrator. */

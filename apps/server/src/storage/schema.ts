@@ -9,6 +9,8 @@ export interface StorageDatabase {
   rooms: RoomsTable;
   room_members: RoomMembersTable;
   seen_clients: SeenClientsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
 }
 
 /** One row per stored message; primary key (conversation, seq). */
@@ -51,4 +53,32 @@ export interface RoomMembersTable {
 
 export interface SeenClientsTable {
   client_id: string;
+}
+
+/**
+ * One row per registered account. `username` is the client id, exactly as
+ * registered; `username_key` is it in lower case (unique), so that two
+ * accounts cannot differ only in case.
+ */
+export interface UsersTable {
+  username: string;
+  username_key: string;
+  /** A self-describing password hash (accounts/passwords.ts). */
+  password_hash: string;
+  first_names: string | null;
+  last_names: string | null;
+  age: number | null;
+  gender: string | null;
+  /** Milliseconds since the epoch. */
+  created_at: number;
+}
+
+/** One row per signed-in session (a token carries its id); times in milliseconds since the epoch. */
+export interface SessionsTable {
+  id: string;
+  username: string;
+  created_at: number;
+  expires_at: number;
+  /** Null while the session is active. */
+  revoked_at: number | null;
 }

@@ -1,4 +1,13 @@
 import { Migrator, type Kysely } from 'kysely';
+import {
+  assertStorableUser,
+  insertSession,
+  insertUser,
+  revokeSessionsOf,
+  toStoredSession,
+  toStoredUser,
+  usernameKey,
+} from './accounts.js';
 import { appendInTransaction, StoredRefsFound } from './append.js';
 import { migrationProvider } from './migrations.js';
 import { applyRoomChange, loadRooms } from './room-changes.js';
@@ -7,11 +16,16 @@ import type { StorageDatabase } from './schema.js';
 import type {
   AppendResult,
   ConversationId,
+  CreateUserResult,
   NewMessage,
+  NewSession,
+  NewUser,
   Storage,
   StoredMessage,
   StoredRoom,
   StoredRoomChange,
+  StoredSession,
+  StoredUser,
 } from './storage.js';
 import { assertStorable } from './storable.js';
 
@@ -152,6 +166,69 @@ export abstract class SqlStorage implements Storage {
   async hasBeenSeen(clientId: string): Promise<boolean> {
     const row = await this.db.selectFrom('seen_clients').select('client_id').where('client_id', '=', clientId).executeTakeFirst();
     return row !== undefined;
+  }
+
+  async createUser(user: NewUser): Promise<CreateUserResult> {
+    assertStorableUser(user);
+    return this.write((tx) => insertUser(tx, user));
+  }
+
+  async findUser(username: string): Promise<StoredUser | null> {
+    const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    return row ? toStoredUser(row) : null;
+  }
+
+  async nameTaken(username: string): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select('username').where('username_key', '=', usernameKey(username)).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async setPasswordHash(username: string, passwordHash: string): Promise<boolean> {
+    return this.write(async (tx) => {
+      const result = await tx.updateTable('users').set({ password_hash: passwordHash }).where('username', '=', username).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    });
+  }
+
+  async changePassword(username: string, passwordHash: string, at: number, keepSession?: string): Promise<boolean> {
+    return this.write(async (tx) => {
+      const result = await tx.updateTable('users').set({ password_hash: passwordHash }).where('username', '=', username).executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return false;
+      await revokeSessionsOf(tx, username, at, keepSession);
+      return true;
+    });
+  }
+
+  async createSession(session: NewSession, keepAtMost?: number): Promise<void> {
+    await this.write((tx) => insertSession(tx, session, keepAtMost));
+  }
+
+  async findSession(id: string): Promise<StoredSession | null> {
+    const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toStoredSession(row) : null;
+  }
+
+  async revokeSession(id: string, at: number): Promise<boolean> {
+    return this.write(async (tx) => {
+      const result = await tx
+        .updateTable('sessions')
+        .set({ revoked_at: at })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    });
+  }
+
+  async revokeAllSessions(username: string, at: number, except?: string): Promise<number> {
+    return this.write((tx) => revokeSessionsOf(tx, username, at, except));
+  }
+
+  async deleteExpiredSessions(now: number): Promise<number> {
+    return this.write(async (tx) => {
+      const result = await tx.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
   }
 
   /** Closes the connections (idempotent). Calls after it reject. */

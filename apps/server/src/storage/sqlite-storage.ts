@@ -58,6 +58,8 @@ export class SqliteStorage extends SqlStorage {
             // commit is one append to the log. The mode is stored in the file.
             db.pragma('journal_mode = WAL');
             db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+            // A session must belong to an account (sessions.username), as on PostgreSQL.
+            db.pragma('foreign_keys = ON');
             return withStatementCache(db);
           },
         }),

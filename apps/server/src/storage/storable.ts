@@ -43,3 +43,8 @@ export function assertStorable(messages: readonly NewMessage[]): void {
     if (problem) throw new UnstorableMessageError(message.id, problem);
   }
 }
+
+/** Whether `value` can be stored exactly on both engines (no U+0000, no lone surrogate). */
+export function isStorableText(value: string): boolean {
+  return !UNSTORABLE.test(value);
+}

@@ -1,5 +1,5 @@
 /**
- * Durable storage of messages, rooms and seen client ids. Implemented on SQLite
+ * Durable storage of messages, rooms, seen client ids, accounts and sessions. Implemented on SQLite
  * (the embedded default: a file under DATA_DIR) and on PostgreSQL
  * (DATABASE_URL); both pass test/helpers/storage-contract.ts.
  */
@@ -64,6 +64,47 @@ export type StoredRoomChange =
   | { readonly kind: 'left'; readonly room: string; readonly clientId: string }
   | { readonly kind: 'deleted'; readonly room: string; readonly by: string; readonly members: readonly string[] };
 
+/** The optional profile of an account (as in the original coursework); null where not given. */
+export interface UserProfile {
+  readonly firstNames: string | null;
+  readonly lastNames: string | null;
+  readonly age: number | null;
+  readonly gender: string | null;
+}
+
+/**
+ * An account. Every string must be well-formed Unicode without U+0000 (the
+ * accounts layer validates them), `age` null or an integer, `createdAt`
+ * milliseconds since the epoch.
+ */
+export interface NewUser {
+  /** The client id the account owns (case-sensitive, as registered). */
+  readonly username: string;
+  /** The password's self-describing hash (never the password). */
+  readonly passwordHash: string;
+  readonly profile: UserProfile;
+  readonly createdAt: number;
+}
+
+export type StoredUser = NewUser;
+
+/** What createUser did: stored the account, or found the name taken. */
+export type CreateUserResult = { readonly created: true } | { readonly created: false; readonly reason: 'exists' };
+
+/** A signed-in session: a token carries its id. Times are milliseconds since the epoch. */
+export interface NewSession {
+  /** Unique (random, unguessable). */
+  readonly id: string;
+  readonly username: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface StoredSession extends NewSession {
+  /** When it was revoked (logout, password change, too many sessions), or null while it is not. */
+  readonly revokedAt: number | null;
+}
+
 export interface Storage {
   /** Brings the schema up to date (idempotent; safe to call from several processes at once). */
   migrate(): Promise<void>;
@@ -120,6 +161,65 @@ export interface Storage {
   markSeen(clientIds: readonly string[]): Promise<void>;
   /** Whether `clientId` has ever connected. */
   hasBeenSeen(clientId: string): Promise<boolean>;
+
+  /**
+   * Stores a new account, atomically: if an account with the same username
+   * exists, ignoring the case of ASCII letters (`Alice` and `alice` are one
+   * name), nothing is stored and the result is `{created: false, reason:
+   * 'exists'}`, also when two processes register the name at once (exactly one
+   * of them gets `created: true`).
+   */
+  createUser(user: NewUser): Promise<CreateUserResult>;
+
+  /** The account with exactly this username (case-sensitive), or null. */
+  findUser(username: string): Promise<StoredUser | null>;
+
+  /**
+   * Whether an account owns this name or one that differs from it only in the
+   * case of ASCII letters (the names createUser would refuse).
+   */
+  nameTaken(username: string): Promise<boolean>;
+
+  /** Replaces an account's password hash (a rehash with new parameters); false if there is no such account. */
+  setPasswordHash(username: string, passwordHash: string): Promise<boolean>;
+
+  /**
+   * Replaces an account's password hash and, in the same transaction, revokes
+   * (at `at`) every session of the account that is not yet revoked, except
+   * `keepSession`. False (and nothing changed) if there is no such account.
+   */
+  changePassword(username: string, passwordHash: string, at: number, keepSession?: string): Promise<boolean>;
+
+  /**
+   * Stores a new session. Rejects if the account does not exist or the id is
+   * taken. With `keepAtMost`, in the same transaction, revokes (at the new
+   * session's createdAt) the account's oldest sessions that are neither
+   * revoked nor expired beyond the newest `keepAtMost` (the new one counts),
+   * so that an account's live sessions stay bounded.
+   */
+  createSession(session: NewSession, keepAtMost?: number): Promise<void>;
+
+  /** The session with this id, revoked or expired ones included (until deleteExpiredSessions), or null. */
+  findSession(id: string): Promise<StoredSession | null>;
+
+  /**
+   * Revokes one session at `at`. True if this call revoked it; false if it
+   * was already revoked (its revokedAt is kept) or does not exist. Once this
+   * resolves, findSession in any process sees it revoked.
+   */
+  revokeSession(id: string, at: number): Promise<boolean>;
+
+  /**
+   * Revokes at `at` every session of the account that is not yet revoked,
+   * except `except`; resolves with how many it revoked.
+   */
+  revokeAllSessions(username: string, at: number, except?: string): Promise<number>;
+
+  /**
+   * Deletes the sessions whose expiresAt is at or before `now` (revoked or not);
+   * resolves with how many. A deleted session's tokens were already expired.
+   */
+  deleteExpiredSessions(now: number): Promise<number>;
 
   /** Waits for writes in flight, then closes the connections; idempotent. Every call after it rejects. */
   close(): Promise<void>;

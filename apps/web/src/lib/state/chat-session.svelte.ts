@@ -51,7 +51,8 @@ export type OpenConversation =
       readonly members: readonly string[] | null;
       readonly memberCount: number;
     }
-  | { readonly kind: 'dm'; readonly id: ConversationId; readonly peer: string; readonly online: boolean };
+  /** `online`: whether the peer is online; null while I am not connected (nobody knows). */
+  | { readonly kind: 'dm'; readonly id: ConversationId; readonly peer: string; readonly online: boolean | null };
 
 /** How many of each conversation's newest messages a reload shows at once (older ones: from the store on scroll). */
 const RESTORE_RECENT = 2 * HISTORY_PAGE;
@@ -571,7 +572,10 @@ export class ChatSession {
   #describe(id: ConversationId): OpenConversation {
     const ref = parseConversation(id, this.me);
     if (ref.kind === 'lobby') return { kind: 'lobby', id };
-    if (ref.kind === 'dm') return { kind: 'dm', id, peer: ref.peer, online: this.online.has(ref.peer) };
+    if (ref.kind === 'dm') {
+      const online = this.connection.status.kind === 'online' ? this.online.has(ref.peer) : null;
+      return { kind: 'dm', id, peer: ref.peer, online };
+    }
     const summary = this.rooms.get(ref.room);
     const members = this.rooms.members(ref.room);
     return {

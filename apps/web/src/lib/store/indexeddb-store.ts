@@ -73,9 +73,17 @@ export class IndexedDbStore implements ChatStore {
         if (!db.objectStoreNames.contains(OUTBOX)) db.createObjectStore(OUTBOX, { keyPath: 'ref' });
         if (!db.objectStoreNames.contains(META)) db.createObjectStore(META);
       };
-      request.onsuccess = () => resolve(new IndexedDbStore(request.result));
+      let gaveUp = false;
+      request.onsuccess = () => {
+        if (gaveUp) request.result.close(); // too late: the session went on without it
+        else resolve(new IndexedDbStore(request.result));
+      };
       request.onerror = () => reject(request.error);
-      request.onblocked = () => reject(new Error('the database is blocked by another tab'));
+      // Never wait on another tab: the chat must start (in memory, if need be).
+      request.onblocked = () => {
+        gaveUp = true;
+        reject(new Error('the database is blocked by another tab'));
+      };
     });
   }
 
