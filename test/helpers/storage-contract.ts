@@ -266,6 +266,23 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     ], 'a deleted name can be created again, without its old members');
   });
 
+  t.test('deleting a room deletes its messages; a room made again under its name starts after them', async (t) => {
+    const s = await storage(t);
+    await s.saveRoomChanges([{ kind: 'created', room: 'again', owner: 'alice' }]);
+    await s.append([
+      message({ id: 'old1', conversation: 'room:again', room: 'again' }),
+      message({ id: 'old2', conversation: 'room:again', room: 'again' }),
+      message({ id: 'lobby1', conversation: 'everyone' }),
+    ]);
+    await s.saveRoomChanges([{ kind: 'deleted', room: 'again', by: 'alice', members: ['alice'] }]);
+    t.same(await s.history('room:again', 10), [], 'the old messages are gone');
+    t.equal((await s.history('everyone', 10)).length, 1, 'other conversations are untouched');
+    await s.saveRoomChanges([{ kind: 'created', room: 'again', owner: 'bob' }]);
+    const [result] = await s.append([message({ id: 'new1', conversation: 'room:again', room: 'again' })]);
+    t.equal(result!.message.seq, 3, 'seqs go on after the deleted ones');
+    t.same((await s.history('room:again', 10)).map((m) => m.id), ['new1']);
+  });
+
   t.test('seen ids', async (t) => {
     const s = await storage(t);
     t.equal(await s.hasBeenSeen('alice'), false);

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { roomConversation } from '@chorus/protocol';
 import { byCodeUnits } from './rows.js';
 import type { StorageDatabase } from './schema.js';
 import type { StoredRoom, StoredRoomChange } from './storage.js';
@@ -8,7 +9,8 @@ import type { StoredRoom, StoredRoomChange } from './storage.js';
  * meaning as RoomRegistry.apply, so that a registry rebuilt from loadRooms()
  * equals the one that produced the changes: `created` starts the room afresh
  * (owner set, no members; the owner's `joined` follows), a join to a room
- * that does not exist is ignored, `deleted` removes the room and its members.
+ * that does not exist is ignored, `deleted` removes the room, its members and
+ * its messages (not its seq counter).
  * Every change is idempotent, so replaying a sequence is harmless.
  */
 export async function applyRoomChange(tx: Kysely<StorageDatabase>, change: StoredRoomChange): Promise<void> {
@@ -44,6 +46,10 @@ export async function applyRoomChange(tx: Kysely<StorageDatabase>, change: Store
     case 'deleted':
       await tx.deleteFrom('room_members').where('room', '=', change.room).execute();
       await tx.deleteFrom('rooms').where('name', '=', change.room).execute();
+      // The room's messages go with it: a room made later under the same name must not
+      // show them. Its seq counter stays, so the new room's seqs follow the old ones and
+      // no client cursor mistakes a new message for one it already has.
+      await tx.deleteFrom('messages').where('conversation', '=', roomConversation(change.room)).execute();
       return;
   }
 }
