@@ -54,6 +54,18 @@ export function cpuMicros(pid: number): number {
   return ((utime + stime) * 1e6) / CLOCK_TICKS;
 }
 
+/**
+ * When a process started (clock ticks since boot), or null once it has exited:
+ * with its pid, it names one process for good (a pid alone may be reused).
+ */
+export function startTime(pid: number): number | null {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (!stat) return null;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // A zombie has exited already: only its parent's wait() is missing.
+  return fields[0] === 'Z' ? null : Number(fields[19]);
+}
+
 /** Resident set size of one process, in bytes (0 once it is gone). */
 export function rssBytes(pid: number): number {
   const status = readText(`/proc/${pid}/status`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { listeningPorts, processTree, sampleTree, type TreeSample } from './proc.js';
+import { listeningPorts, processTree, sampleTree, startTime, type TreeSample } from './proc.js';
 import { ROOT, type SystemSpec } from './systems.js';
 
 /** Every system process started and not yet stopped, so that an interrupted bench can stop them all. */
@@ -26,8 +26,8 @@ export class RunningSystem {
   readonly #exited: Promise<void>;
   readonly #notes: Map<string, LogNote>;
   readonly #stderr: string[];
-  /** Every pid seen in the tree, so that stragglers can be killed by pid. */
-  readonly #pids = new Set<number>();
+  /** Every process seen in the tree (pid -> start time), so that stragglers can be killed by pid, and only they. */
+  readonly #pids = new Map<number, number>();
 
   private constructor(spec: SystemSpec, port: number, proc: ChildProcess, cwd: string, exited: Promise<void>, notes: Map<string, LogNote>, stderr: string[]) {
     this.spec = spec;
@@ -102,7 +102,7 @@ export class RunningSystem {
   /** CPU and RSS of the whole process tree now. */
   sample(): TreeSample {
     const sample = sampleTree(this.#proc.pid!);
-    for (const pid of sample.pids) this.#pids.add(pid);
+    this.#remember(sample.pids);
     return sample;
   }
 
@@ -121,54 +121,45 @@ export class RunningSystem {
   }
 
   /**
-   * Stops the system: SIGTERM to its root, then SIGKILL to every process of the
-   * tree still alive after `graceMs`. Resolves to false when it had to kill.
+   * Stops the system: SIGTERM to its root (a cluster's primary stops its
+   * workers), then SIGKILL to every process of the tree still alive after
+   * `graceMs`. Resolves to false when it had to kill.
    */
   async stop(graceMs = 5_000): Promise<boolean> {
     this.#track();
-    let clean = true;
-    if (this.running) {
-      this.#proc.kill('SIGTERM');
-      const timedOut = await Promise.race([this.#exited.then(() => false), sleep(graceMs).then(() => true)]);
-      if (timedOut) {
-        clean = false;
-        this.#proc.kill('SIGKILL');
-      }
-    }
-    // Workers exit with their primary; make sure, by pid, for any that did not.
-    await sleep(100);
-    for (const pid of this.#pids) {
-      if (pid === this.#proc.pid) continue;
-      if (isAlive(pid)) {
-        clean = false;
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    }
+    if (this.running) this.#proc.kill('SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (this.#survivors().length > 0 && Date.now() < deadline) await sleep(50);
+    const survivors = this.#survivors();
+    for (const pid of survivors) kill(pid);
     live.delete(this);
     rmSync(this.#cwd, { recursive: true, force: true });
-    return clean;
+    return survivors.length === 0;
   }
 
   /** Kills everything at once (used when the bench is interrupted). */
   killNow(): void {
     this.#track();
-    for (const pid of this.#pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    for (const pid of this.#survivors()) kill(pid);
     live.delete(this);
     rmSync(this.#cwd, { recursive: true, force: true });
   }
 
+  /** The processes of the tree still alive (the same processes: pid and start time match). */
+  #survivors(): number[] {
+    return [...this.#pids].filter(([pid, started]) => startTime(pid) === started).map(([pid]) => pid);
+  }
+
   #track(): void {
-    if (this.#proc.pid !== undefined) for (const pid of processTree(this.#proc.pid)) this.#pids.add(pid);
+    if (this.#proc.pid !== undefined) this.#remember(processTree(this.#proc.pid));
+  }
+
+  #remember(pids: readonly number[]): void {
+    for (const pid of pids) {
+      if (this.#pids.has(pid)) continue;
+      const started = startTime(pid);
+      if (started !== null) this.#pids.set(pid, started);
+    }
   }
 }
 
@@ -177,12 +168,11 @@ export function killAllSystems(): void {
   for (const system of [...live]) system.killNow();
 }
 
-function isAlive(pid: number): boolean {
+function kill(pid: number): void {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(pid, 'SIGKILL');
   } catch {
-    return false;
+    // gone meanwhile
   }
 }
 

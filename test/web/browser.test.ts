@@ -2,93 +2,34 @@
  * The browser client end to end: the real server (two workers) and the real
  * client app, started as a user would, driven by headless Chromium.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { chromium, type Browser, type Locator, type Page, type Route } from 'playwright-core';
+import type { Route } from 'playwright-core';
 import { startApp, type RunningApp } from '../helpers/spawn-app.js';
 import { jsonClient } from '../helpers/ws-client.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const XSS = '<img src=x onerror="window.__xss=1">';
-
-/** A page signed in (or signing in) as one user, with what it reported. */
-interface Tab {
-  readonly page: Page;
-  /** Uncaught exceptions and frames the client could not parse. */
-  readonly problems: string[];
-}
-
-async function openTab(browser: Browser, url: string): Promise<Tab> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
-  context.setDefaultTimeout(15_000);
-  return openPage(await context.newPage(), url);
-}
-
-/** Opens `url` in `page` (a new page of an existing context shares that browser profile's storage). */
-async function openPage(page: Page, url: string): Promise<Tab> {
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
-  page.on('console', (msg) => {
-    // The client warns with this prefix when a server frame breaks the protocol.
-    if (msg.type() === 'warning' && msg.text().startsWith('chorus:')) problems.push(msg.text());
-  });
-  await page.goto(url);
-  return { page, problems };
-}
-
-const connState = (page: Page, state: string): Locator =>
-  page.locator(`[data-testid="conn-state"][data-state="${state}"]`);
-
-const onlineEntry = (page: Page, id: string): Locator =>
-  page.locator(`[data-testid="online-list"] [data-client-id="${id}"]`);
-
-/** Message items (of the open conversation) whose text is exactly `text`. */
-const messagesWithText = (page: Page, text: string): Locator =>
-  page.getByTestId('message').filter({ has: page.getByTestId('message-text').getByText(text, { exact: true }) });
-
-/** The sidebar entry of a conversation (`everyone`, `room:<name>`, `dm:<a>,<b>`). */
-const conversationLink = (page: Page, id: string): Locator =>
-  page.locator(`[data-testid="conversation"][data-conversation="${id}"]`);
-
-/** The tick mark of my message with text `text`, once it reads `tick`. */
-const tickOf = (page: Page, text: string, tick: string): Locator =>
-  messagesWithText(page, text).locator(`[data-testid="ticks"][data-tick="${tick}"]`);
-
-/** Saves a screenshot into test-artifacts/, with transitions finished. */
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${ARTIFACTS}${name}`, animations: 'disabled' });
-}
-
-async function openConversation(page: Page, id: string): Promise<void> {
-  await conversationLink(page, id).click();
-  await page.locator(`[data-testid="conversation"][data-conversation="${id}"][aria-current="page"]`).waitFor();
-}
-
-/** Sends `text` to the open conversation with the keyboard (Enter). */
-async function send(page: Page, text: string): Promise<void> {
-  await page.getByTestId('composer-input').fill(text);
-  await page.getByTestId('composer-input').press('Enter');
-}
+import {
+  CHROMIUM,
+  XSS,
+  connState,
+  conversationLink,
+  launchBrowser,
+  messagesWithText,
+  onlineEntry,
+  openConversation,
+  openPage,
+  openTab,
+  send,
+  shot,
+  tickOf,
+  type Tab,
+} from './fixtures/browser.js';
 
 if (!existsSync(CHROMIUM)) {
   t.fail(`Chromium is missing at ${CHROMIUM}: install it (apt-get install chromium) to run the browser tests`);
 } else {
   t.test('people chat through the browser client: lobby, private, rooms, receipts, typing', async (t) => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     // One data directory for both runs of the server (it restarts at the end): the same SQLite file.
     const dataDir = mkdtempSync(join(tmpdir(), 'chorus-browser-'));
     t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -96,7 +37,7 @@ if (!existsSync(CHROMIUM)) {
     t.teardown(() => server.stop());
     const client = await startApp('client', { SERVER: `ws://127.0.0.1:${server.port}` });
     t.teardown(() => client.stop());
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchBrowser();
     t.teardown(() => browser.close());
     const base = `http://127.0.0.1:${client.port}`;
 
@@ -401,6 +342,8 @@ if (!existsSync(CHROMIUM)) {
     await t.test('on / the client asks for a name, then joins as it', async (t) => {
       const root = await openTab(browser, `${base}/`);
       tabs.push(root);
+      await root.page.getByTestId('auth-screen').waitFor();
+      await root.page.getByTestId('auth-tab-guest').click();
       await root.page.getByTestId('name-form').waitFor();
       await shot(root.page, 'browser-name-form.png');
       await root.page.getByTestId('name-input').fill('dave');
@@ -446,7 +389,6 @@ if (!existsSync(CHROMIUM)) {
   });
 
   t.test('durable conversations: reload, offline outbox, offline private message, history paging', async (t) => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     const dataDir = mkdtempSync(join(tmpdir(), 'chorus-durable-'));
     t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
     let server: RunningApp = await startApp('server', { WORKERS: '2', DATA_DIR: dataDir });
@@ -454,7 +396,7 @@ if (!existsSync(CHROMIUM)) {
     t.teardown(() => server.stop());
     const client = await startApp('client', { SERVER: `ws://127.0.0.1:${port}` });
     t.teardown(() => client.stop());
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchBrowser();
     t.teardown(() => browser.close());
     const base = `http://127.0.0.1:${client.port}`;
 
@@ -646,7 +588,7 @@ if (!existsSync(CHROMIUM)) {
     t.teardown(() => server.stop());
     const client = await startApp('client', { SERVER: `ws://127.0.0.1:${server.port}` });
     t.teardown(() => client.stop());
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchBrowser();
     t.teardown(() => browser.close());
     const base = `http://127.0.0.1:${client.port}`;
 

@@ -17,6 +17,10 @@ import {
   type SendFrame,
   type WelcomeFrame,
 } from '@chorus/protocol';
+import { AuthApi, authBase, type SignedIn } from '../../apps/web/src/lib/auth/auth-api.js';
+import { explainAuthFailure, formatWait } from '../../apps/web/src/lib/auth/auth-words.js';
+import { entryAfterAuthEnded, entryFor, type AuthEnding } from '../../apps/web/src/lib/auth/start-route.js';
+import { TOKENS_KEY, TokenStore, type KeyValueStorage } from '../../apps/web/src/lib/auth/token-store.js';
 import { Backoff } from '../../apps/web/src/lib/backoff.js';
 import { socketUrl } from '../../apps/web/src/lib/env.js';
 import { clockSkewNote } from '../../apps/web/src/lib/format-time.js';
@@ -42,7 +46,7 @@ import type { OutboxEntry, StoredMessage } from '../../apps/web/src/lib/store/ch
 import { MemoryStore } from '../../apps/web/src/lib/store/memory-store.js';
 import { FakeSocket } from './fixtures/fake-socket.js';
 import { FakeTime } from './fixtures/fake-time.js';
-import { ChatSession, Conversations, MessageLog, RoomDirectory, TypingIndicators } from './fixtures/load-state.js';
+import { ChatSession, Conversations, MessageLog, OnlineList, RoomDirectory, SignInFlow, TypingIndicators } from './fixtures/load-state.js';
 
 t.test('backoff: full jitter under an exponential ceiling, reset after a welcome', (t) => {
   const highest = new Backoff({ baseMs: 500, capMs: 15_000, random: () => 0.999999 });
@@ -396,6 +400,22 @@ t.test('conversations: unread counts for conversations that are not open', (t) =
   t.end();
 });
 
+t.test('online list: a big lobby is counted past the ids its welcome lists', (t) => {
+  const online = new OnlineList();
+  online.reset(['alice', 'bob'], 5);
+  t.equal(online.count, 5, 'three online without being listed');
+  t.same(online.sorted, ['alice', 'bob']);
+  online.apply(['carol'], ['zed']);
+  t.equal(online.count, 5, 'an unlisted id left, carol came');
+  online.apply(['yan'], ['yan']);
+  t.same([online.count, online.has('yan')], [5, true], 'an unlisted id left and came back in one batch: now listed');
+  online.apply([], ['alice', 'xi', 'wu', 'vo']);
+  t.same([online.count, online.sorted], [3, ['bob', 'carol', 'yan']], 'never below the listed ones');
+  online.reset(['bob']);
+  t.equal(online.count, 1, 'without a total, the list is everyone');
+  t.end();
+});
+
 t.test('room directory: welcome, answers and pushes', (t) => {
   const rooms = new RoomDirectory();
   rooms.reset([{ name: 'general', owner: 'alice', members: 2 }, { name: 'dev', owner: 'bob', members: 1 }], ['general']);
@@ -712,6 +732,7 @@ t.test('session: shown from the store before connecting; resume with cursors, th
     serverAt: 1,
     node: 'n',
     online: ['alice', 'bob'],
+    onlineCount: 2,
     rooms: [],
     memberOf: [],
     limits: { maxTextLength: 10_000, maxFrameBytes: 65_536 },
@@ -765,4 +786,274 @@ t.test('session: shown from the store before connecting; resume with cursors, th
   t.same(kept.outbox, [], 'the outbox is empty');
   t.same(kept.meta.cursors, { [dm]: 4, [LOBBY]: 6 });
   t.equal(kept.meta.conversations?.active, LOBBY, 'the open conversation is kept');
+});
+
+// ---- accounts: tokens, the sign-in screen, the session's token ----
+
+/** A localStorage stand-in; several TokenStores on one of these are like several tabs of one origin. */
+function fakeStorage(): KeyValueStorage & { map: Map<string, string> } {
+  const map = new Map<string, string>();
+  return { map, getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, v), removeItem: (k) => void map.delete(k) };
+}
+
+t.test('token store: one token per user, expiry, last user, shared between tabs', (t) => {
+  const time = new FakeTime();
+  time.now = 1_000;
+  const storage = fakeStorage();
+  const tab1 = new TokenStore(storage, time.clock);
+  const tab2 = new TokenStore(storage, time.clock);
+  t.same(tab1.lookup('dave'), { status: 'none' });
+  t.equal(tab1.lastUser(), null);
+
+  tab1.save({ username: 'dave', token: 'v1.a.x', expiresAt: 5_000 });
+  tab1.save({ username: 'erin', token: 'v1.b.y', expiresAt: 9_000 });
+  t.same(tab2.get('dave'), { username: 'dave', token: 'v1.a.x', expiresAt: 5_000 }, 'another tab sees the token');
+  t.equal(tab2.get('erin')?.token, 'v1.b.y', 'per user');
+  t.equal(tab2.lastUser(), 'erin', 'the last one signed in');
+  t.equal(tab1.get('Dave'), null, 'usernames are matched exactly (the server gives the stored spelling)');
+
+  time.now = 5_000;
+  t.same(tab1.lookup('dave'), { status: 'expired', username: 'dave' }, 'expired at expiresAt');
+  t.same(tab1.lookup('dave'), { status: 'none' }, 'and forgotten');
+  t.equal(tab1.get('erin')?.token, 'v1.b.y', 'the other user is untouched');
+
+  // Tab 2 fails with the old token after tab 1 signed in again: the new one survives.
+  tab1.save({ username: 'erin', token: 'v1.c.z', expiresAt: 20_000 });
+  tab2.forget('erin', 'v1.b.y');
+  t.equal(tab1.get('erin')?.token, 'v1.c.z', 'forgetting a stale token keeps the newer one');
+  tab2.forget('erin');
+  t.equal(tab1.get('erin'), null, 'forgetting without a token removes it');
+  t.equal(tab1.lastUser(), null, 'and it is no longer the last user');
+  t.equal(storage.map.has(TOKENS_KEY), false, 'nothing left behind');
+
+  time.now = 30_000;
+  tab1.save({ username: 'gus', token: 'v1.d.w', expiresAt: 31_000 });
+  time.now = 31_000;
+  t.equal(tab1.lastUser(), null, 'an expired last user is not offered');
+
+  storage.map.set(TOKENS_KEY, '{"tokens":{"x":{"token":1},"__proto__":{"token":"t","expiresAt":1e15}},"last":"x"');
+  t.same(tab1.lookup('x'), { status: 'none' }, 'a malformed record reads as empty');
+  storage.map.set(TOKENS_KEY, JSON.stringify({ last: 'x', tokens: { x: { token: 5, expiresAt: 1e15 }, y: { token: 't', expiresAt: 1e15 } } }));
+  t.same([tab1.get('x'), tab1.get('y')?.token, tab1.lastUser()], [null, 't', null], 'bad entries are skipped, good ones kept');
+
+  const broken = new TokenStore({
+    getItem: () => {
+      throw new Error('denied');
+    },
+    setItem: () => {
+      throw new Error('denied');
+    },
+    removeItem: () => {},
+  });
+  const warn = console.warn;
+  console.warn = () => {};
+  t.teardown(() => (console.warn = warn));
+  t.doesNotThrow(() => broken.save({ username: 'a', token: 't', expiresAt: Date.now() + 1000 }), 'storage that throws does not break signing in');
+  t.equal(broken.get('a'), null);
+  t.end();
+});
+
+t.test('start route: where a tab goes for the id in its path', (t) => {
+  const time = new FakeTime();
+  time.now = 1_000;
+  const tokens = new TokenStore(fakeStorage(), time.clock);
+  t.match(entryFor(null, tokens, { continueLast: true }), { kind: 'gate', mode: 'sign-in', name: '' }, '/ with nobody signed in: the sign-in screen');
+  t.same(entryFor('erin', tokens, { continueLast: true }), { kind: 'chat', id: 'erin', token: null }, 'an id without a token: a guest');
+  t.match(entryFor('a b', tokens, { continueLast: true }), { kind: 'gate', mode: 'guest', name: 'a b', problem: /“a b” cannot be used as a name/ });
+
+  tokens.save({ username: 'dave', token: 'tok', expiresAt: 2_000 });
+  t.match(entryFor(null, tokens, { continueLast: true }), { kind: 'chat', id: 'dave', token: { token: 'tok' } }, '/ continues as the signed-in user');
+  t.match(entryFor(null, tokens, { continueLast: false }), { kind: 'gate' }, '…only on a page load (not after signing out or leaving)');
+  t.match(entryFor('dave', tokens, { continueLast: false }), { kind: 'chat', id: 'dave', token: { token: 'tok' } }, 'the id with its token');
+  time.now = 2_000;
+  t.match(
+    entryFor('dave', tokens, { continueLast: false }),
+    { kind: 'gate', mode: 'sign-in', name: 'dave', notice: 'Your session expired. Sign in again to continue.' },
+    'an expired token: the sign-in screen for that name, saying so',
+  );
+  t.same(entryFor('dave', tokens, { continueLast: false }), { kind: 'chat', id: 'dave', token: null }, 'then (the token forgotten) a guest attempt');
+  t.end();
+});
+
+t.test('after a 4401: signed out, expired, a name that needs its password, or a newer token from another tab', (t) => {
+  const time = new FakeTime();
+  time.now = 1_000;
+  const storage = fakeStorage();
+  const tokens = new TokenStore(storage, time.clock);
+  const failed: AuthEnding = { error: 'AUTH_FAILED', reason: 'invalid token' };
+  const used = { username: 'dave', token: 'old', expiresAt: 10_000 };
+
+  t.match(
+    entryAfterAuthEnded('dave', null, { error: 'AUTH_REQUIRED', reason: '' }, tokens, time.now),
+    { kind: 'gate', mode: 'sign-in', name: 'dave', notice: /“dave” needs a password/ },
+    'a guest on a registered name: the sign-in screen for it',
+  );
+
+  tokens.save(used);
+  t.match(entryAfterAuthEnded('dave', used, { error: null, reason: 'signed out' }, tokens, time.now), {
+    kind: 'gate',
+    name: 'dave',
+    notice: 'You were signed out. Sign in again to continue.',
+  });
+  t.equal(tokens.get('dave'), null, 'the refused token is dropped');
+
+  tokens.save(used);
+  t.match(entryAfterAuthEnded('dave', used, { error: null, reason: 'session expired' }, tokens, time.now), { notice: /session expired/ }, 'the server said it expired');
+  tokens.save(used);
+  t.match(entryAfterAuthEnded('dave', used, failed, tokens, 10_000), { notice: /session expired/ }, 'refused at its expiry: expired');
+
+  tokens.save({ ...used, token: 'new' });
+  t.match(entryAfterAuthEnded('dave', used, failed, tokens, time.now), { kind: 'chat', id: 'dave', token: { token: 'new' } }, 'another tab signed in again: use its token');
+  t.end();
+});
+
+t.test('auth API: requests, answers and failures, never throwing', async (t) => {
+  t.equal(authBase('ws://127.0.0.1:8080'), 'http://127.0.0.1:8080/auth');
+  t.equal(authBase('wss://chat.example/chorus/'), 'https://chat.example/chorus/auth', 'wss -> https, path kept');
+
+  const user = { username: 'dave', profile: { firstNames: null, lastNames: null, age: 34, gender: null }, createdAt: 1 };
+  const calls: { url: string; init: RequestInit }[] = [];
+  let answer: () => Response = () => new Response(null, { status: 204 });
+  const api = new AuthApi(async () => 'http://chat.test/auth', async (url, init) => {
+    calls.push({ url: String(url), init: init! });
+    return answer();
+  });
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}) => () =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+  answer = json(200, { token: 'v1.s.1.sig', expiresAt: 99, user });
+  t.same(await api.login('dave', 'pw'), { ok: true, value: { token: 'v1.s.1.sig', expiresAt: 99, user } });
+  t.equal(calls[0]!.url, 'http://chat.test/auth/login');
+  t.same(JSON.parse(calls[0]!.init.body as string), { username: 'dave', password: 'pw' });
+  t.equal(calls[0]!.init.credentials, 'omit', 'no cookies: bearer tokens only');
+
+  answer = json(201, { token: 'v1.s.1.sig', expiresAt: 99, user });
+  await api.register('dave', 'password1', {});
+  t.same(JSON.parse(calls[1]!.init.body as string), { username: 'dave', password: 'password1' }, 'an empty profile is left out');
+  await api.register('dave', 'password1', { age: 34 });
+  t.same(JSON.parse(calls[2]!.init.body as string), { username: 'dave', password: 'password1', profile: { age: 34 } });
+
+  answer = () => new Response(null, { status: 204 });
+  t.same(await api.logout('tok'), { ok: true, value: undefined });
+  t.equal((calls[3]!.init.headers as Record<string, string>).authorization, 'Bearer tok', 'the token as a bearer header');
+
+  answer = json(401, { code: 'AUTH_FAILED', message: 'wrong username, password or token' });
+  t.same(await api.login('dave', 'nope'), { ok: false, failure: { code: 'AUTH_FAILED', message: 'wrong username, password or token', retryAfterSeconds: null } });
+  answer = json(429, { code: 'TOO_MANY_ATTEMPTS', message: 'too many attempts' }, { 'retry-after': '840' });
+  t.match(await api.login('dave', 'nope'), { ok: false, failure: { code: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: 840 } }, 'Retry-After is read');
+  answer = json(200, { token: 'has spaces', expiresAt: 99, user });
+  t.match(await api.login('dave', 'pw'), { ok: false, failure: { code: 'BAD_RESPONSE' } }, 'a token that could not travel as a subprotocol is refused');
+  answer = json(200, { user: { ...user, profile: null } });
+  t.match(await api.me('tok'), { ok: false, failure: { code: 'BAD_RESPONSE' } }, 'an answer of the wrong shape');
+  answer = json(502, { oops: true });
+  t.match(await api.login('dave', 'pw'), { ok: false, failure: { code: 'BAD_RESPONSE', message: /502/ } });
+  answer = () => {
+    throw new TypeError('Failed to fetch');
+  };
+  t.match(await api.login('dave', 'pw'), { ok: false, failure: { code: 'NETWORK' } }, 'no answer at all');
+});
+
+t.test('auth failures in plain words', (t) => {
+  const f = (code: string, message = '', retryAfterSeconds: number | null = null) => ({ code: code as 'AUTH_FAILED', message, retryAfterSeconds });
+  t.equal(explainAuthFailure(f('AUTH_FAILED'), 'sign-in', 'dave'), 'Wrong username or password.', 'never says which');
+  t.equal(explainAuthFailure(f('USERNAME_TAKEN'), 'sign-up', 'dave'), 'The name “dave” is taken. If it is yours, sign in instead; otherwise pick another name.');
+  t.equal(explainAuthFailure(f('WEAK_PASSWORD', 'password must not be the username'), 'sign-up', 'dave'), 'Password must not be the username.');
+  t.equal(explainAuthFailure(f('TOO_MANY_ATTEMPTS', 'x', 840), 'sign-in', 'dave'), 'Too many attempts. Try again in 14 minutes.');
+  t.equal(explainAuthFailure(f('TOO_MANY_ATTEMPTS', 'x'), 'sign-in', 'dave'), 'Too many attempts. Wait a while, then try again.');
+  t.equal(explainAuthFailure(f('WRONG_PASSWORD'), 'change-password', 'dave'), 'Your current password is not right.');
+  t.match(explainAuthFailure(f('INVALID_CLIENT_ID', 'invalid username: must be 1-64 letters'), 'sign-up', 'a b'), /^“a b” cannot be used as a username: must be 1-64 letters\.$/);
+  t.match(explainAuthFailure(f('NETWORK', 'Failed to fetch'), 'sign-in', 'dave'), /Cannot reach the chat server/);
+  t.same([1, 30, 60, 61, 900, 3600, 7201].map(formatWait), ['a second', '30 seconds', 'a minute', '2 minutes', '15 minutes', 'an hour', '3 hours']);
+  t.end();
+});
+
+t.test('sign-in flow: checks before asking, answers in plain words, hands over the account', async (t) => {
+  const signedIn: SignedIn[] = [];
+  const requests: string[] = [];
+  let answer: Response = new Response(null, { status: 500 });
+  const api = new AuthApi(async () => 'http://chat.test/auth', async (url) => {
+    requests.push(String(url));
+    return answer;
+  });
+  const flow = new SignInFlow(api, { signedIn: (s) => signedIn.push(s), guest: (name) => (name === 'ok' ? null : 'bad'), continueAs: () => {} });
+  flow.show({ mode: 'sign-in', name: 'dave', notice: 'You were signed out. Sign in again to continue.', problem: null }, null);
+  t.equal(flow.mode, 'sign-in');
+  t.equal(flow.notice, 'You were signed out. Sign in again to continue.');
+
+  t.equal(await flow.signIn('dave', ''), false);
+  t.equal(flow.error, 'Enter your username and your password.', 'an empty password is not sent');
+  t.equal(await flow.signUp('dave', 'short'), false);
+  t.equal(flow.error, 'The password must be at least 8 characters.');
+  t.equal(await flow.signUp('davedave', 'DaveDave'), false);
+  t.equal(flow.error, 'The password must not be your username.');
+  t.equal(await flow.signUp('no spaces', 'long enough pw'), false);
+  t.match(flow.error, /^“no spaces” cannot be used as a username/);
+  t.equal(await flow.signUp('dave', 'long enough pw', { age: 1.5 }), false);
+  t.equal(flow.error, 'Age must be a whole number from 0 to 150.');
+  t.same(requests, [], 'none of these reached the server');
+
+  flow.choose('sign-up');
+  t.equal(flow.error, null, 'switching tabs clears the error');
+
+  answer = new Response(JSON.stringify({ code: 'USERNAME_TAKEN', message: 'this username is taken' }), { status: 409 });
+  t.equal(await flow.signUp('dave', 'long enough pw', { firstNames: 'Dave' }), false);
+  t.match(flow.error, /“dave” is taken/);
+  t.equal(flow.busy, false);
+
+  const user = { username: 'dave', profile: { firstNames: null, lastNames: null, age: null, gender: null }, createdAt: 1 };
+  answer = new Response(JSON.stringify({ token: 'v1.t.2.s', expiresAt: 5, user }), { status: 200 });
+  const pending = flow.signIn(' dave ', 'long enough pw');
+  t.equal(flow.busy, true, 'busy while the server answers');
+  t.equal(await flow.signIn('dave', 'again'), false, 'a second submit meanwhile is ignored');
+  t.equal(await pending, true);
+  t.same(signedIn, [{ token: 'v1.t.2.s', expiresAt: 5, user }], 'the account is handed over');
+  t.equal(flow.notice, null, 'the notice goes once in');
+
+  t.equal(flow.guest(' ok '), null, 'the guest path goes to the app (trimmed)');
+  t.equal(flow.guest('x'), 'bad');
+});
+
+t.test('session with a token: offered as a subprotocol; 4401 ends it, with or without an error frame', async (t) => {
+  FakeSocket.install();
+  const endings: AuthEnding[] = [];
+  const session = new ChatSession('dave', async () => 'ws://chat.test/ws/dave?resume=1', undefined, {
+    token: 'v1.sess.9.sig',
+    onAuthEnded: (ending) => endings.push(ending),
+  });
+  session.start();
+  t.teardown(() => session.stop());
+  const socket = await FakeSocket.next();
+  t.same(socket.protocols, ['chorus.v1', 'auth.v1.sess.9.sig'], 'chorus.v1, then auth.<token> (never in the URL)');
+  t.equal(socket.url, 'ws://chat.test/ws/dave?resume=1');
+  socket.accept();
+  socket.play({ type: 'error', code: 'AUTH_FAILED', message: 'wrong username, password or token', retryable: false });
+  socket.close(CloseCode.AUTH_FAILED, 'wrong username, password or token');
+  t.same(endings, [{ error: 'AUTH_FAILED', reason: 'wrong username, password or token' }], 'refused at the upgrade');
+  t.match(session.connection.status, { kind: 'offline', code: 4401 }, 'and it does not reconnect');
+  t.equal(session.notices.length, 0, 'no notice: the app shows the sign-in screen instead');
+
+  session.connection.retryNow();
+  const again = await FakeSocket.next();
+  again.accept();
+  again.play({
+    type: 'welcome',
+    protocol: 'chorus.v1',
+    clientId: 'dave',
+    serverAt: 1,
+    node: 'n',
+    online: ['dave'],
+    onlineCount: 1,
+    rooms: [],
+    memberOf: [],
+    limits: { maxTextLength: 10_000, maxFrameBytes: 65_536 },
+  });
+  again.close(CloseCode.AUTH_FAILED, 'signed out');
+  t.same(endings[1], { error: null, reason: 'signed out' }, 'signed out while online: the close alone says it');
+
+  const guest = new ChatSession('erin', async () => 'ws://chat.test/ws/erin?resume=1');
+  guest.start();
+  t.teardown(() => guest.stop());
+  t.equal((await FakeSocket.next()).protocols, 'chorus.v1', 'a guest offers chorus.v1 alone');
+  t.match(explainClose({ code: 4401, reason: 'session expired', error: null, clientId: 'dave', opened: true }), /session expired/);
+  t.match(explainClose({ code: 4401, reason: 'signed out', error: null, clientId: 'dave', opened: true }), /signed out/);
 });

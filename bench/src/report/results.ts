@@ -137,7 +137,7 @@ export function summarizeRuns(runs: readonly RunRecord[], scenarios: readonly Sc
         ratios,
         ...(measured || skips.length === 0 ? {} : { skipped: skips[0]! }),
         errors: [...new Set(records.flatMap((r) => (r.error ? [r.error] : [])))],
-        notes: [...new Set([...records.flatMap((r) => r.notes), ...(measured ? skips : [])])],
+        notes: [...new Set(records.flatMap((r) => r.notes))],
       };
     }
     summary[scenario] = perSystem;

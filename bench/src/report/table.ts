@@ -29,7 +29,7 @@ export function formatSummary(s: Summary | undefined, digits: number): string {
 
 export function formatRatio(s: Summary | undefined): string {
   if (!s || s.n === 0) return '';
-  const f = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  const f = (v: number) => (v >= 10 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2));
   return s.n === 1 ? f(s.median) : `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 }
 
@@ -61,7 +61,7 @@ export function scenarioTables(results: BenchResults): string {
       const line: string[] = [system];
       const connected = cell.figures.connected;
       for (const f of figures) {
-        if (f.key === 'connectSeconds' && connected && connected.min < results.options.connections) {
+        if (f.key === 'connectSeconds' && connected && (cell.figures.timedOut?.max ?? 0) > 0) {
           // At least one run ran out of time: say how far it got instead of a time.
           line.push(`> ${results.options.connectTimeout} s (${formatNumber(connected.min, 0)} of ${formatNumber(results.options.connections, 0)} in time)`);
           for (const b of baselines) line.push(system === b ? '1' : '');
@@ -74,7 +74,12 @@ export function scenarioTables(results: BenchResults): string {
     }
     const notes = systems.flatMap((s) => (cells[s]?.notes ?? []).map((n) => `${s}: ${n}`));
     const errors = systems.flatMap((s) => (cells[s]?.skipped === undefined && (cells[s]?.errors.length ?? 0) > 0 ? [`${s}: ${cells[s]!.errors.length} run(s) failed: ${cells[s]!.errors[0]!.split('\n')[0]}`] : []));
-    for (const n of [...notes, ...errors]) out.push('', `- ${n}`);
+    const noise = systems.flatMap((s) => {
+      const others = cells[s]?.figures.foreignCpuCores;
+      return others && others.n > 0 ? [`${s} ${formatSummary(others, 2)}`] : [];
+    });
+    if (noise.length > 0) notes.push(`CPU used by other processes of the machine during the measured windows (cores): ${noise.join('; ')}`);
+    if (notes.length + errors.length > 0) out.push('', ...[...notes, ...errors].map((n) => `- ${n}`));
     out.push('');
   }
   return out.join('\n');

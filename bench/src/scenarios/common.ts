@@ -52,11 +52,15 @@ export interface Scenario {
  * The clients of one start of a system: `options.clients` of them, ids u0, u1,
  * ... dealt to the generators round-robin (u<i> lives in generator i % G),
  * connected when a scenario first asks; scenarios may add more (which then
- * stay, idle, for the next ones).
+ * stay, idle, for the next ones). A few clients (1% at most) that cannot
+ * connect are left out, with a note; more fail the scenario.
  */
 export class Session {
   readonly kind: ProtocolKind;
+  /** What the scenarios should report about the session (clients left out). */
+  readonly notes: string[] = [];
   #clients: ConnectedClient[][] | null = null;
+  #connected = new Set<string>();
   #next = 0;
 
   constructor(kind: ProtocolKind) {
@@ -70,18 +74,32 @@ export class Session {
   /** The clients per generator, connecting the first `options.clients` on first use. */
   async clients(ctx: ScenarioContext): Promise<ConnectedClient[][]> {
     if (this.#clients === null) {
-      this.#clients = await connectAll(ctx, dealIds('u', ctx.options.clients, ctx.pool.size), this.kind);
+      this.#clients = await this.#connect(ctx, dealIds('u', ctx.options.clients, ctx.pool.size));
       this.#next = ctx.options.clients;
     }
     return this.#clients;
+  }
+
+  /** Whether client `id` is connected (the ones left out are not). */
+  has(id: string): boolean {
+    return this.#connected.has(id);
   }
 
   /** Connects `counts[g]` more clients in generator g. */
   async add(ctx: ScenarioContext, counts: readonly number[]): Promise<void> {
     const clients = await this.clients(ctx);
     const ids = counts.map((count) => Array.from({ length: count }, () => Session.idOf(this.#next++)));
-    const added = await connectAll(ctx, ids, this.kind);
+    const added = await this.#connect(ctx, ids);
     added.forEach((list, g) => clients[g]!.push(...list));
+  }
+
+  async #connect(ctx: ScenarioContext, ids: string[][]): Promise<ConnectedClient[][]> {
+    const c = await connectSome(ctx, ids, this.kind);
+    const missing = c.total - c.connected;
+    if (missing > c.total / 100) failConnect(ctx, c);
+    if (missing > 0) this.notes.push(`${missing} of ${c.total} clients could not connect and were left out (${c.errors.join('; ')})`);
+    for (const list of c.clients) for (const client of list) this.#connected.add(client.id);
+    return c.clients;
   }
 }
 
@@ -150,15 +168,11 @@ export async function connectSome(ctx: ScenarioContext, perGenerator: string[][]
   };
 }
 
-/** Connects every client or throws: the measured scenarios need them all. */
-export async function connectAll(ctx: ScenarioContext, perGenerator: string[][], kind?: ProtocolKind): Promise<ConnectedClient[][]> {
-  const c = await connectSome(ctx, perGenerator, kind);
-  if (c.connected < c.total) {
-    const why = c.failed > 0 ? `${c.failed} failed (${c.errors.join('; ')})` : '';
-    const late = c.notAttempted > 0 ? `${c.notAttempted} not tried within --connect-timeout ${ctx.options.connectTimeout} s` : '';
-    throw new Error(`${c.total - c.connected} of ${c.total} clients did not connect to ${ctx.system.spec.name}: ${[why, late].filter(Boolean).join(', ')}`);
-  }
-  return c.clients;
+/** Throws the reason why clients did not connect. */
+function failConnect(ctx: ScenarioContext, c: Connected): never {
+  const why = c.failed > 0 ? `${c.failed} failed (${c.errors.join('; ')})` : '';
+  const late = c.notAttempted > 0 ? `${c.notAttempted} not tried within --connect-timeout ${ctx.options.connectTimeout} s` : '';
+  throw new Error(`${c.total - c.connected} of ${c.total} clients did not connect to ${ctx.system.spec.name}: ${[why, late].filter(Boolean).join(', ')}`);
 }
 
 /** Counters of all generators over one measured window, and the server's CPU over it. */
@@ -256,10 +270,6 @@ export function foreignCores(before: ReturnType<typeof sampleAll>, after: Return
   return Math.max(0, (after.machine - before.machine - ours) / 1e6 / seconds);
 }
 
-/** A note when other processes used a noticeable share of the machine during a window. */
-export function noiseNote(window: Pick<Window, 'foreignCores'>, label: string): string[] {
-  return window.foreignCores >= 0.25 ? [`other processes used ${window.foreignCores.toFixed(2)} cores during ${label}`] : [];
-}
 
 function merge(marks: readonly MarkResult[]): Omit<Window, 'seconds' | 'cpuMicros' | 'foreignCores'> {
   const latency = new Histogram();

@@ -1,6 +1,6 @@
 import type { ConnectedClient } from '../load/ipc.js';
 import type { SystemSpec } from '../systems.js';
-import { errorNote, measure, noiseNote, round, serverProcessOf, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+import { errorNote, measure, round, serverProcessOf, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
 
 /**
  * Pairs of clients inside each generator (so one clock measures both ends),
@@ -63,7 +63,7 @@ async function runDirect(ctx: ScenarioContext): Promise<Outcome> {
   const { pool, options } = ctx;
   const pairs = await makePairs(ctx);
   const total = pairs.reduce((n, p) => n + p.length, 0);
-  const notes: string[] = [];
+  const notes = [...ctx.session.notes];
 
   await Promise.all(
     pool.generators.map((g, gi) =>
@@ -87,7 +87,6 @@ async function runDirect(ctx: ScenarioContext): Promise<Outcome> {
   await pool.all({ type: 'start' }, 10_000);
   const closed = await measure(ctx, `closed loop, ${options.window} in flight per client`);
   await stopLoad(ctx);
-  notes.push(...noiseNote(fixed, 'the fixed-rate phase'), ...noiseNote(closed, 'the closed-loop phase'));
   notes.push(...errorNote(fixed, 'the fixed-rate phase'), ...errorNote(closed, 'the closed-loop phase'));
   return {
     figures: {

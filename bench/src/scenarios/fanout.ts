@@ -1,6 +1,6 @@
 import type { SenderSpec } from '../load/ipc.js';
 import type { SystemSpec } from '../systems.js';
-import { errorNote, measure, noiseNote, NotAvailable, round, Session, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+import { errorNote, measure, NotAvailable, round, Session, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
 
 /** A broadcast group: everyone (room null) or one room, with its members' ids. */
 interface Group {
@@ -88,7 +88,7 @@ async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window:
   const w = await measure(ctx, label);
   await stopLoad(ctx);
   for (const g of pool.generators) g.onWatermarks = () => {};
-  const notes = [...noiseNote(w, label), ...errorNote(w, label)];
+  const notes = [...ctx.session.notes, ...errorNote(w, label)];
   return {
     figures: {
       deliveriesPerSecond: round(w.received / w.seconds, 0),
@@ -109,8 +109,11 @@ export const fanoutScenario: Scenario = {
   notApplicable: () => null,
   async run(ctx) {
     // Everyone connected receives a broadcast (clients a previous scenario added too).
-    const all = (await ctx.session.clients(ctx)).flat().map((c) => c.id);
-    const senders = Array.from({ length: ctx.options.fanoutSenders }, (_, i) => Session.idOf(i));
+    const all = (await ctx.session.clients(ctx))
+      .flat()
+      .map((c) => c.id)
+      .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+    const senders = all.slice(0, ctx.options.fanoutSenders);
     return runFanout(ctx, [{ room: null, members: all, senders }], ctx.options.fanoutWindow, 'fanout');
   },
 };
@@ -128,12 +131,13 @@ export const roomScenario: Scenario = {
   start: 'shared',
   protocol: (spec) => spec.protocol,
   notApplicable: (spec: SystemSpec) => (spec.rooms === 'yes' || spec.rooms === 'probe' ? null : `${spec.name} has no rooms`),
-  run(ctx) {
+  async run(ctx) {
     const { clients, roomSize } = ctx.options;
     const groups: Group[] = [];
+    await ctx.session.clients(ctx);
     for (let start = 0; start + roomSize <= clients; start += roomSize) {
-      const members = Array.from({ length: roomSize }, (_, k) => Session.idOf(start + k));
-      groups.push({ room: `bench-${groups.length}`, members, senders: [members[0]!] });
+      const members = Array.from({ length: roomSize }, (_, k) => Session.idOf(start + k)).filter((id) => ctx.session.has(id));
+      if (members.length > 1) groups.push({ room: `bench-${groups.length}`, members, senders: [members[0]!] });
     }
     return runFanout(ctx, groups, ctx.options.roomWindow, 'rooms');
   },

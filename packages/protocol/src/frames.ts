@@ -13,6 +13,8 @@ export const TEXT_SUBPROTOCOL = 'chorus.text';
 
 /** Longest message text, in UTF-16 code units, the JSON protocol accepts. */
 export const MAX_TEXT_LENGTH = 10_000;
+/** Most ids a welcome lists as online (a big lobby sends a count and the first ones). */
+export const MAX_WELCOME_ONLINE = 1_000;
 /** Most message ids one receipt frame may carry. */
 export const MAX_RECEIPT_IDS = 200;
 
@@ -154,8 +156,12 @@ export const WelcomeFrame = z.strictObject({
   serverAt: EpochMs,
   /** Which server process holds this connection (for logs and support). */
   node: z.string(),
-  /** Everyone online when the client joined, the client included. */
+  /**
+   * Who is online, the client included: everyone, or the first MAX_WELCOME_ONLINE
+   * when more are (`onlineCount` says how many); presence frames update it.
+   */
   online: z.array(ClientId),
+  onlineCount: z.number().int().nonnegative(),
   /** Every room, with member counts. */
   rooms: z.array(RoomSummary),
   /** The rooms this client is a member of. */

@@ -40,10 +40,11 @@ export class Connection {
   readonly id: string;
   readonly session: Session;
   readonly codec: Codec;
-  /** When this client last said it is typing, per conversation (the hub throttles on it). */
-  readonly typingSentAt = new Map<string, number>();
+  /** When this client last said it is typing, per conversation (the hub throttles on it); made on first use. */
+  #typingSentAt: Map<string, number> | null = null;
   readonly #handler: FrameHandler;
-  readonly #queue: string[] = [];
+  /** Frames that arrived while admitting or while a frame is in flight (made on first use). */
+  #queue: string[] | null = null;
   #busy = false;
   /** Fanout held back while a resume replays what the client missed (null: not holding). */
   #held: { readonly frames: FrameCache; readonly key: MessageKey | undefined }[] | null = null;
@@ -67,6 +68,10 @@ export class Connection {
 
   readonly #burst: number;
 
+  get typingSentAt(): Map<string, number> {
+    return (this.#typingSentAt ??= new Map());
+  }
+
   /** True once the connection has ended (read after an await, where the state may have moved on). */
   get isClosed(): boolean {
     return this.state === 'closed';
@@ -79,7 +84,7 @@ export class Connection {
   /** The transport received a text frame. */
   receive(frame: string): void {
     if (this.state === 'closed' || !this.#withinRate()) return;
-    if (this.state === 'admitting' || this.#busy) this.#queue.push(frame);
+    if (this.state === 'admitting' || this.#busy) (this.#queue ??= []).push(frame);
     else this.#process(frame);
   }
 
@@ -105,7 +110,7 @@ export class Connection {
   /** The transport's connection ended (either side closed it, or it broke). */
   closed(): void {
     if (this.state === 'closed') return;
-    this.#queue.length = 0;
+    this.#queue = null;
     this.#held = null;
     if (this.#holdTimer) clearTimeout(this.#holdTimer);
     this.#handler.handleClosed(this);
@@ -185,6 +190,6 @@ export class Connection {
   }
 
   #drain(): void {
-    while (this.#queue.length > 0 && !this.#busy && this.state === 'open') this.#process(this.#queue.shift()!);
+    while (this.#queue && this.#queue.length > 0 && !this.#busy && this.state === 'open') this.#process(this.#queue.shift()!);
   }
 }

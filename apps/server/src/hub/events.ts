@@ -77,6 +77,7 @@ export type OutEvent =
       readonly kind: 'welcome';
       readonly clientId: string;
       readonly online: readonly string[];
+      readonly onlineCount: number;
       readonly rooms: readonly RoomSummary[];
       readonly memberOf: readonly string[];
       readonly serverAt: number;

@@ -1,5 +1,6 @@
 import {
   CLIENT_ID_PATTERN,
+  MAX_WELCOME_ONLINE,
   directConversation,
   LOBBY,
   parseConversation,
@@ -15,7 +16,7 @@ import type { Codec } from './codec.js';
 import { Connection, type FrameHandler, type MessageKey } from './connection.js';
 import type { Command, Delivery, Envelope, OutEvent, PresenceChange, Receipt, RoomChange, Target, Typing } from './events.js';
 import { FrameCache } from './frame-cache.js';
-import { RESUME_LIMIT, RESUME_WAIT_MS } from './limits.js';
+import { PRESENCE_INTERVAL_MS, RESUME_LIMIT, RESUME_WAIT_MS } from './limits.js';
 import type { MessageLog, StoredMessage } from './message-log.js';
 import { ReceiptBook, type ReceiptCounts } from './receipt-book.js';
 import { RecentIds } from './recent-ids.js';
@@ -67,6 +68,8 @@ export class Hub implements FrameHandler {
   readonly #clients = new Map<string, Connection[]>();
   /** Every admitted connection of this node (fanout to everyone). */
   readonly #connections = new Set<Connection>();
+  /** The text-protocol ones: only they get a line per presence event. */
+  readonly #textConnections = new Set<Connection>();
   #connectionCount = 0;
   readonly #receipts = new ReceiptBook();
   /** Messages this node has routed lately, so a client's retry is not delivered twice. */
@@ -77,6 +80,8 @@ export class Hub implements FrameHandler {
   readonly #roomMembers = new Map<string, Map<string, boolean>>();
   readonly #receiptUpdates = new Map<string, Map<string, ReceiptCounts>>();
   #flushScheduled: NodeJS.Immediate | null = null;
+  #presenceTimer: NodeJS.Timeout | null = null;
+  #lastPresenceFlush = 0;
   #messageCount = 0;
 
   constructor(options: HubOptions) {
@@ -167,18 +172,22 @@ export class Hub implements FrameHandler {
       await this.#backend.release(clientId).catch(() => {});
       return;
     }
-    // Updates from before this client joined (its own join included) go to the others only.
+    // Updates from before this client joined go to the others only (its welcome has them).
     this.#flush();
     if (resume) connection.hold(RESUME_WAIT_MS);
     this.#connections.add(connection);
+    if (connection.codec.name === 'text') this.#textConnections.add(connection);
     const tabs = this.#clients.get(clientId);
     if (tabs) tabs.push(connection);
     else this.#clients.set(clientId, [connection]);
     const view = this.#backend.view;
+    const online = view.online();
     connection.emit({
       kind: 'welcome',
       clientId,
-      online: view.online(),
+      // A big lobby is a count and a first page, not a list of everyone in every welcome.
+      online: online.length > MAX_WELCOME_ONLINE ? [clientId, ...online.filter((id) => id !== clientId).slice(0, MAX_WELCOME_ONLINE - 1)] : online,
+      onlineCount: online.length,
       rooms: view.rooms(),
       memberOf: view.roomsOf(clientId),
       serverAt: this.#clock(),
@@ -190,6 +199,7 @@ export class Hub implements FrameHandler {
   async #release(connection: Connection): Promise<void> {
     const { clientId } = connection;
     if (!this.#connections.delete(connection)) return;
+    this.#textConnections.delete(connection);
     const tabs = this.#clients.get(clientId)!.filter((c) => c !== connection);
     if (tabs.length > 0) this.#clients.set(clientId, tabs);
     else this.#clients.delete(clientId);
@@ -489,10 +499,44 @@ export class Hub implements FrameHandler {
   }
 
   #onPresence(change: PresenceChange): void {
-    const event: OutEvent = change.online ? { kind: 'joined', clientId: change.clientId } : { kind: 'left', clientId: change.clientId };
-    this.#fanout({ kind: 'all' }, event, { client: change.clientId });
+    // Text clients get a line per event, at once; JSON clients a batched frame.
+    if (this.#textConnections.size > 0) {
+      const frames = new FrameCache(change.online ? { kind: 'joined', clientId: change.clientId } : { kind: 'left', clientId: change.clientId });
+      for (const connection of this.#textConnections) if (connection.clientId !== change.clientId) connection.emitCached(frames);
+    }
     this.#presence.set(change.clientId, change.online);
-    this.#scheduleFlush();
+    this.#schedulePresenceFlush();
+  }
+
+  /**
+   * Presence reaches JSON clients at most every PRESENCE_INTERVAL_MS (at once
+   * when it has been quiet): a storm of connects costs a few frames per client,
+   * not one per connect per client.
+   */
+  #schedulePresenceFlush(): void {
+    if (this.#presenceTimer) return;
+    const wait = Math.max(0, this.#lastPresenceFlush + PRESENCE_INTERVAL_MS - this.#clock());
+    this.#presenceTimer = setTimeout(() => this.#flushPresence(), wait);
+  }
+
+  #flushPresence(): void {
+    if (this.#presenceTimer) clearTimeout(this.#presenceTimer);
+    this.#presenceTimer = null;
+    if (this.#presence.size === 0) return;
+    this.#lastPresenceFlush = this.#clock();
+    const joined: string[] = [];
+    const left: string[] = [];
+    for (const [clientId, online] of this.#presence) (online ? joined : left).push(clientId);
+    this.#presence.clear();
+    const serverAt = this.#lastPresenceFlush;
+    // A client that joined in this batch learned the rest from its welcome: it gets the batch without itself.
+    const joiners = new Set(joined.filter((id) => this.#clients.has(id)));
+    this.#fanoutExcept({ kind: 'all' }, { kind: 'presence', joined, left, serverAt }, joiners);
+    for (const joiner of joiners) {
+      const others = joined.filter((id) => id !== joiner);
+      if (others.length + left.length === 0) continue;
+      for (const connection of this.#clients.get(joiner)!) connection.emit({ kind: 'presence', joined: others, left, serverAt });
+    }
   }
 
   #onRoomChange(change: RoomChange): void {
@@ -543,13 +587,13 @@ export class Hub implements FrameHandler {
     }
   }
 
-  /** Like #fanout to a room, skipping several clients (few: the ones that just joined). */
-  #fanoutExcept(target: Target, event: OutEvent, except: readonly string[]): void {
-    if (except.length === 0) return this.#fanout(target, event);
+  /** Like #fanout to everyone or to a room, skipping several clients (the ones that just joined). */
+  #fanoutExcept(target: Target, event: OutEvent, except: ReadonlySet<string>): void {
+    if (except.size === 0) return this.#fanout(target, event);
     const frames = new FrameCache(event);
     const members = target.kind === 'room' ? this.#backend.view.room(target.room)?.members : undefined;
     for (const connection of this.#connections) {
-      if (except.includes(connection.clientId)) continue;
+      if (except.has(connection.clientId)) continue;
       if (members && !members.has(connection.clientId)) continue;
       connection.emitCached(frames);
     }
@@ -568,13 +612,6 @@ export class Hub implements FrameHandler {
     if (this.#flushScheduled) clearImmediate(this.#flushScheduled);
     this.#flushScheduled = null;
     const serverAt = this.#clock();
-    if (this.#presence.size > 0) {
-      const joined: string[] = [];
-      const left: string[] = [];
-      for (const [clientId, online] of this.#presence) (online ? joined : left).push(clientId);
-      this.#presence.clear();
-      this.#fanout({ kind: 'all' }, { kind: 'presence', joined, left, serverAt });
-    }
     if (this.#roomList.size > 0) {
       const rooms: RoomSummary[] = [];
       const deleted: string[] = [];
@@ -587,7 +624,7 @@ export class Hub implements FrameHandler {
       const left: string[] = [];
       for (const [clientId, isIn] of changes) (isIn ? joined : left).push(clientId);
       // A joiner learned the room from its answer: it gets the batch without itself.
-      const joiners = joined.filter((id) => this.#clients.has(id));
+      const joiners = new Set(joined.filter((id) => this.#clients.has(id)));
       this.#fanoutExcept({ kind: 'room', room }, { kind: 'room-members', room, joined, left, serverAt }, joiners);
       for (const joiner of joiners) {
         const others = joined.filter((id) => id !== joiner);

@@ -1,6 +1,10 @@
 import websocket from '@fastify/websocket';
 import { clientIdProblem, CloseCode, ERRORS, SUBPROTOCOL, TEXT_SUBPROTOCOL } from '@chorus/protocol';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import type { Connection } from '../hub/connection.js';
 import rateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
 import type { Hub } from '../hub/hub.js';
@@ -44,6 +48,31 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     text: new TextCodec(),
     json: new JsonCodec({ node: options.node, maxFrameBytes: options.maxFrameBytes }),
   };
+
+  // One listener per event for every socket (not three closures per connection).
+  const connections = new WeakMap<WebSocket, Connection>();
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    const connection = connections.get(this);
+    if (isBinary) connection?.receiveBinary();
+    else connection?.receive(data.toString());
+  }
+  function onClose(this: WebSocket): void {
+    connections.get(this)?.closed();
+  }
+  function onSocketError(this: WebSocket, err: Error): void {
+    app.log.debug({ err }, 'socket error');
+  }
+  /**
+   * @fastify/websocket keeps the upgrade's request and reply alive for as long as
+   * the socket lives (its error listener closes over them; the raw response stays
+   * attached to the TCP socket). A chat connection needs neither after the upgrade.
+   */
+  function forgetUpgrade(socket: WebSocket, raw: IncomingMessage): void {
+    socket.removeAllListeners('error');
+    socket.on('error', onSocketError);
+    const tcp = raw.socket as Socket & { _httpMessage?: ServerResponse | null };
+    tcp._httpMessage?.detachSocket(tcp);
+  }
 
   const heartbeat = new Heartbeat(options.heartbeatIntervalMs);
   const guard = new SessionGuard(options.accounts, options.heartbeatIntervalMs);
@@ -128,12 +157,10 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
       const connection = hub.open(session, codec, { resume: request.query.resume === '1', ip: request.ip, multi: signedIn });
       heartbeat.watch(socket);
       if (auth.user !== null) guard.watch(socket, auth.user, auth.sessionId, auth.expiresAt);
-      socket.on('message', (data, isBinary) => {
-        if (isBinary) connection.receiveBinary();
-        else connection.receive(data.toString());
-      });
-      socket.on('close', () => connection.closed());
-      socket.on('error', (err) => request.log.debug({ err, clientId }, 'socket error'));
+      connections.set(socket, connection);
+      socket.on('message', onMessage);
+      socket.on('close', onClose);
+      forgetUpgrade(socket, request.raw);
     },
   });
 }

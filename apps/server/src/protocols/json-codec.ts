@@ -66,6 +66,7 @@ export class JsonCodec implements Codec {
           serverAt: event.serverAt,
           node: this.#node,
           online: [...event.online],
+          onlineCount: event.onlineCount,
           rooms: [...event.rooms],
           memberOf: [...event.memberOf],
           limits: { maxTextLength: MAX_TEXT_LENGTH, maxFrameBytes: this.#maxFrameBytes },

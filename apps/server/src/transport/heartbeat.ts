@@ -8,16 +8,26 @@ import type { WebSocket } from 'ws';
 export class Heartbeat {
   readonly #alive = new Map<WebSocket, boolean>();
   readonly #timer: NodeJS.Timeout;
+  /** Listeners shared by every socket (`this` is the socket): no closures per connection. */
+  readonly #pong: (this: WebSocket) => void;
+  readonly #close: (this: WebSocket) => void;
 
   constructor(intervalMs: number) {
+    const alive = this.#alive;
+    this.#pong = function () {
+      if (alive.has(this)) alive.set(this, true);
+    };
+    this.#close = function () {
+      alive.delete(this);
+    };
     this.#timer = setInterval(() => this.#beat(), intervalMs);
     this.#timer.unref();
   }
 
   watch(socket: WebSocket): void {
     this.#alive.set(socket, true);
-    socket.on('pong', () => this.#alive.set(socket, true));
-    socket.once('close', () => this.#alive.delete(socket));
+    socket.on('pong', this.#pong);
+    socket.once('close', this.#close);
   }
 
   stop(): void {

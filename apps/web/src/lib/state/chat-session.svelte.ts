@@ -1,4 +1,5 @@
 import {
+  CloseCode,
   ERRORS,
   MAX_TEXT_LENGTH,
   roomNameProblem,
@@ -7,7 +8,8 @@ import {
   type ServerFrame,
   type WelcomeFrame,
 } from '@chorus/protocol';
-import type { ChatStore, OutboxEntry, StoredMessage } from '../store/chat-store.js';
+import type { AuthEnding } from '../auth/start-route.js';
+import type { ChatStore, OutboxEntry } from '../store/chat-store.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { ChatMessage, TimelineItem } from './chat-message.js';
 import { Connection } from './connection.svelte.js';
@@ -32,6 +34,14 @@ import { RoomDirectory } from './rooms.svelte.js';
 import { ServerClock } from './server-clock.svelte.js';
 import { TypingSender } from './typing-sender.js';
 import { TypingIndicators } from './typing.svelte.js';
+
+/** What a {@link ChatSession} needs beyond its id, its URL and its store. */
+export interface ChatSessionOptions {
+  /** The account's token; null or absent for a guest. */
+  readonly token?: string | null;
+  /** The server refused or ended the session for want of a valid token (close 4401). */
+  onAuthEnded?(ending: AuthEnding): void;
+}
 
 /** A problem worth telling the user that is not about the connection itself. */
 export interface Notice {
@@ -137,13 +147,20 @@ export class ChatSession {
   #metaTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   readonly #onBrowserOnline = () => this.connection.retryNow();
-  readonly #onPageHide = () => this.#saveMeta();
+  readonly #onPageHide = () => void this.#saveMeta();
 
   /**
    * `resolveUrl` names the socket URL for each attempt (with `?resume=1`);
-   * `openStore` opens this id's store (in memory when not given).
+   * `openStore` opens this id's store (in memory when not given); `options`
+   * give the account's token (none: a guest) and who to tell when the server
+   * refuses or ends the session for want of a valid token.
    */
-  constructor(me: string, resolveUrl: () => Promise<string>, openStore: () => Promise<ChatStore> = async () => new MemoryStore()) {
+  constructor(
+    me: string,
+    resolveUrl: () => Promise<string>,
+    openStore: () => Promise<ChatStore> = async () => new MemoryStore(),
+    options: ChatSessionOptions = {},
+  ) {
     this.me = me;
     this.#openStore = openStore;
     this.#store = new Promise((resolve) => (this.#resolveStore = resolve));
@@ -164,6 +181,12 @@ export class ChatSession {
       },
       onFrame: (frame) => this.#handle(frame),
       onLost: (reason) => this.#lost(reason),
+      onEnded: (end) => {
+        const code = end.error?.code;
+        if (end.code !== CloseCode.AUTH_FAILED && code !== 'AUTH_REQUIRED' && code !== 'AUTH_FAILED') return;
+        options.onAuthEnded?.({ error: code === 'AUTH_REQUIRED' || code === 'AUTH_FAILED' ? code : null, reason: end.reason });
+      },
+      token: options.token ?? null,
     });
     this.canSend = $derived(['online', 'connecting', 'reconnecting'].includes(this.connection.status.kind));
     this.#outbox = new Outbox({
@@ -199,8 +222,10 @@ export class ChatSession {
     window.removeEventListener('pagehide', this.#onPageHide);
     this.connection.close();
     this.#outbox.lost();
-    this.#saveMeta();
-    void this.#store.then((store) => store.close());
+    // Closed once the last small records are written (closing first would refuse them).
+    void this.#saveMeta()
+      .then(() => this.#store)
+      .then((store) => store.close());
   }
 
   /**
@@ -385,7 +410,7 @@ export class ChatSession {
 
   #welcome(frame: WelcomeFrame): void {
     this.clock.fromWelcome(frame.serverAt);
-    this.online.reset(frame.online);
+    this.online.reset(frame.online, frame.onlineCount);
     this.maxTextLength = frame.limits.maxTextLength;
     this.node = frame.node;
     const before = this.rooms.joined.map((room) => room.name);
@@ -525,15 +550,15 @@ export class ChatSession {
   }
 
   #saveMetaSoon(): void {
-    this.#metaTimer ??= setTimeout(() => this.#saveMeta(), META_DELAY_MS);
+    this.#metaTimer ??= setTimeout(() => void this.#saveMeta(), META_DELAY_MS);
   }
 
-  /** Writes the small records: cursors, rooms, the conversation list. */
-  #saveMeta(): void {
+  /** Writes the small records: cursors, rooms, the conversation list. Resolves once the writes are queued. */
+  #saveMeta(): Promise<void> {
     clearTimeout(this.#metaTimer);
     this.#metaTimer = undefined;
     // Not before the restore: that would write an empty state over the kept one.
-    void this.#restored?.then(() => {
+    return (this.#restored ?? Promise.resolve()).then(() => {
       if (!this.#restoreDone) return;
       const cursors = this.#cursors.toRecord(Infinity);
       const rooms = this.rooms.snapshot();

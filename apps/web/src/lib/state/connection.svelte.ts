@@ -11,6 +11,20 @@ export type ConnectionStatus =
   | { readonly kind: 'reconnecting'; readonly retryAt: number; readonly reason: string }
   | { readonly kind: 'offline'; readonly reason: string; readonly code: number | null };
 
+/** How a connection ended for good: the close code and reason, and the error frame that announced it. */
+export interface ConnectionEnd {
+  readonly code: number;
+  readonly reason: string;
+  readonly error: ErrorFrame | null;
+}
+
+/**
+ * A browser cannot set headers on a WebSocket: the token travels as a second
+ * subprotocol, `auth.<token>`, which the server never selects (docs/protocol.md,
+ * "Tokens on the WebSocket"). Never in the URL, which ends up in logs.
+ */
+export const AUTH_PROTOCOL_PREFIX = 'auth.';
+
 /** What a {@link Connection} needs from its owner. */
 export interface ConnectionOptions {
   readonly clientId: string;
@@ -20,6 +34,10 @@ export interface ConnectionOptions {
   onFrame(frame: ServerFrame): void;
   /** A welcomed connection was lost (whatever happens next). */
   onLost(reason: string): void;
+  /** The server closed with a code that does not reconnect (e.g. 4401: no valid token). */
+  onEnded?(end: ConnectionEnd): void;
+  /** The account's token, offered as the subprotocol `auth.<token>`; null or absent for a guest. */
+  readonly token?: string | null;
   readonly backoff?: Backoff;
   /** How often to ping; a ping left unanswered for this long drops the socket. */
   readonly heartbeatMs?: number;
@@ -115,7 +133,8 @@ export class Connection {
     if (generation !== this.#generation) return;
     let socket: WebSocket;
     try {
-      socket = new WebSocket(url, SUBPROTOCOL);
+      const token = this.#options.token;
+      socket = new WebSocket(url, token ? [SUBPROTOCOL, `${AUTH_PROTOCOL_PREFIX}${token}`] : SUBPROTOCOL);
     } catch {
       this.status = { kind: 'offline', reason: `The server address “${url}” is not a valid WebSocket URL.`, code: null };
       return;
@@ -176,8 +195,9 @@ export class Connection {
       opened: this.#opened,
     });
     if (wasOnline) this.#options.onLost(explained);
-    if (shouldReconnect(code)) this.#retryLater(explained);
-    else this.status = { kind: 'offline', reason: explained, code };
+    if (shouldReconnect(code)) return this.#retryLater(explained);
+    this.status = { kind: 'offline', reason: explained, code };
+    this.#options.onEnded?.({ code, reason, error: this.#announced });
   }
 
   /** Gives up on the current socket without waiting for its close handshake. */

@@ -21,6 +21,10 @@ export function explainClose({ code, reason, error, clientId, opened }: CloseFac
   if (announced === 'INVALID_CLIENT_ID' || code === CloseCode.INVALID_CLIENT_ID) {
     return `“${clientId}” cannot be used as a name: ${error?.message ?? (reason || 'the server refused it')}.`;
   }
+  if (announced === 'AUTH_REQUIRED') return `“${clientId}” needs a password: sign in to chat under this name.`;
+  if (announced === 'AUTH_FAILED' || code === CloseCode.AUTH_FAILED) {
+    return reason === 'session expired' ? 'Your session expired: sign in again.' : 'You were signed out: sign in again.';
+  }
   if (announced === 'SERVER_FULL' || code === CloseCode.TRY_AGAIN_LATER) return 'The server is full right now.';
   if (announced === 'SHUTTING_DOWN' || code === CloseCode.GOING_AWAY) return 'The server is restarting.';
   if (announced === 'INTERNAL' || code === CloseCode.INTERNAL_ERROR) return 'The server ran into a problem.';

@@ -2,8 +2,10 @@ import type { ChatStore, OutboxEntry, StoredMessage, StoredMeta, StoredState } f
 import { MemoryStore } from './memory-store.js';
 
 /**
- * IndexedDB layout, one database per client id (`chorus:<id>`), so that two
- * people using one browser never see each other's conversations:
+ * IndexedDB layout, one database per client id, so that two people using one
+ * browser never see each other's conversations: `chorus:<id>` for a guest,
+ * `chorus:account:<id>` for an account (opened only with its token in hand, so
+ * a guest who types a registered name into the URL never sees its messages):
  *
  * - `messages`: key [conversation, seq]; one record per message held. The
  *   compound key orders a conversation by seq, so "the newest N" and "older
@@ -20,9 +22,12 @@ const ALL = [MESSAGES, OUTBOX, META];
 /** Sorts after every seq of a conversation (in IndexedDB, any array key sorts after any number). */
 const AFTER_ALL_SEQS: IDBValidKey = [];
 
+/** Whose conversations a store keeps: a guest's or a signed-in account's. */
+export type StoreOwner = 'guest' | 'account';
+
 /** The database name for `clientId`. */
-export function databaseName(clientId: string): string {
-  return `chorus:${clientId}`;
+export function databaseName(clientId: string, owner: StoreOwner = 'guest'): string {
+  return owner === 'account' ? `chorus:account:${clientId}` : `chorus:${clientId}`;
 }
 
 /**
@@ -30,13 +35,31 @@ export function databaseName(clientId: string): string {
  * (private modes of some browsers, storage disabled) a {@link MemoryStore},
  * with a warning: the chat works, it just does not survive a reload.
  */
-export async function openChatStore(clientId: string): Promise<ChatStore> {
+export async function openChatStore(clientId: string, owner: StoreOwner = 'guest'): Promise<ChatStore> {
   try {
-    return await IndexedDbStore.open(clientId);
+    return await IndexedDbStore.open(databaseName(clientId, owner));
   } catch (err) {
     console.warn('chorus: IndexedDB is unavailable; conversations will not survive a reload', err);
     return new MemoryStore();
   }
+}
+
+/**
+ * Deletes the store of `clientId` (an account signing out on a shared
+ * machine). Tabs that have it open close it on the `versionchange` this
+ * causes, so the deletion is never blocked for long; resolves once it is done
+ * (or failed: the caller has nothing better to do than carry on).
+ */
+export function deleteChatStore(clientId: string, owner: StoreOwner): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof indexedDB === 'undefined') return resolve();
+    const request = indexedDB.deleteDatabase(databaseName(clientId, owner));
+    request.onsuccess = () => resolve();
+    request.onerror = () => {
+      console.warn('chorus: could not delete the local store', request.error);
+      resolve();
+    };
+  });
 }
 
 type Write =
@@ -56,17 +79,24 @@ interface Batch {
 export class IndexedDbStore implements ChatStore {
   readonly #db: IDBDatabase;
   #batch: Batch | null = null;
+  /** Another tab deleted or upgraded the database: writes from here on are dropped. */
+  #gone = false;
 
   private constructor(db: IDBDatabase) {
     this.#db = db;
-    // Another tab upgrading the schema: step aside rather than block it.
-    db.onversionchange = () => db.close();
+    // Another tab upgrading the schema, or deleting it (its account signed out): step aside rather than block it.
+    db.onversionchange = () => {
+      this.#gone = true;
+      this.#batch = null;
+      db.close();
+    };
   }
 
-  static open(clientId: string): Promise<IndexedDbStore> {
+  /** Opens (creating if need be) the database called `name` (see {@link databaseName}). */
+  static open(name: string): Promise<IndexedDbStore> {
     return new Promise((resolve, reject) => {
       if (typeof indexedDB === 'undefined') throw new Error('no indexedDB');
-      const request = indexedDB.open(databaseName(clientId), VERSION);
+      const request = indexedDB.open(name, VERSION);
       request.onupgradeneeded = () => {
         const db = request.result;
         if (!db.objectStoreNames.contains(MESSAGES)) db.createObjectStore(MESSAGES, { keyPath: ['conversation', 'seq'] });
@@ -88,6 +118,7 @@ export class IndexedDbStore implements ChatStore {
   }
 
   load(recent: number): Promise<StoredState> {
+    if (this.#gone) return Promise.resolve({ messages: [], outbox: [], meta: {} });
     this.#commitPending();
     const tx = this.#db.transaction(ALL, 'readonly');
     const messages: StoredMessage[] = [];
@@ -127,6 +158,7 @@ export class IndexedDbStore implements ChatStore {
   }
 
   older(conversation: string, before: number, limit: number): Promise<StoredMessage[]> {
+    if (this.#gone) return Promise.resolve([]);
     this.#commitPending();
     const tx = this.#db.transaction(MESSAGES, 'readonly');
     const found: StoredMessage[] = [];
@@ -163,6 +195,7 @@ export class IndexedDbStore implements ChatStore {
   }
 
   close(): void {
+    if (this.#gone) return;
     this.#commitPending();
     // Closing waits for the transactions already created.
     this.#db.close();
@@ -170,6 +203,7 @@ export class IndexedDbStore implements ChatStore {
 
   /** Queues writes for the transaction of this task. */
   #write(...writes: Write[]): Promise<void> {
+    if (this.#gone) return Promise.resolve();
     let batch = this.#batch;
     if (!batch) {
       let resolve!: () => void;
@@ -189,7 +223,11 @@ export class IndexedDbStore implements ChatStore {
   }
 
   #commit(batch: Batch): void {
-    if (this.#batch !== batch) return; // committed early by a read
+    if (this.#batch !== batch) {
+      // Committed early by a read, or dropped because the database went away.
+      if (this.#gone) batch.resolve();
+      return;
+    }
     this.#batch = null;
     let tx: IDBTransaction;
     try {

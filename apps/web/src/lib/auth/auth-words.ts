@@ -1,0 +1,64 @@
+import type { AuthFailure } from './auth-api.js';
+
+/** What the person was doing when a request failed. */
+export type AuthAction = 'sign-in' | 'sign-up' | 'change-password';
+
+/** "30 seconds", "a minute", "15 minutes", "2 hours": a wait rounded up. */
+export function formatWait(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s === 1) return 'a second';
+  if (s < 60) return `${s} seconds`;
+  const minutes = Math.ceil(s / 60);
+  if (minutes === 1) return 'a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.ceil(minutes / 60);
+  return hours === 1 ? 'an hour' : `${hours} hours`;
+}
+
+/** Why a sign-in, a sign-up or a password change failed, in plain words. */
+export function explainAuthFailure(failure: AuthFailure, action: AuthAction, username: string): string {
+  switch (failure.code) {
+    case 'AUTH_FAILED':
+      // The server never says whether the name or the password was wrong; neither do we.
+      return action === 'change-password' ? 'You are no longer signed in. Sign in again, then change the password.' : 'Wrong username or password.';
+    case 'USERNAME_TAKEN':
+      return `The name “${username}” is taken. If it is yours, sign in instead; otherwise pick another name.`;
+    case 'WEAK_PASSWORD':
+      return `${capitalize(failure.message)}.`;
+    case 'INVALID_CLIENT_ID':
+      return `“${username}” cannot be used as a username: ${failure.message.replace(/^invalid (username|client id): /, '')}.`;
+    case 'WRONG_PASSWORD':
+      return 'Your current password is not right.';
+    case 'TOO_MANY_ATTEMPTS':
+      return failure.retryAfterSeconds === null
+        ? 'Too many attempts. Wait a while, then try again.'
+        : `Too many attempts. Try again in ${formatWait(failure.retryAfterSeconds)}.`;
+    case 'NETWORK':
+      return 'Cannot reach the chat server. Check your connection and try again.';
+    case 'ORIGIN_NOT_ALLOWED':
+      return 'The chat server does not accept sign-ins from this page’s address.';
+    default:
+      return `That did not work (${failure.message}). Try again.`;
+  }
+}
+
+/** Why a chat session ended and the sign-in screen shows instead. */
+export type SessionEnd = 'signed-out' | 'expired' | 'password-needed' | 'signed-out-here';
+
+/** The line the sign-in screen shows after `end`, for the account `username`. */
+export function sessionEndNotice(end: SessionEnd, username: string): string {
+  switch (end) {
+    case 'signed-out':
+      return 'You were signed out. Sign in again to continue.';
+    case 'expired':
+      return 'Your session expired. Sign in again to continue.';
+    case 'password-needed':
+      return `“${username}” needs a password. Sign in to chat as ${username}, or continue as a guest under another name.`;
+    case 'signed-out-here':
+      return `You signed out. Sign in again whenever you like.`;
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
