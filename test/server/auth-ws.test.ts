@@ -97,3 +97,27 @@ t.test('AUTH_MODE=required: every connection needs a token for its own id; Beare
   bearer.close();
   t.match(await terminal.next(), /sign in first/);
 });
+
+t.test('a logout closes the tabs of that session on every worker at once', async (t) => {
+  // The periodic session check is 10 minutes away: only the relay can close the other worker's tab in time.
+  const { startApp } = await import('../helpers/spawn-app.js');
+  const server = await startApp('server', { WORKERS: '2', HEARTBEAT_INTERVAL_MS: '600000' });
+  t.teardown(() => server.stop());
+  const base = `ws://127.0.0.1:${server.port}`;
+  const token = await register(`http://127.0.0.1:${server.port}`, 'erin');
+  // Open tabs until two of them are on different workers.
+  const tabs = new Map<string, TestClient>();
+  const extra: TestClient[] = [];
+  while (tabs.size < 2) {
+    const tab = withToken(base, 'erin', token);
+    const welcome = await tab.nextJson((f) => f.type === 'welcome');
+    if (welcome.type !== 'welcome') throw new Error('expected welcome');
+    if (tabs.has(welcome.node)) extra.push(tab);
+    else tabs.set(welcome.node, tab);
+  }
+  const closes = [...tabs.values(), ...extra].map((tab) => tab.closed);
+  const out = await fetch(`http://127.0.0.1:${server.port}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  t.equal(out.status, 204);
+  const results = await Promise.all(closes);
+  t.ok(results.every((r) => r.code === 4401 && r.reason === 'signed out'), `all ${results.length} tabs on both workers closed with 4401`);
+});

@@ -42,6 +42,8 @@ export type Payload =
   | { readonly kind: 'message'; readonly envelope: Envelope }
   /** Nothing to deliver: routing it only tells whether the target client is online anywhere. */
   | { readonly kind: 'probe' }
+  /** Sessions of a user were revoked (logout, password change): their live connections must end. */
+  | { readonly kind: 'revoked'; readonly revocation: Revocation }
   | { readonly kind: 'receipt'; readonly receipt: Receipt }
   | { readonly kind: 'typing'; readonly typing: Typing };
 
@@ -57,6 +59,11 @@ export interface Delivery {
   /** The connection it came from, which does not get it back (the sender's other tabs do). */
   readonly origin?: string;
 }
+
+/** Revoked sessions of one user: one session, or all but `allExcept` (null: all). */
+export type Revocation =
+  | { readonly user: string; readonly sessionId: string }
+  | { readonly user: string; readonly allExcept: string | null };
 
 /** A presence change somewhere in the service. */
 export interface PresenceChange {

@@ -14,7 +14,7 @@ import {
 import type { HubBackend } from './backend.js';
 import type { Codec } from './codec.js';
 import { Connection, type FrameHandler, type MessageKey } from './connection.js';
-import type { Command, Delivery, Envelope, OutEvent, PresenceChange, Receipt, RoomChange, Target, Typing } from './events.js';
+import type { Command, Delivery, Envelope, OutEvent, PresenceChange, Receipt, Revocation, RoomChange, Target, Typing } from './events.js';
 import { FrameCache } from './frame-cache.js';
 import { PRESENCE_INTERVAL_MS, RESUME_LIMIT, RESUME_WAIT_MS } from './limits.js';
 import type { MessageLog, StoredMessage } from './message-log.js';
@@ -83,6 +83,7 @@ export class Hub implements FrameHandler {
   #presenceTimer: NodeJS.Timeout | null = null;
   #lastPresenceFlush = 0;
   #messageCount = 0;
+  readonly #revocationListeners = new Set<(revocation: Revocation) => void>();
 
   constructor(options: HubOptions) {
     this.#backend = options.backend;
@@ -115,6 +116,20 @@ export class Hub implements FrameHandler {
     const connection = new Connection(this.#nextConnectionId(), session, codec, this, rate);
     void this.#admit(connection, options.resume === true, options.ip ?? '', options.multi === true);
     return connection;
+  }
+
+  /**
+   * Tells every node holding connections of the user that some of its sessions
+   * are revoked; each node's listeners (the transport, which knows sessions)
+   * end those connections.
+   */
+  async revokeEverywhere(revocation: Revocation): Promise<void> {
+    await this.#backend.route({ target: { kind: 'client', clientId: revocation.user }, payload: { kind: 'revoked', revocation } });
+  }
+
+  /** Calls `listener` for revocations reaching this node (this node's own included). */
+  onRevocation(listener: (revocation: Revocation) => void): void {
+    this.#revocationListeners.add(listener);
   }
 
   /** Refuses a session before admission (e.g. a bad client id): tells it why, in its protocol, and closes. */
@@ -480,6 +495,9 @@ export class Hub implements FrameHandler {
         return this.#fanout(delivery.target, { kind: 'message', envelope }, { origin: delivery.origin, key: envelope });
       }
       case 'probe':
+        return;
+      case 'revoked':
+        for (const listener of this.#revocationListeners) listener(payload.revocation);
         return;
       case 'typing':
         return this.#fanout(delivery.target, { kind: 'typing', typing: payload.typing }, { client: payload.typing.from });

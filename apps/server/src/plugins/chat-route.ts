@@ -75,7 +75,7 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
   }
 
   const heartbeat = new Heartbeat(options.heartbeatIntervalMs);
-  const guard = new SessionGuard(options.accounts, options.heartbeatIntervalMs);
+  const guard = new SessionGuard(options.accounts, hub, options.heartbeatIntervalMs);
   app.addHook('onClose', async () => {
     heartbeat.stop();
     guard.stop();

@@ -1,10 +1,18 @@
 import { CloseCode } from '@chorus/protocol';
 import type { WebSocket } from 'ws';
 
+type Revocation = { user: string; sessionId?: string; allExcept?: string | null };
+
 /** What the guard needs of Accounts. */
 export interface SessionChecks {
-  onRevoked(listener: (revocation: { user: string; sessionId?: string; allExcept?: string | null }) => void): () => void;
+  onRevoked(listener: (revocation: Revocation) => void): () => void;
   sessionLive(sessionId: string): Promise<boolean>;
+}
+
+/** How revocations reach the other nodes, and how theirs reach this one (the hub's routing). */
+export interface RevocationRelay {
+  revokeEverywhere(revocation: Revocation): Promise<void>;
+  onRevocation(listener: (revocation: Revocation) => void): void;
 }
 
 interface Guarded {
@@ -15,9 +23,10 @@ interface Guarded {
 
 /**
  * Keeps signed-in connections honest: each closes with 4401 when its session
- * expires, when this process revokes it (logout, password change), and, for
- * revocations made by another process, at the next periodic check (one storage
- * lookup per live session per interval).
+ * expires or is revoked (logout, password change). A revocation made here is
+ * relayed to every node holding the user's connections, so their tabs close at
+ * once too; a periodic check (one storage lookup per live session per interval)
+ * catches anything a relay missed (e.g. a node that was restarting).
  */
 export class SessionGuard {
   readonly #accounts: SessionChecks;
@@ -25,18 +34,12 @@ export class SessionGuard {
   readonly #timer: NodeJS.Timeout;
   readonly #unsubscribe: () => void;
 
-  constructor(accounts: SessionChecks, checkEveryMs: number) {
+  constructor(accounts: SessionChecks, relay: RevocationRelay, checkEveryMs: number) {
     this.#accounts = accounts;
+    relay.onRevocation((revocation) => this.#revoke(revocation));
     this.#unsubscribe = accounts.onRevoked((revocation) => {
-      for (const [sessionId, guarded] of this.#bySession) {
-        for (const g of guarded) {
-          const revoked =
-            revocation.sessionId !== undefined
-              ? g.sessionId === revocation.sessionId
-              : g.user === revocation.user && sessionId !== revocation.allExcept;
-          if (revoked) end(g.socket, 'signed out');
-        }
-      }
+      this.#revoke(revocation);
+      void relay.revokeEverywhere(revocation).catch(() => {});
     });
     this.#timer = setInterval(() => void this.#check(), checkEveryMs);
     this.#timer.unref();
@@ -54,6 +57,16 @@ export class SessionGuard {
       set.delete(guarded);
       if (set.size === 0) this.#bySession.delete(sessionId);
     });
+  }
+
+  #revoke(revocation: Revocation): void {
+    for (const [sessionId, guarded] of this.#bySession) {
+      for (const g of guarded) {
+        if (g.user !== revocation.user) continue;
+        const revoked = revocation.sessionId !== undefined ? g.sessionId === revocation.sessionId : sessionId !== revocation.allExcept;
+        if (revoked) end(g.socket, 'signed out');
+      }
+    }
   }
 
   stop(): void {
