@@ -46,6 +46,8 @@ export const ERRORS = {
     status: 429,
   },
   ORIGIN_NOT_ALLOWED: { message: 'this origin may not connect', retryable: false, status: 403 },
+  TOO_MANY_UPGRADES: { message: 'too many connection attempts from this address', retryable: true, status: 429 },
+  UPGRADE_REQUIRED: { message: 'connect with a WebSocket client', retryable: false, status: 426 },
   SLOW_CONSUMER: { message: 'too slow to read: reconnect and resume', retryable: true, close: CloseCode.SLOW_CONSUMER },
   AUTH_REQUIRED: { message: 'sign in first: this requires a token', retryable: false, close: CloseCode.AUTH_FAILED, status: 401 },
   AUTH_FAILED: { message: 'wrong username, password or token', retryable: false, close: CloseCode.AUTH_FAILED, status: 401 },

@@ -89,7 +89,7 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       code: 'TOO_MANY_UPGRADES',
-      message: `too many connection attempts from this address: try again in ${Math.ceil(context.ttl / 1000)} s`,
+      message: `${ERRORS.TOO_MANY_UPGRADES.message}: try again in ${Math.ceil(context.ttl / 1000)} s`,
     }),
   });
 
@@ -133,7 +133,7 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
       return reply
         .code(426)
         .header('upgrade', 'websocket')
-        .send({ code: 'UPGRADE_REQUIRED', message: 'connect with a WebSocket client' });
+        .send({ code: 'UPGRADE_REQUIRED', message: ERRORS.UPGRADE_REQUIRED.message });
     },
     wsHandler: (socket, request) => {
       const { clientId } = request.params;
