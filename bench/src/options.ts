@@ -36,6 +36,8 @@ export interface BenchOptions {
   readonly chorusEntry: string;
   /** When set, every system process runs with --cpu-prof, writing profiles under this directory. */
   readonly cpuProfDir: string | null;
+  /** Whether Chorus clients send delivery receipts as the browser does (--no-receipts: to measure what they cost). */
+  readonly receipts: boolean;
   /** When set, nothing is measured: the report is rendered again from this results JSON. */
   readonly fromJson: string | null;
   readonly quick: boolean;
@@ -68,6 +70,8 @@ medians with min-max and ratios to the baselines measured in the same run.
   --chorus PATH       the Chorus server's main.js (default apps/server/dist/main.js), e.g. a
                       build of another commit, to compare before and after a change
   --no-docs           do not write docs/performance.md and docs/performance.svg
+  --no-receipts       Chorus clients send no delivery receipts (the browser does): shows what
+                      receipts cost
   --cpu-prof DIR      run every system process with node --cpu-prof, one folder per start under
                       DIR (implies --no-docs: profiling slows the servers); summarize with
                       node bench/dist/profile-summary.js DIR/<folder>
@@ -83,7 +87,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}" (see --help)`);
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (['help', 'quick', 'no-docs'].includes(name)) {
+    if (['help', 'quick', 'no-docs', 'no-receipts'].includes(name)) {
       flags.set(name, true);
       continue;
     }
@@ -92,7 +96,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     flags.set(name, value);
   }
   if (flags.has('help')) return 'help';
-  const known = new Set(['quick', 'no-docs', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup', 'generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'cpu-prof', 'from-json']);
+  const known = new Set(['quick', 'no-docs', 'no-receipts', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup', 'generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'cpu-prof', 'from-json']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name} (see --help)`);
 
   const quick = flags.has('quick');
@@ -142,6 +146,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     outDir: out === undefined ? join(ROOT, 'bench', 'results') : resolve(out),
     docs: !flags.has('no-docs') && str('cpu-prof') === undefined,
     cpuProfDir: str('cpu-prof') === undefined ? null : resolve(str('cpu-prof')!),
+    receipts: !flags.has('no-receipts'),
     fromJson: str('from-json') === undefined ? null : resolve(str('from-json')!),
     chorusEntry: resolve(str('chorus') ?? join(ROOT, 'apps/server/dist/main.js')),
     quick,

@@ -157,9 +157,11 @@ class ChorusJsonClient extends WsClient {
   /** Delivery receipts waiting to be sent, by sender. */
   readonly #receipts = new Map<string, string[]>();
   #receiptTimer: NodeJS.Timeout | null = null;
+  readonly #sendReceipts: boolean;
 
   constructor(target: Target, id: string, localAddress: string) {
     super(target, id, localAddress, SUBPROTOCOL);
+    this.#sendReceipts = target.receipts;
   }
 
   protected onOpen(): void {
@@ -173,7 +175,7 @@ class ChorusJsonClient extends WsClient {
         // m: message
         const frame = JSON.parse(buf.toString()) as { type: string; id: string; from: string; text: string };
         if (frame.type !== 'message') return;
-        if (frame.from !== this.id) this.#queueReceipt(frame.from, frame.id);
+        if (this.#sendReceipts && frame.from !== this.id) this.#queueReceipt(frame.from, frame.id);
         this.onMessage(frame.from, frame.text);
         return;
       }

@@ -5,6 +5,8 @@ export interface Target {
   readonly kind: ProtocolKind;
   readonly host: string;
   readonly port: number;
+  /** Chorus JSON clients answer messages with delivery receipts, as the browser does (false: to measure their cost). */
+  readonly receipts: boolean;
 }
 
 /** One client as connected: `node` is the server process holding it, when its protocol says so. */

@@ -22,7 +22,8 @@ export function renderReport(results: BenchResults, chartPath: string | null): s
     `Parameters: connect ${n(o.connections)} idle connections; fanout, direct and room ${n(o.clients)} clients; ` +
       `fanout ${o.fanoutSenders} senders with ${o.fanoutWindow} broadcasts in flight each; rooms of ${o.roomSize}, one sender each, ${o.roomWindow} in flight; ` +
       `direct ${n(o.rate)} msg/s, then closed loop with ${o.window} in flight per client; ${o.textBytes}-byte texts; ` +
-      `${o.warmup} s warm-up and ${o.duration} s measured per phase; ${o.generators} load-generator processes.`,
+      `${o.warmup} s warm-up and ${o.duration} s measured per phase; ${o.generators} load-generator processes; ` +
+      `Chorus clients ${o.receipts === false ? 'send no delivery receipts (--no-receipts)' : 'answer every message with a delivery receipt, as the browser does'}.`,
     '',
     '### Targets of issue 6 (Chorus WORKERS=2)',
     '',

@@ -24,7 +24,7 @@ export function renderSvg(results: BenchResults): string {
   const figures = chartFigures(results).filter((f) => systems.some((s) => results.summary[f.scenario]?.[s]?.ratios['ws-relay']?.[f.key]));
   const width = 1000;
   const labelWidth = 300;
-  const plotLeft = labelWidth + 20;
+  const plotLeft = labelWidth + 45;
   const plotWidth = width - plotLeft - 90;
   const bar = 13;
   const gap = 3;
@@ -53,6 +53,11 @@ export function renderSvg(results: BenchResults): string {
   let y = top;
   for (const f of figures) {
     const rows = systems.filter((s) => results.summary[f.scenario]?.[s]?.ratios['ws-relay']?.[f.key]);
+    // Systems measured in this scenario that have no such figure (e.g. ran out of time): say so in place of a bar.
+    const missing = systems.filter((s) => {
+      const cell = results.summary[f.scenario]?.[s];
+      return cell !== undefined && cell.skipped === undefined && !rows.includes(s) && Object.keys(cell.figures).length > 0;
+    });
     const hint = f.better === 'lower' ? '← better' : 'better →';
     const groupTop = y;
     body.push(`<text x="${labelWidth}" y="${y + 10}" text-anchor="end" class="fig">${esc(`${f.scenario}: ${f.label}`)}</text>`);
@@ -79,6 +84,12 @@ export function renderSvg(results: BenchResults): string {
       }
       const cls = anchor === 'end' && right ? 'val inside' : 'val';
       body.push(`<text x="${lx.toFixed(1)}" y="${y + bar - 2}" text-anchor="${anchor}" class="${cls}">${label}</text>`);
+      y += bar + gap;
+    }
+    for (const s of missing) {
+      const timedOut = (results.summary[f.scenario]![s]!.figures.timedOut?.max ?? 0) > 0;
+      const why = timedOut ? `did not connect all ${results.options.connections.toLocaleString('en-US')} within ${results.options.connectTimeout} s` : 'no figure';
+      body.push(`<text x="${x(1) + 4}" y="${y + bar - 2}" class="val">${esc(`${s}: ${why}`)}</text>`);
       y += bar + gap;
     }
     y = Math.max(y, groupTop + 30) + groupGap;

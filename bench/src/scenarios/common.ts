@@ -107,7 +107,7 @@ export class Session {
 export class NotAvailable extends Error {}
 
 export function target(ctx: ScenarioContext, kind: ProtocolKind = ctx.session.kind): Target {
-  return { kind, host: '127.0.0.1', port: ctx.system.port };
+  return { kind, host: '127.0.0.1', port: ctx.system.port, receipts: ctx.options.receipts };
 }
 
 /**

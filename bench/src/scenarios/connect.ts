@@ -1,4 +1,4 @@
-import { connectSome, dealIds, foreignCores, round, sampleAll, sleep, type Scenario, type ScenarioContext } from './common.js';
+import { connectSome, dealIds, foreignCores, monotonicMicros, round, sampleAll, sleep, type Scenario, type ScenarioContext } from './common.js';
 
 /** RSS of the system tree, once it stops moving by more than 0.5% over 500 ms (at most `maxMs`). */
 async function settledRss(ctx: ScenarioContext, maxMs: number): Promise<number> {
@@ -31,8 +31,10 @@ export const connectScenario: Scenario = {
     const n = ctx.options.connections;
     const before = await settledRss(ctx, 3_000);
     const cpuBefore = sampleAll(ctx);
+    const startUs = monotonicMicros();
     const result = await connectSome(ctx, dealIds('c', n, ctx.pool.size));
     const cpuAfter = sampleAll(ctx);
+    ctx.onWindow(`connecting ${n.toLocaleString('en-US')}`, startUs, monotonicMicros());
     const seconds = (cpuAfter.at - cpuBefore.at) / 1000;
     const foreign = foreignCores(cpuBefore, cpuAfter);
     const connected = result.connected;
