@@ -90,7 +90,10 @@ function report(results: BenchResults, options: BenchOptions, writeJson = true):
     writeReport(join(DOCS_DIR, 'performance.md'), renderReport(results, 'performance.svg'));
   }
   process.stdout.write(`\n${scenarioTables(results)}\n### Targets of issue 6 (chorus-w2)\n\n${targetsTable(results)}\n\n`);
-  const where = [...(writeJson ? [join(options.outDir, `${stamp}.json`)] : []), ...(options.docs ? [join(DOCS_DIR, 'performance.md'), join(DOCS_DIR, 'performance.svg')] : [])];
+  const where = [
+    ...(writeJson ? [join(options.outDir, `${stamp}.json`)] : []),
+    ...(options.docs ? [join(DOCS_DIR, 'performance.md'), join(DOCS_DIR, 'performance.svg')] : []),
+  ];
   process.stdout.write(`Wrote ${where.map((p) => relative(process.cwd(), p)).join(', ')} (${Math.round(results.wallSeconds)} s in all)\n`);
 }
 

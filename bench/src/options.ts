@@ -96,7 +96,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     flags.set(name, value);
   }
   if (flags.has('help')) return 'help';
-  const known = new Set(['quick', 'no-docs', 'no-receipts', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup', 'generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'cpu-prof', 'from-json']);
+  const known = new Set([
+    ...['quick', 'no-docs', 'no-receipts', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup'],
+    ...['generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'cpu-prof', 'from-json'],
+  ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name} (see --help)`);
 
   const quick = flags.has('quick');

@@ -3,14 +3,14 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import type { GeneratorPool } from './load/pool.js';
 import type { BenchOptions, ScenarioName } from './options.js';
-import { machineInfo } from './proc.js';
+import { machineInfo, sourceVersion } from './proc.js';
 import { evaluateTargets, FIGURES, summarizeRuns, type BenchResults, type RunRecord } from './report/results.js';
 import { formatSummary } from './report/table.js';
 import { NotAvailable, SCENARIOS, Session, type Outcome } from './scenarios/index.js';
 import { RunningSystem, type LogNote } from './server-process.js';
 import { summarize } from './stats.js';
 import type { Status } from './status.js';
-import { systemSpec, type SystemName, type SystemSpec } from './systems.js';
+import { ROOT, systemSpec, type SystemName, type SystemSpec } from './systems.js';
 
 interface MeasuredWindow {
   readonly scenario: ScenarioName;
@@ -34,6 +34,8 @@ export class Runner {
   readonly #unavailable = new Map<string, string>();
   readonly #logs = new Map<SystemName, Map<string, LogNote>>();
   readonly #uncleanStops: Partial<Record<SystemName, number>> = {};
+  /** What Chorus was built from, read when the run starts (when its build is copied). */
+  readonly #source: string | null;
 
   constructor(options: BenchOptions, pool: GeneratorPool, status: Status, chorusEntry: string) {
     this.#options = options;
@@ -41,6 +43,7 @@ export class Runner {
     this.#status = status;
     const maxClients = Math.max(100_000, options.connections * 2);
     this.#specs = options.systems.map((name) => systemSpec(name, maxClients, chorusEntry));
+    this.#source = options.chorusEntry === join(ROOT, 'apps/server/dist/main.js') ? sourceVersion(ROOT) : `--chorus ${options.chorusEntry}`;
   }
 
   async run(): Promise<BenchResults> {
@@ -70,6 +73,7 @@ export class Runner {
       finishedAt: new Date().toISOString(),
       wallSeconds: Math.round((performance.now() - t0) / 1000),
       machine: machineInfo(availableParallelism()),
+      source: this.#source,
       options,
       systems: this.#specs.map((s) => ({ name: s.name, description: s.description })),
       runs: this.#runs,

@@ -23,18 +23,16 @@ export class RunningSystem {
   readonly port: number;
   readonly #proc: ChildProcess;
   readonly #cwd: string;
-  readonly #exited: Promise<void>;
   readonly #notes: Map<string, LogNote>;
   readonly #stderr: string[];
   /** Every process seen in the tree (pid -> start time), so that stragglers can be killed by pid, and only they. */
   readonly #pids = new Map<number, number>();
 
-  private constructor(spec: SystemSpec, port: number, proc: ChildProcess, cwd: string, exited: Promise<void>, notes: Map<string, LogNote>, stderr: string[]) {
+  private constructor(spec: SystemSpec, port: number, proc: ChildProcess, cwd: string, notes: Map<string, LogNote>, stderr: string[]) {
     this.spec = spec;
     this.port = port;
     this.#proc = proc;
     this.#cwd = cwd;
-    this.#exited = exited;
     this.#notes = notes;
     this.#stderr = stderr;
   }
@@ -53,7 +51,6 @@ export class RunningSystem {
       env: { ...process.env, ...spec.env, PORT: '0', HOST: '127.0.0.1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     const notes = new Map<string, LogNote>();
     const stderr: string[] = [];
     let listeningPort: number | null = null;
@@ -93,7 +90,7 @@ export class RunningSystem {
       else if (spec.readyProbe === 'chorus-ready') port = await chorusReady(proc.pid!, spec.nodes);
       if (port === null) await sleep(50);
     }
-    const system = new RunningSystem(spec, port, proc, cwd, exited, notes, stderr);
+    const system = new RunningSystem(spec, port, proc, cwd, notes, stderr);
     system.#track();
     live.add(system);
     return system;

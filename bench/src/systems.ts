@@ -43,7 +43,9 @@ const BASELINE_DIR = 'bench/dist/baselines';
 export function systemSpec(name: SystemName, maxClients: number, chorusEntry: string): SystemSpec {
   const chorus = (workers: number): SystemSpec => ({
     name,
-    description: `Chorus, WORKERS=${workers}${workers > 1 ? ' (primary + workers, mesh between workers)' : ' (one process, in-memory backend)'}; JSON protocol chorus.v1`,
+    description:
+      `Chorus, WORKERS=${workers}` +
+      `${workers > 1 ? ' (primary + workers, mesh between workers)' : ' (one process, in-memory backend)'}; JSON protocol chorus.v1`,
     protocol: 'chorus-json',
     textProtocol: 'chorus-text',
     nodes: workers,

@@ -16,7 +16,6 @@ import {
   type FromGenerator,
   type MarkResult,
   type Replies,
-  type SenderSpec,
   type Target,
   type ToGenerator,
 } from './ipc.js';

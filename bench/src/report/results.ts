@@ -85,6 +85,8 @@ export interface BenchResults {
   readonly finishedAt: string;
   readonly wallSeconds: number;
   readonly machine: MachineInfo;
+  /** The commit the measured Chorus was built from (see sourceVersion). */
+  readonly source?: string | null;
   readonly options: BenchOptions;
   readonly systems: readonly { readonly name: SystemName; readonly description: string }[];
   readonly runs: readonly RunRecord[];
@@ -97,7 +99,12 @@ export interface BenchResults {
 }
 
 /** Paired ratios: for every run where both have the figure, a / b. */
-export function pairedRatios(runs: readonly RunRecord[], a: { system: SystemName; scenario: ScenarioName }, b: { system: SystemName; scenario: ScenarioName }, key: string): number[] {
+interface Cell {
+  readonly system: SystemName;
+  readonly scenario: ScenarioName;
+}
+
+export function pairedRatios(runs: readonly RunRecord[], a: Cell, b: Cell, key: string): number[] {
   const out: number[] = [];
   for (const ra of runs) {
     if (ra.system !== a.system || ra.scenario !== a.scenario) continue;

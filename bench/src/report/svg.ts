@@ -68,7 +68,8 @@ export function renderSvg(results: BenchResults): string {
       const x1 = x(r.median);
       const left = Math.min(x0, x1);
       const w = Math.max(1, Math.abs(x1 - x0));
-      body.push(`<rect x="${left.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${COLORS[s]}"><title>${esc(`${s}: ${r.median.toFixed(3)}x ws-relay (min ${r.min.toFixed(3)}, max ${r.max.toFixed(3)})`)}</title></rect>`);
+      const tip = esc(`${s}: ${r.median.toFixed(3)}x ws-relay (min ${r.min.toFixed(3)}, max ${r.max.toFixed(3)})`);
+      body.push(`<rect x="${left.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${COLORS[s]}"><title>${tip}</title></rect>`);
       if (r.n > 1 && r.min !== r.max) {
         const ym = y + bar / 2;
         body.push(`<line x1="${x(r.min).toFixed(1)}" y1="${ym}" x2="${x(r.max).toFixed(1)}" y2="${ym}" class="range"/>`);

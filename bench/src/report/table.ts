@@ -73,7 +73,11 @@ export function scenarioTables(results: BenchResults): string {
       out.push(row(line));
     }
     const notes = systems.flatMap((s) => (cells[s]?.notes ?? []).map((n) => `${s}: ${n}`));
-    const errors = systems.flatMap((s) => (cells[s]?.skipped === undefined && (cells[s]?.errors.length ?? 0) > 0 ? [`${s}: ${cells[s]!.errors.length} run(s) failed: ${cells[s]!.errors[0]!.split('\n')[0]}`] : []));
+    const errors = systems.flatMap((s) => {
+      const cell = cells[s];
+      if (!cell || cell.skipped !== undefined || cell.errors.length === 0) return [];
+      return [`${s}: ${cell.errors.length} run(s) failed: ${cell.errors[0]!.split('\n')[0]}`];
+    });
     const noise = systems.flatMap((s) => {
       const others = cells[s]?.figures.foreignCpuCores;
       return others && others.n > 0 ? [`${s} ${formatSummary(others, 2)}`] : [];

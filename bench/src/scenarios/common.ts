@@ -238,7 +238,12 @@ async function measureOnce(ctx: ScenarioContext, label: string): Promise<Window>
   const marks = await ctx.pool.all({ type: 'mark' }, 10_000);
   const after = sampleAll(ctx);
   ctx.onWindow(label, startUs, monotonicMicros());
-  const window = { seconds: (after.at - before.at) / 1000, cpuMicros: after.system - before.system, foreignCores: foreignCores(before, after), ...merge(marks) };
+  const window = {
+    seconds: (after.at - before.at) / 1000,
+    cpuMicros: after.system - before.system,
+    foreignCores: foreignCores(before, after),
+    ...merge(marks),
+  };
   if (window.received === 0) {
     const why = window.errors > 0 ? `${window.errors} error frames, the first: ${window.firstError}` : 'no error frame either';
     throw new Error(`no message arrived during ${label} (${window.sent} sent; ${why})`);

@@ -25,7 +25,7 @@ async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window:
   // Rooms: the first member creates the room, then the others join (Chorus needs a creator).
   if (groups.some((g) => g.room !== null)) {
     const joins = (first: boolean) =>
-      pool.generators.map((g, gi) => ({
+      pool.generators.map((_, gi) => ({
         type: 'join' as const,
         timeoutMs: 10_000,
         joins: groups.flatMap((group) =>
