@@ -4,8 +4,9 @@ interface Tracked {
   /** For a private message, the only client whose receipts count. */
   readonly to: string | null;
   readonly recipients: number;
-  readonly delivered: Set<string>;
-  readonly read: Set<string>;
+  /** Made on the first receipt: most tracked messages never get one before they are forgotten. */
+  delivered: Set<string> | null;
+  read: Set<string> | null;
 }
 
 /** Counts after a receipt changed them. */
@@ -31,7 +32,7 @@ export class ReceiptBook {
 
   track(id: string, sender: string, to: string | null, recipients: number): void {
     if (recipients === 0) return;
-    this.#tracked.set(id, { sender, to, recipients, delivered: new Set(), read: new Set() });
+    this.#tracked.set(id, { sender, to, recipients, delivered: null, read: null });
     if (this.#tracked.size > this.#capacity) this.#tracked.delete(this.#tracked.keys().next().value!);
   }
 
@@ -44,11 +45,13 @@ export class ReceiptBook {
     const entry = this.#tracked.get(id);
     if (!entry || entry.sender !== sender || by === sender) return null;
     if (entry.to !== null && entry.to !== by) return null;
-    const before = entry.delivered.size + entry.read.size;
+    const delivered = (entry.delivered ??= new Set());
+    const read = (entry.read ??= new Set());
+    const before = delivered.size + read.size;
     // Seen implies received.
-    if (entry.delivered.size < entry.recipients) entry.delivered.add(by);
-    if (status === 'read' && entry.read.size < entry.recipients) entry.read.add(by);
-    if (entry.delivered.size + entry.read.size === before) return null;
-    return { id, sender, delivered: entry.delivered.size, read: entry.read.size };
+    if (delivered.size < entry.recipients) delivered.add(by);
+    if (status === 'read' && read.size < entry.recipients) read.add(by);
+    if (delivered.size + read.size === before) return null;
+    return { id, sender, delivered: delivered.size, read: read.size };
   }
 }
