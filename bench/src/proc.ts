@@ -102,12 +102,9 @@ export function sampleTree(pid: number): TreeSample {
   return { pids, cpuMicros: cpu, rssBytes: rss };
 }
 
-/**
- * TCP ports in LISTEN state held by any of `pids` (IPv4 and IPv6), found by
- * matching the processes' socket inodes against /proc/net/tcp{,6}.
- */
-export function listeningPorts(pids: readonly number[]): number[] {
-  const inodes = new Set<string>();
+/** The socket inodes each of `pids` holds (its file descriptors that are sockets), inode -> pid. */
+export function socketInodes(pids: readonly number[]): Map<string, number> {
+  const inodes = new Map<string, number>();
   for (const pid of pids) {
     let fds: string[];
     try {
@@ -118,12 +115,21 @@ export function listeningPorts(pids: readonly number[]): number[] {
     for (const fd of fds) {
       try {
         const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (match) inodes.add(match[1]!);
+        if (match) inodes.set(match[1]!, pid);
       } catch {
         // closed meanwhile
       }
     }
   }
+  return inodes;
+}
+
+/**
+ * TCP ports in LISTEN state held by any of `pids` (IPv4 and IPv6), found by
+ * matching the processes' socket inodes against /proc/net/tcp{,6}.
+ */
+export function listeningPorts(pids: readonly number[]): number[] {
+  const inodes = socketInodes(pids);
   const ports = new Set<number>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     for (const line of (readText(table) ?? '').split('\n').slice(1)) {

@@ -1,10 +1,10 @@
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectedClient, MarkResult, Target } from '../load/ipc.js';
 import type { GeneratorPool } from '../load/pool.js';
 import type { BenchOptions, ScenarioName } from '../options.js';
 import type { RunningSystem } from '../server-process.js';
-import { cpuMicros, machineBusyMicros } from '../proc.js';
+import { cpuMicros, machineBusyMicros, socketInodes } from '../proc.js';
 import { Histogram } from '../stats.js';
 import type { Status } from '../status.js';
 import type { ProtocolKind, SystemSpec } from '../systems.js';
@@ -304,23 +304,7 @@ export async function stopLoad(ctx: ScenarioContext, drainMs = 3_000): Promise<M
  * file descriptors of one process of the system's tree.
  */
 export function serverProcessOf(ctx: ScenarioContext, clients: readonly ConnectedClient[]): Map<string, string> {
-  const inodeToPid = new Map<string, number>();
-  for (const pid of ctx.system.sample().pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (match) inodeToPid.set(match[1]!, pid);
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
+  const inodeToPid = socketInodes(ctx.system.sample().pids);
   const byRemote = new Map<string, number>();
   const serverPort = ctx.system.port;
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
