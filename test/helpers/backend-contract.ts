@@ -2,6 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import type { Test } from 'tap';
 import type { BackendSink, HubBackend } from '../../apps/server/src/hub/backend.js';
 import type { Delivery, Envelope, PresenceChange, RoomChange, Target } from '../../apps/server/src/hub/events.js';
+import { messageFrameJson, plainEnvelope } from '../../apps/server/src/protocols/message-frame.js';
 
 /** A sink that records what a node was given and lets a test wait for it. */
 export class RecordingSink extends EventEmitter implements BackendSink {
@@ -14,7 +15,19 @@ export class RecordingSink extends EventEmitter implements BackendSink {
     return this.received.flatMap((d) => (d.payload.kind === 'message' ? [d.payload.envelope] : []));
   }
 
+  /**
+   * Records a message delivery as its plain envelope. A backend may attach the
+   * message's rendered chorus.v1 frame: when it is the frame of that envelope it
+   * is left out, otherwise it stays in (and fails any comparison).
+   */
   deliver(delivery: Delivery): void {
+    const { payload } = delivery;
+    if (payload.kind === 'message') {
+      const e = payload.envelope;
+      const envelope = plainEnvelope(e);
+      const rendered = payload.json === undefined || payload.json.toString() === messageFrameJson(envelope);
+      delivery = { ...delivery, payload: rendered ? { kind: 'message', envelope } : { ...payload, envelope } };
+    }
     this.received.push(delivery);
     this.emit('change');
   }

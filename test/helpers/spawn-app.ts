@@ -37,6 +37,9 @@ export interface RunningApp {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** How long an app may take to log `listening`. */
+const STARTUP_TIMEOUT_MS = 60_000;
+
 /**
  * Starts a deployable as a user would (`node apps/X/dist/main.js`) with PORT=0
  * and resolves once it logs `listening`, with the port it bound.
@@ -102,7 +105,15 @@ export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> 
     });
   }
 
-  return waitForLog((l) => l.msg === 'listening').then((line) => ({
+  // A loaded machine (CI, parallel test files) can take a while to start two
+  // workers; an app that never gets there is killed, so that its pipes do not
+  // keep the test process alive until tap's own timeout.
+  const started = waitForLog((l) => l.msg === 'listening', STARTUP_TIMEOUT_MS).catch(async (error: unknown) => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+    throw error;
+  });
+  return started.then((line) => ({
     port: Number(line.port),
     proc,
     logs,
@@ -112,4 +123,23 @@ export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> 
       return exited;
     },
   }));
+}
+
+/** A cluster worker as the server's /ready reports it. */
+export interface ReadyWorker {
+  readonly id: number;
+  readonly pid: number;
+  readonly clients: number;
+}
+
+/**
+ * SIGKILLs the worker of a running cluster that holds the most clients and
+ * resolves, with what /ready said of it, once the primary has replaced it.
+ */
+export async function killBusiestWorker(server: RunningApp): Promise<ReadyWorker> {
+  const ready = (await (await fetch(`http://127.0.0.1:${server.port}/ready`)).json()) as { workers: ReadyWorker[] };
+  const victim = ready.workers.reduce((a, b) => (a.clients >= b.clients ? a : b));
+  process.kill(victim.pid, 'SIGKILL');
+  await server.waitForLog((l) => l.msg === 'worker replaced');
+  return victim;
 }

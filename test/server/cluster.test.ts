@@ -118,5 +118,7 @@ t.test('cluster of 2 workers, started as a user would', async (t) => {
     t.equal((await a.closed).code, 1001);
     t.equal((await b.closed).code, 1001);
     t.equal(await code, 0);
+    const errors = server.logs.filter((l) => typeof l.level === 'number' && l.level >= 50);
+    t.same(errors.map((l) => l.msg), [], 'a graceful shutdown logs no error');
   });
 });

@@ -1,10 +1,6 @@
 import t from 'tap';
 import { ResilientClient } from '../helpers/resilient-client.js';
-import { startApp } from '../helpers/spawn-app.js';
-
-interface Ready {
-  workers: { id: number; pid: number; clients: number }[];
-}
+import { killBusiestWorker, startApp } from '../helpers/spawn-app.js';
 
 t.test('SIGKILL of a worker while clients on both workers send: no acknowledged message is lost', async (t) => {
   const server = await startApp('server', { WORKERS: '2' });
@@ -35,11 +31,8 @@ t.test('SIGKILL of a worker while clients on both workers send: no acknowledged 
 
   // Let traffic flow, then kill the worker holding the most clients.
   await clients.get('c0')!.until(() => clients.get('c0')!.acks.size >= 20);
-  const ready = (await (await fetch(`http://127.0.0.1:${server.port}/ready`)).json()) as Ready;
-  const victim = ready.workers.reduce((a, b) => (a.clients >= b.clients ? a : b));
+  const victim = await killBusiestWorker(server);
   t.ok(victim.clients > 0 && victim.clients < 6, `clients on both workers (${victim.clients} on the victim)`);
-  process.kill(victim.pid, 'SIGKILL');
-  await server.waitForLog((l) => l.msg === 'worker replaced');
   // Keep sending through the crash and the recovery.
   await Promise.all([...clients.values()].map((c) => c.until(() => c.acks.size >= 60)));
   sending = false;

@@ -5,11 +5,9 @@
  * with 4401), a guest on a registered name, a wrong password, a guest, a
  * password change, and hostile text in a profile, a message and a room name.
  */
-import { existsSync } from 'node:fs';
 import t from 'tap';
-import type { BrowserContext, Page } from 'playwright-core';
-import { startApp } from '../helpers/spawn-app.js';
-import { CHROMIUM, XSS, connState, launchBrowser, messagesWithText, onlineEntry, openPage, openTab, send, shot, type Tab } from './fixtures/browser.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { DESKTOP, PHONE, XSS, connState, messagesWithText, newProfile, onlineEntry, openPage, openTab, requireChromium, send, shot, startRig, type Tab } from './fixtures/browser.js';
 
 /** Fits the 32 characters a gender may have. */
 const SHORT_XSS = '<img src=x onerror=__xss=2>';
@@ -31,9 +29,9 @@ async function recordCloses(context: BrowserContext): Promise<void> {
   });
 }
 
-async function newProfile(browser: Awaited<ReturnType<typeof launchBrowser>>): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
-  context.setDefaultTimeout(15_000);
+/** A new browser profile whose WebSocket close codes are recorded. */
+async function recordedProfile(browser: Browser): Promise<BrowserContext> {
+  const context = await newProfile(browser);
   await recordCloses(context);
   return context;
 }
@@ -52,22 +50,14 @@ async function signIn(page: Page, username: string, password: string): Promise<v
   await page.getByTestId('sign-in-submit').click();
 }
 
-if (!existsSync(CHROMIUM)) {
-  t.fail(`Chromium is missing at ${CHROMIUM}: install it (apt-get install chromium) to run the browser tests`);
-} else {
+if (requireChromium(t)) {
   t.test('accounts in the browser: sign up, reload, two tabs, sign out, guests, wrong password', async (t) => {
     // A logout is answered by one worker; connections of that session on the other worker are
     // closed at its next periodic session check, every HEARTBEAT_INTERVAL_MS (30 s by default).
-    const server = await startApp('server', { WORKERS: '2', HEARTBEAT_INTERVAL_MS: '1000' });
-    t.teardown(() => server.stop());
-    const client = await startApp('client', { SERVER: `ws://127.0.0.1:${server.port}` });
-    t.teardown(() => client.stop());
-    const browser = await launchBrowser();
-    t.teardown(() => browser.close());
-    const base = `http://127.0.0.1:${client.port}`;
+    const { browser, base } = await startRig(t, { HEARTBEAT_INTERVAL_MS: '1000' });
     const password = 'correct horse battery';
 
-    const daveProfile = await newProfile(browser);
+    const daveProfile = await recordedProfile(browser);
     const tab1 = await openPage(await daveProfile.newPage(), `${base}/`);
     const alice = await openTab(browser, `${base}/alice`);
     const tabs: Tab[] = [tab1, alice];
@@ -186,7 +176,7 @@ if (!existsSync(CHROMIUM)) {
     });
 
     await t.test("a guest on dave's name gets the sign-in screen for dave; a wrong password is refused in plain words", async (t) => {
-      const guest = await openPage(await (await newProfile(browser)).newPage(), `${base}/dave`);
+      const guest = await openPage(await (await recordedProfile(browser)).newPage(), `${base}/dave`);
       tabs.push(guest);
       await guest.page.getByTestId('auth-screen').waitFor();
       t.match(await guest.page.getByTestId('auth-notice').textContent(), /^“dave” needs a password/, 'says dave needs a password');
@@ -199,7 +189,7 @@ if (!existsSync(CHROMIUM)) {
       await guest.page.getByTestId('auth-error').waitFor();
       t.equal(await guest.page.getByTestId('auth-error').textContent(), 'Wrong username or password.', 'never says which');
       await shot(guest.page, 'browser-auth-6-wrong-password.png');
-      await guest.page.setViewportSize({ width: 390, height: 760 });
+      await guest.page.setViewportSize(PHONE);
       await shot(guest.page, 'browser-auth-6-wrong-password-phone.png');
 
       await guest.page.getByTestId('sign-in-password').fill(password);
@@ -207,7 +197,7 @@ if (!existsSync(CHROMIUM)) {
       await connState(guest.page, 'online').waitFor();
       t.equal(await guest.page.getByTestId('my-id').textContent(), 'dave', 'the right password gets in');
       await shot(guest.page, 'browser-auth-6-signed-in-phone.png');
-      await guest.page.setViewportSize({ width: 1100, height: 720 });
+      await guest.page.setViewportSize(DESKTOP);
       await onlineEntry(alice.page, 'dave').waitFor();
 
       await t.test('changing the password signs out the other browser, not this one', async (t) => {
@@ -257,7 +247,7 @@ if (!existsSync(CHROMIUM)) {
     });
 
     await t.test('an expired token kept from last week: the sign-in screen says the session expired', async (t) => {
-      const context = await newProfile(browser);
+      const context = await recordedProfile(browser);
       t.teardown(() => context.close());
       await context.addInitScript(() => {
         const expired = { last: 'dave', tokens: { dave: { token: 'v1.old.1.sig', expiresAt: Date.now() - 1000 } } };

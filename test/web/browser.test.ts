@@ -2,44 +2,39 @@
  * The browser client end to end: the real server (two workers) and the real
  * client app, started as a user would, driven by headless Chromium.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Route } from 'playwright-core';
-import { startApp, type RunningApp } from '../helpers/spawn-app.js';
+import { startApp } from '../helpers/spawn-app.js';
 import { jsonClient } from '../helpers/ws-client.js';
 import {
-  CHROMIUM,
+  DESKTOP,
+  PHONE,
   XSS,
   connState,
   conversationLink,
-  launchBrowser,
   messagesWithText,
+  newProfile,
   onlineEntry,
   openConversation,
   openPage,
   openTab,
+  requireChromium,
   send,
   shot,
+  startRig,
   tickOf,
   type Tab,
 } from './fixtures/browser.js';
 
-if (!existsSync(CHROMIUM)) {
-  t.fail(`Chromium is missing at ${CHROMIUM}: install it (apt-get install chromium) to run the browser tests`);
-} else {
+if (requireChromium(t)) {
   t.test('people chat through the browser client: lobby, private, rooms, receipts, typing', async (t) => {
     // One data directory for both runs of the server (it restarts at the end): the same SQLite file.
     const dataDir = mkdtempSync(join(tmpdir(), 'chorus-browser-'));
     t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-    const server = await startApp('server', { WORKERS: '2', DATA_DIR: dataDir });
-    t.teardown(() => server.stop());
-    const client = await startApp('client', { SERVER: `ws://127.0.0.1:${server.port}` });
-    t.teardown(() => client.stop());
-    const browser = await launchBrowser();
-    t.teardown(() => browser.close());
-    const base = `http://127.0.0.1:${client.port}`;
+    const { server, browser, base } = await startRig(t, { DATA_DIR: dataDir });
 
     const alice = await openTab(browser, `${base}/alice`);
     const bob = await openTab(browser, `${base}/bob`);
@@ -266,8 +261,8 @@ if (!existsSync(CHROMIUM)) {
     });
 
     await t.test('the phone layout: the sidebar becomes a drawer', async (t) => {
-      await bob.page.setViewportSize({ width: 390, height: 760 });
-      t.teardown(() => bob.page.setViewportSize({ width: 1100, height: 720 }));
+      await bob.page.setViewportSize(PHONE);
+      t.teardown(() => bob.page.setViewportSize(DESKTOP));
       const toggle = bob.page.getByTestId('sidebar-toggle');
       await toggle.waitFor();
       await bob.page.locator('[data-testid="sidebar"][inert]').waitFor({ state: 'attached' });
@@ -306,14 +301,11 @@ if (!existsSync(CHROMIUM)) {
     });
 
     await t.test("a message from someone whose clock is off is marked", async (t) => {
-      const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
-      context.setDefaultTimeout(15_000);
+      const context = await newProfile(browser);
       await context.clock.setSystemTime(Date.now() + 5 * 60_000);
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
-      tabs.push({ page, problems });
-      await page.goto(`${base}/erin`);
+      const erin = await openPage(await context.newPage(), `${base}/erin`);
+      tabs.push(erin);
+      const page = erin.page;
       await connState(page, 'online').waitFor();
       const text = 'my clock runs fast';
       await send(page, text);
@@ -360,9 +352,9 @@ if (!existsSync(CHROMIUM)) {
 
     await shot(alice.page, 'browser-alice.png');
     await shot(bob.page, 'browser-bob.png');
-    await bob.page.setViewportSize({ width: 390, height: 760 });
+    await bob.page.setViewportSize(PHONE);
     await shot(bob.page, 'browser-bob-phone.png');
-    await bob.page.setViewportSize({ width: 1100, height: 720 });
+    await bob.page.setViewportSize(DESKTOP);
 
     await t.test('a server restart is shown, and the client reconnects', async (t) => {
       await server.stop();
@@ -391,14 +383,12 @@ if (!existsSync(CHROMIUM)) {
   t.test('durable conversations: reload, offline outbox, offline private message, history paging', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'chorus-durable-'));
     t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-    let server: RunningApp = await startApp('server', { WORKERS: '2', DATA_DIR: dataDir });
-    const port = server.port;
+    const rig = await startRig(t, { DATA_DIR: dataDir });
+    const { browser, base } = rig;
+    // The server is restarted below: whichever one runs at the end is stopped.
+    let server = rig.server;
     t.teardown(() => server.stop());
-    const client = await startApp('client', { SERVER: `ws://127.0.0.1:${port}` });
-    t.teardown(() => client.stop());
-    const browser = await launchBrowser();
-    t.teardown(() => browser.close());
-    const base = `http://127.0.0.1:${client.port}`;
+    const port = server.port;
 
     const alice = await openTab(browser, `${base}/alice`);
     const bob = await openTab(browser, `${base}/bob`);
@@ -486,8 +476,7 @@ if (!existsSync(CHROMIUM)) {
     });
 
     await t.test('a private message to someone offline reaches them when they come back', async (t) => {
-      const carolContext = await browser.newContext({ viewport: { width: 1100, height: 720 } });
-      carolContext.setDefaultTimeout(15_000);
+      const carolContext = await newProfile(browser);
       t.teardown(() => carolContext.close());
       const first = await openPage(await carolContext.newPage(), `${base}/carol`);
       tabs.push(first);
@@ -584,13 +573,7 @@ if (!existsSync(CHROMIUM)) {
   });
 
   t.test('a full server is explained in plain words', async (t) => {
-    const server = await startApp('server', { WORKERS: '2', MAX_CLIENTS: '1' });
-    t.teardown(() => server.stop());
-    const client = await startApp('client', { SERVER: `ws://127.0.0.1:${server.port}` });
-    t.teardown(() => client.stop());
-    const browser = await launchBrowser();
-    t.teardown(() => browser.close());
-    const base = `http://127.0.0.1:${client.port}`;
+    const { browser, base } = await startRig(t, { MAX_CLIENTS: '1' });
 
     const first = await openTab(browser, `${base}/first`);
     await connState(first.page, 'online').waitFor();

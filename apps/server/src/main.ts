@@ -5,6 +5,9 @@ import { ConfigError, loadEnvFile } from '@chorus/service-kit';
 import { loadServerConfig, type ServerConfig } from './config.js';
 import { ClusterBackend } from './cluster/cluster-backend.js';
 import { Primary } from './cluster/primary.js';
+import { WriterClient } from './cluster/writer-client.js';
+import { keepPrimaryYoungGenerationSmall } from './cluster/young-generation.js';
+import { MessageWriterService } from './cluster/writer-service.js';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
 import { nodeName } from './node-name.js';
@@ -42,14 +45,18 @@ function fail(log: Logger, err: unknown): never {
 }
 
 async function runPrimary(config: ServerConfig): Promise<void> {
+  keepPrimaryYoungGenerationSmall();
   const log = createLogger(config, { role: 'primary' });
   let storage: Storage;
   try {
-    storage = await openConfiguredStorage(config);
+    storage = await openConfiguredStorage(config, { writesMessages: primaryWritesMessages(config), log });
   } catch (err) {
     fail(log, err);
   }
   const rooms = await storage.loadRooms();
+  const writer = primaryWritesMessages(config)
+    ? new MessageWriterService(storage, { onError: (err) => log.error({ err }, 'message writer: a commit failed') })
+    : undefined;
   new Primary({
     workers: config.WORKERS,
     maxClients: config.MAX_CLIENTS,
@@ -57,8 +64,30 @@ async function runPrimary(config: ServerConfig): Promise<void> {
     log,
     rooms,
     persistence: storage,
-    onExit: () => storage.close(),
+    ...(writer ? { writer } : {}),
+    onExit: async () => {
+      await writer?.close();
+      await storage.close();
+    },
   }).start();
+}
+
+/**
+ * Whether the primary is the machine's only message writer (workers send it
+ * their batches over IPC): yes for SQLite, where one file has one write lock
+ * and better-sqlite3 waits for it synchronously, so a worker that found it
+ * taken stalled its event loop in SQLite's busy handler (1, 2, 5, 10 ... ms
+ * sleeps); one writer never waits for the lock, and groups both workers'
+ * batches into one transaction. Not for PostgreSQL: its driver is
+ * asynchronous (a worker waiting for a row lock keeps serving), the server
+ * already groups concurrent commits into one WAL flush, concurrent appends
+ * only contend on the counter row of a shared conversation, and with several
+ * machines there is no single primary to funnel through anyway; the detour
+ * would add two IPC hops and the primary's CPU to every message for nothing.
+ * Rarer writes (accounts, sessions) stay in the workers on both engines.
+ */
+function primaryWritesMessages(config: ServerConfig): boolean {
+  return !config.DATABASE_URL;
 }
 
 async function runSingle(config: ServerConfig): Promise<void> {
@@ -80,7 +109,9 @@ async function runWorker(config: ServerConfig): Promise<void> {
   let running: RunningNode;
   try {
     const storage = await openConfiguredStorage(config);
-    running = await runNode(config, { backend, storage, node: nodeName(`w${workerId}`), log });
+    // Reads stay here (WAL readers never wait for the writer).
+    const writer = primaryWritesMessages(config) ? new WriterClient() : undefined;
+    running = await runNode(config, { backend, storage, node: nodeName(`w${workerId}`), log, ...(writer ? { writer } : {}) });
   } catch (err) {
     // The primary logs it once and stops the cluster, rather than restarting us forever.
     backend.announceFatal((err as Error).message);

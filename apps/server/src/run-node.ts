@@ -7,7 +7,7 @@ import type { ServerConfig } from './config.js';
 import type { HubBackend } from './hub/backend.js';
 import { Hub } from './hub/hub.js';
 import { GroupCommitWriter, openStorage, type Storage } from './storage/index.js';
-import { StoredMessageLog } from './stored-message-log.js';
+import { StoredMessageLog, type MessageWriter } from './stored-message-log.js';
 
 export interface RunningNode {
   readonly app: FastifyInstance;
@@ -17,9 +17,21 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** Opens the configured storage (SQLite under DATA_DIR, or PostgreSQL at DATABASE_URL). */
-export function openConfiguredStorage(config: ServerConfig): Promise<Storage> {
-  return openStorage({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, sqliteSynchronous: config.SQLITE_SYNCHRONOUS });
+/**
+ * Opens the configured storage (SQLite under DATA_DIR, or PostgreSQL at
+ * DATABASE_URL). `writesMessages`: this process is the one that appends the
+ * messages (the single process, or the primary), so SQLite checkpoints on a
+ * thread of its own rather than inside its commits.
+ */
+export function openConfiguredStorage(config: ServerConfig, options: { writesMessages?: boolean; log?: Logger } = {}): Promise<Storage> {
+  const { log } = options;
+  return openStorage({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    sqliteSynchronous: config.SQLITE_SYNCHRONOUS,
+    sqliteBackgroundCheckpoints: options.writesMessages ?? false,
+    ...(log ? { onCheckpointError: (message: string) => log.warn({ error: message }, 'storage: a background checkpoint failed') } : {}),
+  });
 }
 
 /**
@@ -30,10 +42,23 @@ export function openConfiguredStorage(config: ServerConfig): Promise<Storage> {
  */
 export async function runNode(
   config: ServerConfig,
-  deps: { backend: HubBackend; storage: Storage; node: string; log: Logger; clock?: () => number },
+  deps: {
+    backend: HubBackend;
+    storage: Storage;
+    node: string;
+    log: Logger;
+    clock?: () => number;
+    /**
+     * Where messages and seen marks are written, when not through this
+     * process's own storage: the primary's single writer (a worker on SQLite).
+     */
+    writer?: MessageWriter & Pick<Storage, 'markSeen'>;
+  },
 ): Promise<RunningNode> {
-  const { backend, storage, node, log } = deps;
-  const messages = new StoredMessageLog(storage, new GroupCommitWriter(storage));
+  const { backend, storage, node, log, writer } = deps;
+  const messages = writer
+    ? new StoredMessageLog(storage, writer, writer)
+    : new StoredMessageLog(storage, new GroupCommitWriter(storage));
   const hub = new Hub({
     backend,
     messages,

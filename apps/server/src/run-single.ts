@@ -9,7 +9,7 @@ import { openConfiguredStorage, runNode, type RunningNode } from './run-node.js'
  * rooms loaded from storage and kept there.
  */
 export async function runSingleProcess(config: ServerConfig, log: Logger, clock?: () => number): Promise<RunningNode> {
-  const storage = await openConfiguredStorage(config);
+  const storage = await openConfiguredStorage(config, { writesMessages: true, log });
   const bus = new MemoryBus(config.MAX_CLIENTS, {
     rooms: await storage.loadRooms(),
     persistence: storage,

@@ -1,21 +1,36 @@
 import type { MessageLog } from './hub/message-log.js';
-import type { GroupCommitWriter } from './storage/group-commit.js';
 import type { AppendResult, ConversationId, NewMessage, Storage, StoredMessage } from './storage/storage.js';
 
 /**
- * The hub's MessageLog on a Storage: appends go through the group-commit writer;
- * "seen" marks are batched per event-loop turn; ids known to be seen are
- * remembered (an id never becomes unseen), so repeated checks cost nothing.
+ * Where appends and "seen" marks go: a GroupCommitWriter on this process's
+ * storage (with `markSeen` from the storage), or the primary's single writer
+ * (cluster/writer-client.ts).
+ */
+export interface MessageWriter {
+  /** Resolves once the message is committed. */
+  append(message: NewMessage): Promise<AppendResult>;
+  /** Resolves once every append so far has settled. */
+  flush(): Promise<void>;
+}
+
+/**
+ * The hub's MessageLog on a Storage: appends go through the writer; "seen"
+ * marks are batched per event-loop turn; ids known to be seen are remembered
+ * (an id never becomes unseen), so repeated checks cost nothing. Reads go to
+ * the storage itself.
  */
 export class StoredMessageLog implements MessageLog {
   readonly #storage: Storage;
-  readonly #writer: GroupCommitWriter;
+  readonly #writer: MessageWriter;
+  readonly #seenWriter: Pick<Storage, 'markSeen'>;
   readonly #seen = new Set<string>();
   #pendingSeen: { ids: string[]; done: Promise<void> } | null = null;
 
-  constructor(storage: Storage, writer: GroupCommitWriter) {
+  /** `seenWriter` records seen ids; default the storage. */
+  constructor(storage: Storage, writer: MessageWriter, seenWriter: Pick<Storage, 'markSeen'> = storage) {
     this.#storage = storage;
     this.#writer = writer;
+    this.#seenWriter = seenWriter;
   }
 
   append(message: NewMessage): Promise<AppendResult> {
@@ -40,7 +55,7 @@ export class StoredMessageLog implements MessageLog {
       const ids: string[] = [];
       const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         this.#pendingSeen = null;
-        await this.#storage.markSeen(ids);
+        await this.#seenWriter.markSeen(ids);
         for (const id of ids) this.#seen.add(id);
       });
       this.#pendingSeen = { ids, done };

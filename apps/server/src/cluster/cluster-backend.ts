@@ -4,6 +4,7 @@ import type { Delivery } from '../hub/events.js';
 import { RoomRegistry, type CreateResult, type DeleteResult, type JoinResult, type LeaveResult } from '../hub/room-registry.js';
 import { parseIpc, type PrimaryMessage, PrimaryMessage as PrimaryMessageSchema, ReplyValue, type WorkerRequestOp } from './ipc.js';
 import { Mesh } from './mesh.js';
+import { withRenderedFrame } from './mesh-codec.js';
 import { PresenceReplica } from '../hub/presence-replica.js';
 
 /** How a worker talks to the primary: process IPC in production, an in-process pair in tests. */
@@ -121,6 +122,7 @@ export class ClusterBackend implements HubBackend {
   route(delivery: Delivery): Promise<boolean> {
     const { target } = delivery;
     if (target.kind !== 'client') {
+      if (this.#mesh!.peers > 0) delivery = withRenderedFrame(delivery);
       this.#sink!.deliver(delivery);
       this.#mesh!.broadcast(delivery);
       return Promise.resolve(true);
@@ -174,8 +176,10 @@ export class ClusterBackend implements HubBackend {
       if (worker === this.#workerId) {
         this.#sink!.deliver(delivery);
         sent = true;
-      } else if (this.#mesh!.send(worker, delivery)) {
-        sent = true;
+      } else {
+        // Rendered once when it crosses the mesh (a local tab after this shares the frame).
+        delivery = withRenderedFrame(delivery);
+        if (this.#mesh!.send(worker, delivery)) sent = true;
       }
     }
     return sent;

@@ -1,11 +1,13 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import type { Delivery } from '../hub/events.js';
+import { encodeRecord, RecordReader } from './mesh-codec.js';
 
 /**
  * Direct links between the workers of one machine, over Unix domain sockets:
  * chat traffic goes worker to worker and never through the primary. Each link is
- * one ordered stream; frames written in one event-loop turn leave in one write.
+ * one ordered stream of length-prefixed records (mesh-codec.ts); records written
+ * in one event-loop turn leave in one write.
  */
 export class Mesh {
   readonly #server: Server;
@@ -40,19 +42,24 @@ export class Mesh {
     this.#links.delete(id);
   }
 
+  /** How many peers this worker has links to. */
+  get peers(): number {
+    return this.#links.size;
+  }
+
   /** Queues a frame to one peer; false when that peer is unknown. */
   send(peer: number, delivery: Delivery): boolean {
     const link = this.#links.get(peer);
     if (!link) return false;
-    link.write(JSON.stringify(delivery));
+    link.write(encodeRecord(delivery));
     return true;
   }
 
   /** Queues a frame to every peer, serialized once. */
   broadcast(delivery: Delivery): void {
     if (this.#links.size === 0) return;
-    const line = JSON.stringify(delivery);
-    for (const link of this.#links.values()) link.write(line);
+    const record = encodeRecord(delivery);
+    for (const link of this.#links.values()) link.write(record);
   }
 
   close(): void {
@@ -64,19 +71,8 @@ export class Mesh {
 
   #accept(socket: Socket): void {
     this.#inbound.add(socket);
-    socket.setEncoding('utf8');
-    let partial = '';
-    socket.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) {
-        try {
-          this.#onDelivery(JSON.parse(line) as Delivery);
-        } catch (err) {
-          this.#onError(err as Error);
-        }
-      }
-    });
+    const reader = new RecordReader();
+    socket.on('data', (chunk: Buffer) => reader.push(chunk, this.#onDelivery, this.#onError));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.#inbound.delete(socket));
   }
@@ -85,7 +81,7 @@ export class Mesh {
 /** One outbound link: frames queue while it connects, then leave once per event-loop turn. */
 class Link {
   readonly #socket: Socket;
-  #queued: string[] = [];
+  #queued: Buffer[] = [];
   #flushScheduled = false;
 
   constructor(path: string, onError: (err: Error) => void) {
@@ -93,8 +89,8 @@ class Link {
     this.#socket.on('error', onError);
   }
 
-  write(line: string): void {
-    this.#queued.push(line);
+  write(record: Buffer): void {
+    this.#queued.push(record);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     setImmediate(() => this.#flush());
@@ -109,6 +105,6 @@ class Link {
     const batch = this.#queued;
     this.#queued = [];
     // net.Socket buffers writes made while it is still connecting, in order.
-    if (!this.#socket.destroyed) this.#socket.write(batch.join('\n') + '\n');
+    if (!this.#socket.destroyed) this.#socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
   }
 }

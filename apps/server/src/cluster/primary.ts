@@ -4,6 +4,8 @@ import type { RoomPersistence } from '../hub/room-persistence.js';
 import type { StoredRoom } from '../storage/storage.js';
 import { ClusterState, type ToWorker } from './cluster-state.js';
 import { parseIpc, WorkerMessage } from './ipc.js';
+import type { MessageWriterService, WriterPeer } from './writer-service.js';
+import { workerExecArgv } from './young-generation.js';
 
 export interface PrimaryOptions {
   readonly workers: number;
@@ -13,7 +15,14 @@ export interface PrimaryOptions {
   /** Rooms loaded from storage, and where later changes go. */
   readonly rooms?: readonly StoredRoom[];
   readonly persistence?: RoomPersistence;
-  /** Runs once every worker has exited, before the primary exits (e.g. closes storage). */
+  /**
+   * The machine's single message writer, when the primary owns the write
+   * path (SQLite): workers' append requests go to it. The primary keeps
+   * answering them until the last worker has exited (workers flush before
+   * they exit); `onExit` closes it.
+   */
+  readonly writer?: MessageWriterService;
+  /** Runs once every worker has exited, before the primary exits (e.g. closes the writer, then storage). */
   readonly onExit?: () => Promise<void>;
 }
 
@@ -46,7 +55,10 @@ export class Primary {
   }
 
   start(): void {
+    cluster.setupPrimary({ execArgv: workerExecArgv() });
+    const writer = this.#options.writer;
     cluster.on('message', (worker, raw) => {
+      if (writer?.receive(this.#peer(worker), raw)) return;
       const message = parseIpc(WorkerMessage, raw);
       if (message) this.#onMessage(worker, message);
     });
@@ -112,6 +124,15 @@ export class Primary {
     setTimeout(() => {
       if (!this.#shuttingDown) cluster.fork();
     }, delay);
+  }
+
+  /** Replies of the writer go back to the worker that asked, unless it is gone (its clients send again). */
+  #peer(worker: Worker): WriterPeer {
+    return {
+      send: (reply) => {
+        if (worker.isConnected()) worker.send(reply, undefined, (err) => err && this.#log.debug({ err }, 'ipc send failed'));
+      },
+    };
   }
 
   #send(workerId: number, message: ToWorker): void {

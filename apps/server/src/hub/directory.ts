@@ -1,16 +1,26 @@
 import type { Admission } from './backend.js';
 
-/** One connection of a client: the node holding it and the address it came from. */
-interface Link<Node> {
-  readonly node: Node;
+/** Connections from one address: shared by all of them, so the address string is kept once. */
+interface Address {
   readonly ip: string;
+  count: number;
 }
 
-interface Entry<Node> {
-  /** Whether more connections may share this id (a registered, authenticated user). */
-  readonly multi: boolean;
-  readonly links: Link<Node>[];
+/** One connection of a client: the node holding it and the address it came from. */
+class Link<Node> {
+  constructor(
+    readonly node: Node,
+    readonly address: Address,
+    /** Whether more connections may share this id (a registered, authenticated user). */
+    readonly multi: boolean,
+  ) {}
 }
+
+/**
+ * A client's connections: one link (nearly every client: one small object per
+ * client), or several (a registered user in several tabs).
+ */
+type Links<Node> = Link<Node> | Link<Node>[];
 
 /** What releasing a connection did to the client's presence. */
 export type Release = 'offline' | 'still-online' | 'none';
@@ -26,10 +36,10 @@ export type Release = 'offline' | 'still-online' | 'none';
  * and counts as one online client.
  */
 export class Directory<Node> {
-  readonly #entries = new Map<string, Entry<Node>>();
+  readonly #entries = new Map<string, Links<Node>>();
   readonly #maxClients: number;
   readonly #maxPerIp: number;
-  readonly #perIp = new Map<string, number>();
+  readonly #perIp = new Map<string, Address>();
   #connections = 0;
 
   constructor(maxClients: number, maxPerIp = Infinity) {
@@ -53,21 +63,26 @@ export class Directory<Node> {
 
   admit(clientId: string, node: Node, ip = '', multi = false): Admission {
     const entry = this.#entries.get(clientId);
-    if (entry && !(entry.multi && multi)) return 'taken';
+    if (entry && !(multi && linksOf(entry)[0]!.multi)) return 'taken';
     if (this.#connections >= this.#maxClients) return 'full';
-    if ((this.#perIp.get(ip) ?? 0) >= this.#maxPerIp) return 'too-many';
-    if (entry) entry.links.push({ node, ip });
-    else this.#entries.set(clientId, { multi, links: [{ node, ip }] });
+    let address = this.#perIp.get(ip);
+    if ((address?.count ?? 0) >= this.#maxPerIp) return 'too-many';
+    if (!address) this.#perIp.set(ip, (address = { ip, count: 0 }));
+    address.count++;
+    const link = new Link(node, address, multi);
+    if (!entry) this.#entries.set(clientId, link);
+    else if (Array.isArray(entry)) entry.push(link);
+    else this.#entries.set(clientId, [entry, link]);
     this.#connections++;
-    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     return 'admitted';
   }
 
   /** Frees one connection of `clientId` on `node`. */
   release(clientId: string, node: Node): Release {
     const entry = this.#entries.get(clientId);
-    const index = entry ? entry.links.findIndex((l) => l.node === node) : -1;
-    if (!entry || index === -1) return 'none';
+    if (!entry) return 'none';
+    const index = linksOf(entry).findIndex((l) => l.node === node);
+    if (index === -1) return 'none';
     this.#drop(clientId, entry, index);
     return this.#entries.has(clientId) ? 'still-online' : 'offline';
   }
@@ -76,9 +91,11 @@ export class Directory<Node> {
   releaseNode(node: Node): { clientId: string; offline: boolean }[] {
     const freed: { clientId: string; offline: boolean }[] = [];
     for (const [clientId, entry] of [...this.#entries]) {
-      for (let i = entry.links.length - 1; i >= 0; i--) {
-        if (entry.links[i]!.node !== node) continue;
-        this.#drop(clientId, entry, i);
+      const links = linksOf(entry);
+      // Backwards: #drop splices this same array (or drops the one link), so lower indices stay valid.
+      for (let i = links.length - 1; i >= 0; i--) {
+        if (links[i]!.node !== node) continue;
+        this.#drop(clientId, this.#entries.get(clientId)!, i);
         freed.push({ clientId, offline: !this.#entries.has(clientId) });
       }
     }
@@ -88,16 +105,18 @@ export class Directory<Node> {
   /** The nodes holding connections of `clientId` (each once). */
   locate(clientId: string): Node[] {
     const entry = this.#entries.get(clientId);
-    return entry ? [...new Set(entry.links.map((l) => l.node))] : [];
+    if (!entry) return [];
+    return Array.isArray(entry) ? [...new Set(entry.map((l) => l.node))] : [entry.node];
   }
 
   connectionsOf(clientId: string): number {
-    return this.#entries.get(clientId)?.links.length ?? 0;
+    const entry = this.#entries.get(clientId);
+    return entry ? linksOf(entry).length : 0;
   }
 
   countOn(node: Node): number {
     let n = 0;
-    for (const entry of this.#entries.values()) for (const link of entry.links) if (link.node === node) n++;
+    for (const entry of this.#entries.values()) for (const link of linksOf(entry)) if (link.node === node) n++;
     return n;
   }
 
@@ -107,15 +126,24 @@ export class Directory<Node> {
 
   /** One [clientId, node] pair per connection (a replica's first snapshot). */
   *connections(): IterableIterator<[string, Node]> {
-    for (const [clientId, entry] of this.#entries) for (const link of entry.links) yield [clientId, link.node];
+    for (const [clientId, entry] of this.#entries) for (const link of linksOf(entry)) yield [clientId, link.node];
   }
 
-  #drop(clientId: string, entry: Entry<Node>, index: number): void {
-    const [link] = entry.links.splice(index, 1);
-    if (entry.links.length === 0) this.#entries.delete(clientId);
+  /** Removes link `index` of the client's links (as `linksOf` orders them). */
+  #drop(clientId: string, entry: Links<Node>, index: number): void {
+    let link: Link<Node>;
+    if (!Array.isArray(entry)) {
+      link = entry;
+      this.#entries.delete(clientId);
+    } else {
+      link = entry.splice(index, 1)[0]!;
+      // Down to one connection: back to the compact form.
+      if (entry.length === 1) this.#entries.set(clientId, entry[0]!);
+    }
     this.#connections--;
-    const left = (this.#perIp.get(link!.ip) ?? 1) - 1;
-    if (left > 0) this.#perIp.set(link!.ip, left);
-    else this.#perIp.delete(link!.ip);
+    const address = link.address;
+    if (--address.count === 0) this.#perIp.delete(address.ip);
   }
 }
+
+const linksOf = <Node>(entry: Links<Node>): readonly Link<Node>[] => (Array.isArray(entry) ? entry : [entry]);

@@ -18,10 +18,8 @@ export interface Envelope {
   readonly serverAt: number;
 }
 
-/** Recipients telling a sender its messages reached them or were seen. */
+/** A recipient telling a sender its messages reached it or were seen. */
 export interface Receipt {
-  /** The sender of the messages, who gets the receipt. */
-  readonly to: string;
   /** The recipient who has them. */
   readonly by: string;
   readonly status: 'delivered' | 'read';
@@ -39,12 +37,21 @@ export interface Typing {
 
 /** What travels between nodes. */
 export type Payload =
-  | { readonly kind: 'message'; readonly envelope: Envelope }
+  | {
+      readonly kind: 'message';
+      readonly envelope: Envelope;
+      /**
+       * Its chorus.v1 frame, when already rendered (the mesh carries it): JSON
+       * sessions get these bytes as they are, and no one renders them again.
+       */
+      readonly json?: string | Buffer;
+    }
   /** Nothing to deliver: routing it only tells whether the target client is online anywhere. */
   | { readonly kind: 'probe' }
   /** Sessions of a user were revoked (logout, password change): their live connections must end. */
   | { readonly kind: 'revoked'; readonly revocation: Revocation }
-  | { readonly kind: 'receipt'; readonly receipt: Receipt }
+  /** Receipts for the messages of one sender (`to`), gathered over an event-loop turn of the node that routes them. */
+  | { readonly kind: 'receipts'; readonly to: string; readonly receipts: readonly Receipt[] }
   | { readonly kind: 'typing'; readonly typing: Typing };
 
 /** Where it goes: one client wherever it is, the online members of a room, or everyone. */

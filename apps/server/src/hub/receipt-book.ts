@@ -9,10 +9,8 @@ interface Tracked {
   read: Set<string> | null;
 }
 
-/** Counts after a receipt changed them. */
+/** How many distinct recipients have a message, and how many have seen it. */
 export interface ReceiptCounts {
-  readonly id: string;
-  readonly sender: string;
   readonly delivered: number;
   readonly read: number;
 }
@@ -37,21 +35,35 @@ export class ReceiptBook {
   }
 
   /**
-   * Records that `by` has (or has seen) message `id` of `sender`; returns the
-   * new counts, or null when nothing changed (unknown message, someone else's
-   * message, a receipt from someone who was not a recipient, or a repeat).
+   * Records that `by` has (or has seen) message `id` of `sender`; false when
+   * nothing changed (unknown message, someone else's message, a receipt from
+   * someone who was not a recipient, or a repeat). Allocates nothing but the
+   * message's sets, on its first receipt.
    */
-  record(id: string, sender: string, by: string, status: 'delivered' | 'read'): ReceiptCounts | null {
+  record(id: string, sender: string, by: string, status: 'delivered' | 'read'): boolean {
     const entry = this.#tracked.get(id);
-    if (!entry || entry.sender !== sender || by === sender) return null;
-    if (entry.to !== null && entry.to !== by) return null;
-    const delivered = (entry.delivered ??= new Set());
-    const read = (entry.read ??= new Set());
-    const before = delivered.size + read.size;
+    if (!entry || entry.sender !== sender || by === sender) return false;
+    if (entry.to !== null && entry.to !== by) return false;
+    let changed = false;
     // Seen implies received.
-    if (delivered.size < entry.recipients) delivered.add(by);
-    if (status === 'read' && read.size < entry.recipients) read.add(by);
-    if (delivered.size + read.size === before) return null;
-    return { id, sender, delivered: delivered.size, read: read.size };
+    const delivered = (entry.delivered ??= new Set());
+    if (delivered.size < entry.recipients && !delivered.has(by)) {
+      delivered.add(by);
+      changed = true;
+    }
+    if (status === 'read') {
+      const read = (entry.read ??= new Set());
+      if (read.size < entry.recipients && !read.has(by)) {
+        read.add(by);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** The counts of a tracked message (null once it is forgotten). */
+  counts(id: string): ReceiptCounts | null {
+    const entry = this.#tracked.get(id);
+    return entry ? { delivered: entry.delivered?.size ?? 0, read: entry.read?.size ?? 0 } : null;
   }
 }

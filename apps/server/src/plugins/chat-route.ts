@@ -57,6 +57,8 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     else connection?.receive(data.toString());
   }
   function onClose(this: WebSocket): void {
+    heartbeat.forget(this);
+    guard.forget(this);
     connections.get(this)?.closed();
   }
   function onSocketError(this: WebSocket, err: Error): void {
@@ -97,10 +99,14 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     // On shutdown the hub says goodbye with 1001 (reconnect elsewhere), not the plugin's bare close().
     preClose: async function (this: FastifyInstance) {
       await hub.closeAll(CloseCode.GOING_AWAY, ERRORS.SHUTTING_DOWN.message);
+      // Sockets the hub does not hold yet (still being admitted) go too: ws does not track them.
+      heartbeat.closeAll(CloseCode.GOING_AWAY, ERRORS.SHUTTING_DOWN.message);
       await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
     },
     options: {
       maxPayload: options.maxFrameBytes,
+      // The heartbeat already knows every socket; ws's own set would cost a closure per connection.
+      clientTracking: false,
       // chorus.v1 when asked, chorus.text when asked; anything else (or nothing) means the text
       // protocol without a selected subprotocol. `auth.<token>` is never selected.
       handleProtocols: (offered: Set<string>) =>

@@ -1,5 +1,6 @@
 import type { AppendResult, NewMessage, Storage } from './storage.js';
 import { messageProblem, UnstorableMessageError } from './storable.js';
+import { IdleWaiters } from './idle-waiters.js';
 
 export interface GroupCommitOptions {
   /** The most messages one commit carries; default 500. */
@@ -49,7 +50,7 @@ export class GroupCommitWriter {
   #scheduled = false;
   #inFlight = false;
   #closed = false;
-  #idleWaiters: (() => void)[] = [];
+  readonly #idleWaiters = new IdleWaiters(() => this.#idle);
 
   constructor(storage: Pick<Storage, 'append'>, options: GroupCommitOptions = {}) {
     this.#storage = storage;
@@ -75,8 +76,7 @@ export class GroupCommitWriter {
 
   /** Resolves once every message appended so far has been committed or rejected (for shutdown). */
   flush(): Promise<void> {
-    if (this.#idle) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#idleWaiters.wait();
   }
 
   /** Refuses further appends (WriterClosedError) and flushes. The storage stays open: its owner closes it. */
@@ -106,10 +106,6 @@ export class GroupCommitWriter {
         this.#inFlight = false;
       }
     }
-    if (this.#idle) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
+    this.#idleWaiters.settled();
   }
 }

@@ -10,6 +10,10 @@ export interface OpenStorageOptions {
   readonly dataDir: string;
   /** SQLite's durability (see SqliteSynchronous); default `normal`. */
   readonly sqliteSynchronous?: SqliteSynchronous | undefined;
+  /** SQLite: checkpoint on a thread of its own (for the process that writes the messages); default false. */
+  readonly sqliteBackgroundCheckpoints?: boolean | undefined;
+  /** SQLite: told when a background checkpoint fails. */
+  readonly onCheckpointError?: ((message: string) => void) | undefined;
 }
 
 /**
@@ -19,7 +23,12 @@ export interface OpenStorageOptions {
 export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
   const storage = options.databaseUrl
     ? new PostgresStorage({ url: options.databaseUrl })
-    : new SqliteStorage({ file: join(options.dataDir, 'chorus.db'), synchronous: options.sqliteSynchronous ?? 'normal' });
+    : new SqliteStorage({
+        file: join(options.dataDir, 'chorus.db'),
+        synchronous: options.sqliteSynchronous ?? 'normal',
+        backgroundCheckpoints: options.sqliteBackgroundCheckpoints ?? false,
+        ...(options.onCheckpointError ? { onCheckpointError: options.onCheckpointError } : {}),
+      });
   try {
     await storage.migrate();
   } catch (error) {

@@ -61,6 +61,11 @@ export abstract class SqlStorage implements Storage {
     return this.#db;
   }
 
+  /** Throws StorageClosedError once the storage is closed. */
+  protected assertOpen(): void {
+    if (this.#closed) throw new StorageClosedError();
+  }
+
   /**
    * Runs `body` in one write transaction and resolves once it has committed;
    * rolls back and rejects if it throws. May run `body` again on a conflict

@@ -1,8 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import Database, { type Database as Connection } from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { Mutex } from './mutex.js';
+import { SqliteAppender } from './sqlite-append.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+import { assertStorable } from './storable.js';
+import type { AppendResult, NewMessage } from './storage.js';
 import { withStatementCache } from './statement-cache.js';
 import type { StorageDatabase } from './schema.js';
 import { SqlStorage, type TransactionBody } from './sql-storage.js';
@@ -29,7 +33,19 @@ export interface SqliteStorageOptions {
    * the database.
    */
   readonly busyTimeoutMs?: number;
+  /**
+   * Checkpoint the write-ahead log on a thread of its own instead of inside
+   * the commits (see WalCheckpointer): for the process that does most of the
+   * writing (the single process, or the primary as the machine's message
+   * writer). Default false: SQLite's automatic checkpoint.
+   */
+  readonly backgroundCheckpoints?: boolean;
+  /** Told when a background checkpoint fails (the commits go on; the log grows until one succeeds). */
+  readonly onCheckpointError?: (message: string) => void;
 }
+
+/** With background checkpoints, the commit that finds the log this many pages long still checkpoints itself. */
+const SAFETY_NET_CHECKPOINT_PAGES = 10_000;
 
 // Writes of every SqliteStorage in this process take turns. Without it, two
 // instances on one file in one process would deadlock: the second one's BEGIN
@@ -44,8 +60,15 @@ const processWriteGate = new Mutex();
  * wait; writers take turns).
  */
 export class SqliteStorage extends SqlStorage {
+  /** The connection Kysely opened (it opens it on the first query), for the append fast path. */
+  readonly #connection: { db: Connection | null };
+  readonly #checkpointer: { current: WalCheckpointer | null };
+  #appender: SqliteAppender | null = null;
+
   constructor(options: SqliteStorageOptions) {
-    const { file, synchronous = 'normal', busyTimeoutMs = 5000 } = options;
+    const { file, synchronous = 'normal', busyTimeoutMs = 5000, backgroundCheckpoints = false, onCheckpointError } = options;
+    const connection: { db: Connection | null } = { db: null };
+    const checkpointer: { current: WalCheckpointer | null } = { current: null };
     super(
       new Kysely<StorageDatabase>({
         dialect: new SqliteDialect({
@@ -60,11 +83,38 @@ export class SqliteStorage extends SqlStorage {
             db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
             // A session must belong to an account (sessions.username), as on PostgreSQL.
             db.pragma('foreign_keys = ON');
+            if (backgroundCheckpoints) {
+              db.pragma(`wal_autocheckpoint = ${SAFETY_NET_CHECKPOINT_PAGES}`);
+              checkpointer.current = new WalCheckpointer(file, onCheckpointError ? { onError: onCheckpointError } : {});
+            }
+            connection.db = db;
             return withStatementCache(db);
           },
         }),
       }),
     );
+    this.#connection = connection;
+    this.#checkpointer = checkpointer;
+  }
+
+  /**
+   * The fast path (sqlite-append.ts): prepared statements on the connection
+   * itself, one synchronous transaction per batch. Sharing Kysely's connection
+   * is safe behind the process's write gate: no Kysely write transaction is
+   * open meanwhile, and a Kysely read is one synchronous call that cannot be
+   * half done when this runs.
+   */
+  override async append(messages: readonly NewMessage[]): Promise<AppendResult[]> {
+    if (messages.length === 0) return [];
+    assertStorable(messages);
+    return processWriteGate.run(async () => {
+      // Kysely opens the connection on its first query (migrate() normally was it).
+      if (!this.#connection.db) await this.db.selectFrom('conversations').select('id').limit(1).execute();
+      // It may have been closed while this waited for the gate.
+      this.assertOpen();
+      this.#appender ??= new SqliteAppender(this.#connection.db!);
+      return this.#appender.append(messages);
+    });
   }
 
   /**
@@ -101,8 +151,12 @@ export class SqliteStorage extends SqlStorage {
     return this.write((conn) => this.runMigrator(conn));
   }
 
-  /** Waits for this process's writes in flight, then closes the file. */
+  /** Waits for this process's writes in flight, then closes the file (and the checkpoint thread's connection). */
   override close(): Promise<void> {
-    return processWriteGate.run(() => super.close());
+    return processWriteGate.run(async () => {
+      await this.#checkpointer.current?.stop();
+      this.#checkpointer.current = null;
+      await super.close();
+    });
   }
 }

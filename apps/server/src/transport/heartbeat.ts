@@ -4,30 +4,46 @@ import type { WebSocket } from 'ws';
  * Pings every socket each interval; a socket that has not answered the previous
  * ping by the next one is dead or half-open and is terminated (its close then
  * frees its permit and presence like any other). One timer for all sockets.
+ *
+ * It also knows every open socket, so `ws` need not track them too
+ * (`clientTracking: false`): shutdown closes what the hub does not know yet.
+ * Nothing per socket but a map slot and one shared 'pong' listener: the owner
+ * calls `forget` from its own 'close' listener (a `once` here would cost a
+ * wrapper function and its state for every connection).
  */
 export class Heartbeat {
   readonly #alive = new Map<WebSocket, boolean>();
   readonly #timer: NodeJS.Timeout;
-  /** Listeners shared by every socket (`this` is the socket): no closures per connection. */
+  /** The listener shared by every socket (`this` is the socket): no closure per connection. */
   readonly #pong: (this: WebSocket) => void;
-  readonly #close: (this: WebSocket) => void;
 
   constructor(intervalMs: number) {
     const alive = this.#alive;
     this.#pong = function () {
       if (alive.has(this)) alive.set(this, true);
     };
-    this.#close = function () {
-      alive.delete(this);
-    };
     this.#timer = setInterval(() => this.#beat(), intervalMs);
     this.#timer.unref();
   }
 
+  /** Starts watching `socket`; the owner calls `forget` when it closes. */
   watch(socket: WebSocket): void {
     this.#alive.set(socket, true);
     socket.on('pong', this.#pong);
-    socket.once('close', this.#close);
+  }
+
+  forget(socket: WebSocket): void {
+    this.#alive.delete(socket);
+  }
+
+  /** How many sockets are watched (open, or closing without their 'close' yet). */
+  get size(): number {
+    return this.#alive.size;
+  }
+
+  /** Closes every socket still watched (shutdown: those the hub has not closed, e.g. still being admitted). */
+  closeAll(code: number, reason: string): void {
+    for (const socket of this.#alive.keys()) socket.close(code, reason);
   }
 
   stop(): void {

@@ -19,6 +19,7 @@ interface Guarded {
   readonly user: string;
   readonly sessionId: string;
   readonly socket: WebSocket;
+  readonly expiry: NodeJS.Timeout;
 }
 
 /**
@@ -31,6 +32,7 @@ interface Guarded {
 export class SessionGuard {
   readonly #accounts: SessionChecks;
   readonly #bySession = new Map<string, Set<Guarded>>();
+  readonly #bySocket = new Map<WebSocket, Guarded>();
   readonly #timer: NodeJS.Timeout;
   readonly #unsubscribe: () => void;
 
@@ -45,18 +47,26 @@ export class SessionGuard {
     this.#timer.unref();
   }
 
+  /** Guards a signed-in socket until `forget` (the owner calls it from its own 'close' listener: no closure per socket here). */
   watch(socket: WebSocket, user: string, sessionId: string, expiresAt: number): void {
-    const guarded: Guarded = { user, sessionId, socket };
+    const expiry = setTimeout(end, Math.max(0, Math.min(expiresAt - Date.now(), 2 ** 31 - 1)), socket, 'session expired');
+    expiry.unref();
+    const guarded: Guarded = { user, sessionId, socket, expiry };
     let set = this.#bySession.get(sessionId);
     if (!set) this.#bySession.set(sessionId, (set = new Set()));
     set.add(guarded);
-    const expiry = setTimeout(() => end(socket, 'session expired'), Math.max(0, Math.min(expiresAt - Date.now(), 2 ** 31 - 1)));
-    expiry.unref();
-    socket.once('close', () => {
-      clearTimeout(expiry);
-      set.delete(guarded);
-      if (set.size === 0) this.#bySession.delete(sessionId);
-    });
+    this.#bySocket.set(socket, guarded);
+  }
+
+  /** The socket closed; nothing happens if it was never guarded (a guest). */
+  forget(socket: WebSocket): void {
+    const guarded = this.#bySocket.get(socket);
+    if (!guarded) return;
+    this.#bySocket.delete(socket);
+    clearTimeout(guarded.expiry);
+    const set = this.#bySession.get(guarded.sessionId);
+    set?.delete(guarded);
+    if (set?.size === 0) this.#bySession.delete(guarded.sessionId);
   }
 
   #revoke(revocation: Revocation): void {

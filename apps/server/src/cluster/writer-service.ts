@@ -1,0 +1,154 @@
+import { IdleWaiters } from '../storage/idle-waiters.js';
+import { messageProblem } from '../storage/storable.js';
+import type { NewMessage, Storage } from '../storage/storage.js';
+import {
+  fromWire,
+  parseWriterRequest,
+  toOutcome,
+  WRITER_TAG,
+  type WireOutcome,
+  type WriterReply,
+} from './writer-protocol.js';
+
+/** Where a reply goes: the worker that asked. Sending to a worker that is gone does nothing. */
+export interface WriterPeer {
+  send(reply: WriterReply): void;
+}
+
+interface AppendRequest {
+  readonly peer: WriterPeer;
+  readonly bid: number;
+  readonly messages: readonly NewMessage[];
+}
+
+export interface MessageWriterServiceOptions {
+  /** A transaction takes whole requests until it carries at least this many messages; default 1000. */
+  readonly maxBatch?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+/**
+ * The primary's side of the machine's single message writer (SQLite only; see
+ * main.ts). Workers send their group-commit batches here over IPC
+ * (writer-client.ts) instead of taking SQLite's write lock themselves, which
+ * made the worker that found it taken wait inside SQLite's busy handler with
+ * its event loop blocked. Here:
+ *
+ * - Requests are committed in the order they arrived, and every request of a
+ *   busy event-loop turn (both workers' batches) goes in one transaction,
+ *   committed on the next turn (setImmediate) or as soon as the previous
+ *   transaction settles. A request is never split, so one worker's messages
+ *   keep their order, and the seqs of a conversation follow commit order.
+ * - Each message's outcome (its seq, the earlier message it duplicates, or an
+ *   error) goes back to the worker once the transaction has committed: the
+ *   worker acknowledges nothing before that.
+ * - A worker that died with requests in flight: they are committed (or not)
+ *   all the same and the reply is dropped; its clients were not acknowledged,
+ *   send again with the same refs on another worker and are answered with the
+ *   stored message (dedupe on (from, ref)).
+ * - `seen` marks are written at once (they are rare: once per client id per
+ *   worker).
+ */
+export class MessageWriterService {
+  readonly #storage: Pick<Storage, 'append' | 'markSeen'>;
+  readonly #maxBatch: number;
+  readonly #onError: (err: unknown) => void;
+  #queue: AppendRequest[] = [];
+  #scheduled = false;
+  #inFlight = false;
+  #closed = false;
+  #seenInFlight = 0;
+  readonly #idleWaiters = new IdleWaiters(() => this.#idle);
+
+  constructor(storage: Pick<Storage, 'append' | 'markSeen'>, options: MessageWriterServiceOptions = {}) {
+    this.#storage = storage;
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  /** Handles `raw` if it is a request to the writer (and answers `peer`); false if it is someone else's message. */
+  receive(peer: WriterPeer, raw: unknown): boolean {
+    const request = parseWriterRequest(raw);
+    if (!request) return false;
+    if ('problem' in request) {
+      peer.send({ ch: WRITER_TAG, type: 'failed', bid: request.bid, error: `bad request to the message writer: ${request.problem}` });
+      return true;
+    }
+    if (this.#closed) {
+      peer.send({ ch: WRITER_TAG, type: 'failed', bid: request.bid, error: 'the message writer is closed' });
+      return true;
+    }
+    if (request.type === 'seen') {
+      this.#markSeen(peer, request.bid, request.ids);
+      return true;
+    }
+    this.#queue.push({ peer, bid: request.bid, messages: request.messages.map(fromWire) });
+    if (!this.#inFlight && !this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        void this.#commitNext();
+      });
+    }
+    return true;
+  }
+
+  /** Refuses further requests, and resolves once every request received so far has been answered. */
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.#idleWaiters.wait();
+  }
+
+  get #idle(): boolean {
+    return this.#queue.length === 0 && !this.#inFlight && !this.#scheduled && this.#seenInFlight === 0;
+  }
+
+  #settled(): void {
+    this.#idleWaiters.settled();
+  }
+
+  #markSeen(peer: WriterPeer, bid: number, ids: readonly string[]): void {
+    this.#seenInFlight++;
+    this.#storage.markSeen(ids).then(
+      () => peer.send({ ch: WRITER_TAG, type: 'done', bid, results: [] }),
+      (err: unknown) => {
+        this.#onError(err);
+        peer.send({ ch: WRITER_TAG, type: 'failed', bid, error: (err as Error).message });
+      },
+    ).finally(() => {
+      this.#seenInFlight--;
+      this.#settled();
+    });
+  }
+
+  /** Commits whole requests from the head of the queue, one transaction after another, until it is empty. */
+  async #commitNext(): Promise<void> {
+    while (this.#queue.length > 0) {
+      let take = 0;
+      let count = 0;
+      while (take < this.#queue.length && (take === 0 || count < this.#maxBatch)) count += this.#queue[take++]!.messages.length;
+      const requests = this.#queue.splice(0, take);
+      this.#inFlight = true;
+      // A message that can never be stored fails alone, before it can fail the transaction.
+      const outcomes = requests.map((r) => r.messages.map((m): WireOutcome | null => messageProblem(m)));
+      const batch = requests.flatMap((r, i) => r.messages.filter((_, j) => outcomes[i]![j] === null));
+      let fill: (message: NewMessage) => WireOutcome;
+      try {
+        const results = batch.length === 0 ? [] : await this.#storage.append(batch);
+        if (results.length !== batch.length) throw new Error(`storage returned ${results.length} results for ${batch.length} messages`);
+        let k = 0;
+        fill = (message) => toOutcome(message, results[k++]!);
+      } catch (err) {
+        this.#onError(err);
+        const reason = `could not store the message: ${(err as Error).message}`;
+        fill = () => reason;
+      } finally {
+        this.#inFlight = false;
+      }
+      // In batch order, as the results are.
+      requests.forEach((r, i) => r.messages.forEach((m, j) => (outcomes[i]![j] ??= fill(m))));
+      requests.forEach((r, i) => r.peer.send({ ch: WRITER_TAG, type: 'done', bid: r.bid, results: outcomes[i] as WireOutcome[] }));
+    }
+    this.#settled();
+  }
+}

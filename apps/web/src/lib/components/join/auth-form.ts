@@ -1,0 +1,10 @@
+/** What the sign-in and the sign-up form both get from the sign-in screen. */
+export interface AuthFormProps {
+  /** The username typed (shared with the other tabs of the sign-in screen). */
+  name: string;
+  /** Why the last attempt failed, in plain words. */
+  error: string | null;
+  busy: boolean;
+  /** Something was typed: the last error no longer applies. */
+  onEdit: () => void;
+}
