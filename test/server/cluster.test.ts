@@ -1,4 +1,5 @@
 import type { WelcomeFrame } from '@chorus/protocol';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { startApp } from '../helpers/spawn-app.js';
 import { TestClient, jsonClient, textClient } from '../helpers/ws-client.js';
@@ -121,4 +122,22 @@ t.test('cluster of 2 workers, started as a user would', async (t) => {
     const errors = server.logs.filter((l) => typeof l.level === 'number' && l.level >= 50);
     t.same(errors.map((l) => l.msg), [], 'a graceful shutdown logs no error');
   });
+});
+
+t.test('the primary exits once every worker has, whichever of exit and IPC disconnect it hears first', async (t) => {
+  // The preload keeps each worker's IPC pipe open for a second after the worker
+  // exits, so the primary sees every exit before the matching disconnect.
+  const preload = fileURLToPath(new URL('../helpers/late-disconnect.cjs', import.meta.url));
+  const server = await startApp('server', {
+    WORKERS: '2',
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim(),
+  });
+  t.teardown(() => server.stop('SIGKILL'));
+  const a = await textClient(`ws://127.0.0.1:${server.port}`, 'early1');
+  const code = server.stop('SIGTERM');
+  t.equal((await a.closed).code, 1001);
+  // Bounded: before the fix the primary waited forever here.
+  const guard = new Promise<string>((resolve) => setTimeout(() => resolve('still running 15 s after SIGTERM'), 15_000).unref());
+  t.equal(await Promise.race([code, guard]), 0, 'exits 0 on its own');
+  t.same(server.logs.filter((l) => typeof l.level === 'number' && l.level >= 50).map((l) => l.msg), [], 'no error logged');
 });

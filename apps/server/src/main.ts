@@ -121,9 +121,17 @@ async function runWorker(config: ServerConfig): Promise<void> {
   stopOnSignal(running, log);
 }
 
+/** How long a graceful stop may take (a worker's primary kills it sooner, after 10 s). */
+const STOP_DEADLINE_MS = 15_000;
+
 function stopOnSignal(running: RunningNode, log: Logger): void {
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping');
+    // A stop that hangs (a socket that never drains, storage that never closes) must not keep the process alive.
+    setTimeout(() => {
+      log.error('stop did not finish in time; exiting anyway');
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     running.stop().then(
       () => process.exit(0),
       (err: unknown) => {

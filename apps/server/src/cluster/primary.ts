@@ -7,6 +7,11 @@ import { parseIpc, WorkerMessage } from './ipc.js';
 import type { MessageWriterService, WriterPeer } from './writer-service.js';
 import { workerExecArgv } from './young-generation.js';
 
+/** How long workers get to close their sockets and flush before they are killed. */
+const WORKER_STOP_GRACE_MS = 10_000;
+/** How long the whole shutdown may take: the workers' grace, then closing the writer and storage. */
+const SHUTDOWN_DEADLINE_MS = 20_000;
+
 export interface PrimaryOptions {
   readonly workers: number;
   readonly maxClients: number;
@@ -42,6 +47,12 @@ export class Primary {
   #shuttingDown = false;
   #recentCrashes = 0;
   #exitCode = 0;
+  /**
+   * Workers whose process has not exited. Node's own cluster.workers is no
+   * guide at 'exit': it keeps a worker until both its exit and its IPC
+   * disconnect have been seen, and the two can arrive in either order.
+   */
+  readonly #alive = new Set<Worker>();
 
   constructor(options: PrimaryOptions) {
     this.#options = options;
@@ -63,7 +74,7 @@ export class Primary {
       if (message) this.#onMessage(worker, message);
     });
     cluster.on('exit', (worker, code, signal) => this.#onExit(worker, code, signal));
-    for (let i = 0; i < this.#options.workers; i++) cluster.fork();
+    for (let i = 0; i < this.#options.workers; i++) this.#fork();
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => this.shutdown(0));
   }
 
@@ -73,12 +84,21 @@ export class Primary {
     this.#shuttingDown = true;
     this.#exitCode = exitCode;
     this.#log.info({ exitCode }, 'shutting down');
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const workers = [...this.#alive];
     if (workers.length === 0) this.#exit();
     for (const worker of workers) worker.process.kill('SIGTERM');
     setTimeout(() => {
       for (const worker of workers) if (!worker.isDead()) worker.process.kill('SIGKILL');
-    }, 10_000).unref();
+    }, WORKER_STOP_GRACE_MS).unref();
+    // Whatever hangs (a worker that ignores SIGKILL's aftermath, storage that never closes), the primary still goes.
+    setTimeout(() => {
+      this.#log.error({ alive: this.#alive.size }, 'shutdown did not finish in time; exiting anyway');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+  }
+
+  #fork(): void {
+    this.#alive.add(cluster.fork());
   }
 
   #exit(): void {
@@ -111,10 +131,11 @@ export class Primary {
   }
 
   #onExit(worker: Worker, code: number | null, signal: string | null): void {
+    this.#alive.delete(worker);
     this.#listeningWorkers.delete(worker.id);
     const released = this.#state.workerGone(worker.id);
     if (this.#shuttingDown) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) this.#exit();
+      if (this.#alive.size === 0) this.#exit();
       return;
     }
     this.#log.warn({ worker: worker.id, code, signal, released }, 'worker died; replacing it');
@@ -122,7 +143,7 @@ export class Primary {
     const delay = Math.min(30_000, this.#recentCrashes === 0 ? 0 : 100 * 2 ** this.#recentCrashes);
     this.#recentCrashes++;
     setTimeout(() => {
-      if (!this.#shuttingDown) cluster.fork();
+      if (!this.#shuttingDown) this.#fork();
     }, delay);
   }
 
