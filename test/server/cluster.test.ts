@@ -24,19 +24,28 @@ t.test('cluster of 2 workers, started as a user would', async (t) => {
     t.equal(report.maxClients, 20);
   });
 
-  await t.test('a burst of simultaneous connects admits exactly MAX_CLIENTS', async (t) => {
+  await t.test('a burst of simultaneous connects admits exactly MAX_CLIENTS, counted across workers', async (t) => {
+    // One client held on each worker first: the cap is then shared across workers whichever
+    // worker the burst lands on (Node hands a burst to whichever worker is free, on a loaded
+    // machine often all of it to one).
+    const held = new Map<string, TestClient>();
+    for (let i = 0; held.size < 2; i++) {
+      const client = new TestClient(`${base}/ws/held${i}`, 'chorus.v1');
+      const welcome = (await client.nextJson((f) => f.type === 'welcome')) as WelcomeFrame;
+      if (held.has(welcome.node)) await client.close();
+      else held.set(welcome.node, client);
+    }
     const clients = Array.from({ length: 50 }, (_, i) => new TestClient(`${base}/ws/burst${i}`, 'chorus.v1'));
     const firsts = await Promise.all(clients.map((c) => c.next().then((f) => JSON.parse(f) as { type: string; code?: string; node?: string })));
     const admitted = firsts.filter((f) => f.type === 'welcome');
     const refused = firsts.filter((f) => f.type === 'error');
-    t.equal(admitted.length, 20, 'exactly MAX_CLIENTS admitted');
-    t.equal(refused.length, 30);
+    t.equal(admitted.length, 18, 'exactly MAX_CLIENTS admitted, with the two held ones');
+    t.equal(refused.length, 32);
     t.ok(refused.every((f) => f.code === 'SERVER_FULL'));
-    t.equal(new Set(admitted.map((f) => f.node)).size, 2, 'admitted on both workers');
     const closes = await Promise.all(clients.filter((_, i) => firsts[i]!.type === 'error').map((c) => c.closed));
     t.ok(closes.every((c) => c.code === 1013));
     t.equal((await ready()).clients, 20);
-    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all([...clients, ...held.values()].map((c) => c.close()));
   });
 
   // Permits come back as the burst's clients disconnect; wait until all are free.
