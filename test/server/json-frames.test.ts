@@ -40,3 +40,19 @@ t.test('the ack frame is JSON.stringify of its fields in the protocol order', as
     t.equal(codec.encode(ack), expected);
   }
 });
+
+t.test('the receipts frame is JSON.stringify of its updates, each {id, delivered, read}', async (t) => {
+  const codec = new JsonCodec({ node: 'w1', maxFrameBytes: 65_536 });
+  const lists = [
+    [{ id: 'w1-a.1', delivered: 1, read: 0 }],
+    [
+      { id: 'w1-a.1', delivered: 3, read: 2 },
+      { id: 'w2-é "x".2', delivered: 0, read: 0 },
+      { id: 'w1-a.3', delivered: 12, read: 12 },
+    ],
+    [],
+  ];
+  for (const updates of lists) {
+    t.equal(codec.encode({ kind: 'receipts', updates }), JSON.stringify({ type: 'receipts', updates }), `${updates.length} updates`);
+  }
+});

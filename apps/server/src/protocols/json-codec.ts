@@ -59,6 +59,7 @@ export class JsonCodec implements Codec {
     // The hot one, rendered by the function the mesh uses too (same bytes).
     if (event.kind === 'message') return messageFrameJson(event.envelope);
     if (event.kind === 'ack') return ackFrameJson(event);
+    if (event.kind === 'receipts') return receiptsFrameJson(event);
     const frame = this.#frame(event);
     return frame === null ? null : JSON.stringify(frame);
   }
@@ -145,6 +146,17 @@ function ackFrameJson(ack: Extract<OutEvent, { kind: 'ack' }>): string {
     `{"type":"ack","ref":${JSON.stringify(ack.ref)},"id":${JSON.stringify(ack.id)},"serverAt":${jsonNumber(ack.serverAt)},` +
     `"recipients":${jsonNumber(ack.recipients)},"conversation":${JSON.stringify(ack.conversation)},"seq":${jsonNumber(ack.seq)}}`
   );
+}
+
+/** The `receipts` frame as JSON text, put together like the ack (same text as JSON.stringify of #frame's). */
+function receiptsFrameJson(event: Extract<OutEvent, { kind: 'receipts' }>): string {
+  let json = '{"type":"receipts","updates":[';
+  const { updates } = event;
+  for (let i = 0; i < updates.length; i++) {
+    const u = updates[i]!;
+    json += `${i === 0 ? '' : ','}{"id":${JSON.stringify(u.id)},"delivered":${jsonNumber(u.delivered)},"read":${jsonNumber(u.read)}}`;
+  }
+  return json + ']}';
 }
 
 function errorFrame(code: keyof typeof ERRORS, detail: string | undefined, ref: string | undefined): ServerFrame {
