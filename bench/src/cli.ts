@@ -11,7 +11,7 @@ import { DOCS_DIR, HELP, parseOptions, type BenchOptions } from './options.js';
 import { renderReport, writeReport } from './report/docs.js';
 import type { BenchResults } from './report/results.js';
 import { renderSvg } from './report/svg.js';
-import { scenarioTables, targetsTable } from './report/table.js';
+import { beforeTable, scenarioTables, targetsTable } from './report/table.js';
 import { Runner } from './runner.js';
 import { killAllSystems } from './server-process.js';
 import { snapshotChorus } from './snapshot.js';
@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     report(saved, options, false);
     return 0;
   }
-  const missing = [options.chorusEntry, ...REQUIRED_BUILDS.map((p) => join(ROOT, p))].filter((p) => !existsSync(p)).map((p) => relative(ROOT, p));
+  const missing = [options.chorusEntry, ...(options.beforeEntry === null ? [] : [options.beforeEntry]), ...REQUIRED_BUILDS.map((p) => join(ROOT, p))].filter((p) => !existsSync(p)).map((p) => relative(ROOT, p));
   if (missing.length > 0) {
     process.stderr.write(`bench: ${missing.join(', ')} missing: run \`npm run build\` first (npm run bench does)\n`);
     return 2;
@@ -90,6 +90,8 @@ function report(results: BenchResults, options: BenchOptions, writeJson = true):
     writeReport(join(DOCS_DIR, 'performance.md'), renderReport(results, 'performance.svg'));
   }
   process.stdout.write(`\n${scenarioTables(results)}\n### Targets of issue 6 (chorus-w2)\n\n${targetsTable(results)}\n\n`);
+  const versusBefore = beforeTable(results);
+  if (versusBefore !== '') process.stdout.write(`### This build against the build before the change (--before)\n\n${versusBefore}\n\n`);
   const where = [
     ...(writeJson ? [join(options.outDir, `${stamp}.json`)] : []),
     ...(options.docs ? [join(DOCS_DIR, 'performance.md'), join(DOCS_DIR, 'performance.svg')] : []),

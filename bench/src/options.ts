@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { SYSTEM_NAMES, ROOT, type SystemName } from './systems.js';
+import { BEFORE_SYSTEMS, SYSTEM_NAMES, ROOT, type SystemName } from './systems.js';
 
 export const SCENARIO_NAMES = ['connect', 'fanout', 'direct', 'room', 'direct-text'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -34,6 +34,8 @@ export interface BenchOptions {
   readonly docs: boolean;
   /** The Chorus server to run (absolute path of its main.js). */
   readonly chorusEntry: string;
+  /** A build of Chorus before a change (--before), measured beside the current one as before-w1/before-w2; null without it. */
+  readonly beforeEntry: string | null;
   /** When set, every system process runs with --cpu-prof, writing profiles under this directory. */
   readonly cpuProfDir: string | null;
   /** Whether Chorus clients send delivery receipts as the browser does (--no-receipts: to measure what they cost). */
@@ -53,7 +55,8 @@ medians with min-max and ratios to the baselines measured in the same run.
   --connections N     idle connections of the connect scenario (default 10000; past
                       ~25000 several 127.x source addresses are used; a single
                       process cannot hold more than its open-file limit)
-  --systems a,b       ${SYSTEM_NAMES.join(', ')} (default all)
+  --systems a,b       ${SYSTEM_NAMES.join(', ')} (default all; before-w1 and
+                      before-w2 need --before)
   --scenarios a,b     ${SCENARIO_NAMES.join(', ')} (default all)
   --clients N         clients of fanout, direct and room (default 1000)
   --rate N            direct: total rate of the latency phase, msg/s (default 5000)
@@ -69,6 +72,9 @@ medians with min-max and ratios to the baselines measured in the same run.
   --out DIR           where the JSON results go (default bench/results)
   --chorus PATH       the Chorus server's main.js (default apps/server/dist/main.js), e.g. a
                       build of another commit, to compare before and after a change
+  --before PATH       also run this Chorus main.js (a copy of the build before a change) as
+                      before-w1 and before-w2, interleaved with the current build, and print
+                      the current build's paired ratios to it (implies --no-docs)
   --no-docs           do not write docs/performance.md and docs/performance.svg
   --no-receipts       Chorus clients send no delivery receipts (the browser does): shows what
                       receipts cost
@@ -98,7 +104,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (flags.has('help')) return 'help';
   const known = new Set([
     ...['quick', 'no-docs', 'no-receipts', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup'],
-    ...['generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'cpu-prof', 'from-json'],
+    ...['generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'before', 'cpu-prof', 'from-json'],
   ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name} (see --help)`);
 
@@ -125,13 +131,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     return all.filter((name) => items.includes(name));
   };
 
+  const beforeEntry = str('before') === undefined ? null : resolve(str('before')!);
+  if (beforeEntry === null && /\bbefore-w/.test(str('systems') ?? '')) throw new Error('--systems: before-w1 and before-w2 need --before PATH');
+  // The before-* systems exist only with --before, and then run by default beside the others.
+  const systems = list('systems', beforeEntry === null ? SYSTEM_NAMES.filter((s) => !(BEFORE_SYSTEMS as readonly string[]).includes(s)) : SYSTEM_NAMES);
   const connections = num('connections', quick ? 2000 : 10_000, 1);
   const clients = num('clients', 1000, 4);
   const out = str('out');
   return {
     runs: num('runs', quick ? 2 : 5, 1),
     connections,
-    systems: list('systems', SYSTEM_NAMES),
+    systems,
     scenarios: list('scenarios', SCENARIO_NAMES),
     clients: clients - (clients % 2),
     fanoutSenders: 4,
@@ -147,11 +157,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     connectTimeout: num('connect-timeout', quick ? 30 : 60, 1, false),
     noiseRetries: num('noise-retries', 0, 0),
     outDir: out === undefined ? join(ROOT, 'bench', 'results') : resolve(out),
-    docs: !flags.has('no-docs') && str('cpu-prof') === undefined,
+    docs: !flags.has('no-docs') && str('cpu-prof') === undefined && beforeEntry === null,
     cpuProfDir: str('cpu-prof') === undefined ? null : resolve(str('cpu-prof')!),
     receipts: !flags.has('no-receipts'),
     fromJson: str('from-json') === undefined ? null : resolve(str('from-json')!),
     chorusEntry: resolve(str('chorus') ?? join(ROOT, 'apps/server/dist/main.js')),
+    beforeEntry,
     quick,
   };
 }

@@ -42,7 +42,7 @@ export class Runner {
     this.#pool = pool;
     this.#status = status;
     const maxClients = Math.max(100_000, options.connections * 2);
-    this.#specs = options.systems.map((name) => systemSpec(name, maxClients, chorusEntry));
+    this.#specs = options.systems.map((name) => systemSpec(name, maxClients, chorusEntry, options.beforeEntry));
     this.#source = options.chorusEntry === join(ROOT, 'apps/server/dist/main.js') ? sourceVersion(ROOT) : `--chorus ${options.chorusEntry}`;
   }
 

@@ -3,8 +3,18 @@ import { fileURLToPath } from 'node:url';
 /** How a load-generator client talks to a system (see load/clients.ts). */
 export type ProtocolKind = 'chorus-json' | 'chorus-text' | 'ws-relay' | 'socketio';
 
-export const SYSTEM_NAMES = ['chorus-w1', 'chorus-w2', 'ws-relay', 'socketio-cluster'] as const;
+export const SYSTEM_NAMES = ['chorus-w1', 'chorus-w2', 'before-w1', 'before-w2', 'ws-relay', 'socketio-cluster'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+/**
+ * Chorus as built before a change (`--before PATH`), run in the same
+ * interleaved runs as the current build, so that a change is judged by paired
+ * ratios taken minutes apart on the same machine, not across noisy days.
+ */
+export const BEFORE_SYSTEMS = ['before-w1', 'before-w2'] as const satisfies readonly SystemName[];
+
+/** The current build's system that each --before system is compared with. */
+export const AFTER_OF: Record<(typeof BEFORE_SYSTEMS)[number], SystemName> = { 'before-w1': 'chorus-w1', 'before-w2': 'chorus-w2' };
 
 /** The baselines every ratio is taken against. */
 export const BASELINES = ['ws-relay', 'socketio-cluster'] as const satisfies readonly SystemName[];
@@ -40,16 +50,16 @@ export interface SystemSpec {
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BASELINE_DIR = 'bench/dist/baselines';
 
-export function systemSpec(name: SystemName, maxClients: number, chorusEntry: string): SystemSpec {
-  const chorus = (workers: number): SystemSpec => ({
+export function systemSpec(name: SystemName, maxClients: number, chorusEntry: string, beforeEntry: string | null = null): SystemSpec {
+  const chorus = (workers: number, entry = chorusEntry, build = ''): SystemSpec => ({
     name,
     description:
-      `Chorus, WORKERS=${workers}` +
+      `Chorus${build}, WORKERS=${workers}` +
       `${workers > 1 ? ' (primary + workers, mesh between workers)' : ' (one process, in-memory backend)'}; JSON protocol chorus.v1`,
     protocol: 'chorus-json',
     textProtocol: 'chorus-text',
     nodes: workers,
-    args: [chorusEntry],
+    args: [entry],
     env: {
       WORKERS: String(workers),
       MAX_CLIENTS: String(maxClients),
@@ -71,6 +81,10 @@ export function systemSpec(name: SystemName, maxClients: number, chorusEntry: st
       return chorus(1);
     case 'chorus-w2':
       return chorus(2);
+    case 'before-w1':
+    case 'before-w2':
+      if (beforeEntry === null) throw new Error(`${name} needs --before PATH`);
+      return chorus(name === 'before-w1' ? 1 : 2, beforeEntry, ` as built before the change (--before ${beforeEntry})`);
     case 'ws-relay':
       return {
         name,

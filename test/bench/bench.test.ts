@@ -119,3 +119,36 @@ t.test('--help and bad flags', async (t) => {
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--runs must be an integer/);
 });
+
+t.test('--before: a build before a change runs beside the current one, with paired ratios', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'chorus-bench-test-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const docs = join(ROOT, 'docs/performance.md');
+  const docsBefore = existsSync(docs) ? statSync(docs).mtimeMs : null;
+  // The current build stands in for the one before: the pipeline is what is tested.
+  const { code, stdout, stderr } = await runBench([
+    '--before', join(ROOT, 'apps/server/dist/main.js'),
+    '--systems', 'chorus-w1,before-w1',
+    '--scenarios', 'direct',
+    '--runs', '1',
+    '--clients', '100',
+    '--rate', '500',
+    '--duration', '0.5',
+    '--warmup', '0.2',
+    '--out', out,
+  ]);
+  t.equal(code, 0, `exits 0\n${stderr.slice(-3000)}`);
+  const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
+  t.same(results.systems.map((s) => s.name), ['chorus-w1', 'before-w1']);
+  t.ok(results.summary.direct?.['before-w1']?.figures.maxRate, 'the build before is measured');
+  t.match(stdout, /### This build against the build before the change \(--before\)/);
+  t.match(stdout, /\| figure \| chorus-w1 \/ before-w1 \|/);
+  t.match(stdout, /\| direct: highest sustained rate \(higher is better\) \| \d+\.\d+ \|/, 'a paired ratio per figure');
+  t.equal(existsSync(docs) ? statSync(docs).mtimeMs : null, docsBefore, '--before leaves docs/ alone');
+});
+
+t.test('before-w1 without --before is refused plainly', async (t) => {
+  const bad = await runBench(['--systems', 'before-w1']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /before-w1 and before-w2 need --before PATH/);
+});

@@ -5,6 +5,8 @@ import { chartFigures } from './table.js';
 const COLORS: Record<SystemName, string> = {
   'chorus-w1': '#7aa6d8',
   'chorus-w2': '#1f5fa8',
+  'before-w1': '#b9cfe8',
+  'before-w2': '#6f8fb8',
   'ws-relay': '#8c8c8c',
   'socketio-cluster': '#d9822b',
 };

@@ -1,7 +1,8 @@
 import type { ScenarioName } from '../options.js';
 import type { Summary } from '../stats.js';
-import { BASELINES } from '../systems.js';
-import { FIGURES, type BenchResults, type FigureSpec } from './results.js';
+import { AFTER_OF, BASELINES, BEFORE_SYSTEMS } from '../systems.js';
+import { summarize } from '../stats.js';
+import { FIGURES, pairedRatios, type BenchResults, type FigureSpec } from './results.js';
 
 const SHORT: Record<string, string> = { 'ws-relay': 'x ws', 'socketio-cluster': 'x sio' };
 
@@ -85,6 +86,26 @@ export function scenarioTables(results: BenchResults): string {
     if (noise.length > 0) notes.push(`CPU used by other processes of the machine during the measured windows (cores): ${noise.join('; ')}`);
     if (notes.length + errors.length > 0) out.push('', ...[...notes, ...errors].map((n) => `- ${n}`));
     out.push('');
+  }
+  return out.join('\n');
+}
+
+/**
+ * With --before: for each main figure, the current build over the build before
+ * the change, as the median (min-max) of the ratios paired run by run. Below 1
+ * is better for a "lower is better" figure, above 1 for the others.
+ */
+export function beforeTable(results: BenchResults): string {
+  const systems = results.systems.map((s) => s.name);
+  const pairs = BEFORE_SYSTEMS.filter((b) => systems.includes(b) && systems.includes(AFTER_OF[b])).map((b) => [AFTER_OF[b], b] as const);
+  if (pairs.length === 0) return '';
+  const out = [row(['figure', ...pairs.map(([after, before]) => `${after} / ${before}`)]), row(['---', ...pairs.map(() => '---:')])];
+  for (const f of FIGURES.filter((f) => f.main && results.options.scenarios.includes(f.scenario))) {
+    const cells = pairs.map(([after, before]) => {
+      const values = pairedRatios(results.runs, { system: after, scenario: f.scenario }, { system: before, scenario: f.scenario }, f.key);
+      return values.length === 0 ? 'n/a' : formatRatio(summarize(values));
+    });
+    out.push(row([`${f.scenario}: ${f.label} (${f.better} is better)`, ...cells]));
   }
   return out.join('\n');
 }
