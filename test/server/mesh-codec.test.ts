@@ -97,3 +97,27 @@ t.test('a failing receiver does not stop the stream', async (t) => {
   t.equal(errors.length, 1);
   t.equal(seen.length, 1);
 });
+
+t.test('every target kind crosses, with and without an origin', async (t) => {
+  const targets = [{ kind: 'client', clientId: 'bob' }, { kind: 'room', room: 'café' }, { kind: 'all' }] as const;
+  for (const target of targets) {
+    for (const origin of [undefined, 'w2:ü1']) {
+      const sent: Delivery = origin === undefined ? { target, payload: { kind: 'message', envelope } } : { target, payload: { kind: 'message', envelope }, origin };
+      const { deliveries, errors } = readAll(encodeRecord(sent), []);
+      t.same(errors, []);
+      t.same(deliveries[0]?.target, target);
+      t.equal(deliveries[0]?.origin, origin);
+    }
+  }
+});
+
+t.test('a message record whose header overruns it is reported, not read past', async (t) => {
+  const record = encodeRecord(message);
+  // Claim a conversation longer than the record.
+  const cut = Buffer.from(record.subarray(0, record.length));
+  const conversationAt = 5 + 1 + 1 + 8 + 2 + Buffer.byteLength('café') + 2 + Buffer.byteLength('w1:3');
+  cut.writeUInt16BE(0xfff0, conversationAt);
+  const { deliveries, errors } = readAll(Buffer.concat([cut, encodeRecord(receipt)]), []);
+  t.equal(errors.length, 1);
+  t.same(deliveries, [receipt]);
+});

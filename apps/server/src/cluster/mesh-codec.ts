@@ -5,27 +5,29 @@ import { envelopeOfMessageFrame, messageFrameJson } from '../protocols/message-f
  * The records of a mesh link, length-prefixed: `u32 length` (of what follows),
  * `u8 kind`, then
  * - kind 0: any delivery as JSON;
- * - kind 1: a chat message: `u16 header length`, a small JSON header (target,
- *   origin, conversation, seq), then the message's chorus.v1 frame as it goes to
- *   JSON clients. The receiving worker parses only the header: JSON clients get
- *   the frame's bytes as they are, and the envelope is parsed from them only if a
- *   text client needs it.
+ * - kind 1: a chat message: a small binary header, then the message's chorus.v1
+ *   frame as it goes to JSON clients. The header: `u8 target kind` (0 client,
+ *   1 room, 2 all), `u8` 1 when there is an origin, `f64 seq`, then three
+ *   strings, each `u16 byte length` + UTF-8: the target's client id or room
+ *   (empty for all), the origin (empty when none) and the conversation. Binary,
+ *   not JSON: every message crosses once, and JSON.stringify and JSON.parse of
+ *   the header cost about twice as much. The receiving worker reads only the
+ *   header: JSON clients get the frame's bytes as they are, and the envelope is
+ *   parsed from them only if a text client needs it.
  */
 const DELIVERY = 0;
 const MESSAGE = 1;
-
-interface MessageHeader {
-  readonly t: Target;
-  readonly o?: string;
-  readonly c: string;
-  readonly s: number;
-}
+const TARGET_KINDS = ['client', 'room', 'all'] as const;
+/** Target kind, origin flag, seq, and the three string lengths. */
+const FIXED_HEADER = 1 + 1 + 8 + 2 * 3;
 
 /** A message delivery with its chorus.v1 frame rendered (once, for the local fanout and the mesh alike). */
 export function withRenderedFrame(delivery: Delivery): Delivery {
   const { payload } = delivery;
   if (payload.kind !== 'message' || payload.json !== undefined) return delivery;
-  return { ...delivery, payload: { ...payload, json: messageFrameJson(payload.envelope) } };
+  // Literals, not spreads: this runs for every message that crosses the mesh.
+  const json = messageFrameJson(payload.envelope);
+  return { target: delivery.target, payload: { kind: 'message', envelope: payload.envelope, json }, origin: delivery.origin };
 }
 
 /** Encodes one delivery as a record (a message with its rendered frame, made here if it has none). */
@@ -41,19 +43,36 @@ export function encodeRecord(delivery: Delivery): Buffer {
     return record;
   }
   const { envelope } = payload;
-  const header: MessageHeader = { t: delivery.target, o: delivery.origin, c: envelope.conversation, s: envelope.seq };
-  const headerJson = JSON.stringify(header);
-  const headerLength = Buffer.byteLength(headerJson);
+  const { target, origin } = delivery;
+  const name = target.kind === 'client' ? target.clientId : target.kind === 'room' ? target.room : '';
+  const from = origin ?? '';
+  const { conversation } = envelope;
+  const nameLength = Buffer.byteLength(name);
+  const originLength = Buffer.byteLength(from);
+  const conversationLength = Buffer.byteLength(conversation);
+  if (Math.max(nameLength, originLength, conversationLength) > 0xffff) throw new Error('mesh record header field too long');
   const frame = payload.json ?? messageFrameJson(envelope);
   const frameLength = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
-  const record = Buffer.allocUnsafe(7 + headerLength + frameLength);
-  record.writeUInt32BE(3 + headerLength + frameLength, 0);
+  const headerLength = FIXED_HEADER + nameLength + originLength + conversationLength;
+  const record = Buffer.allocUnsafe(5 + headerLength + frameLength);
+  record.writeUInt32BE(1 + headerLength + frameLength, 0);
   record[4] = MESSAGE;
-  record.writeUInt16BE(headerLength, 5);
-  record.write(headerJson, 7, headerLength, 'utf8');
-  if (typeof frame === 'string') record.write(frame, 7 + headerLength, frameLength, 'utf8');
-  else frame.copy(record, 7 + headerLength);
+  record[5] = target.kind === 'client' ? 0 : target.kind === 'room' ? 1 : 2;
+  record[6] = origin === undefined ? 0 : 1;
+  record.writeDoubleBE(envelope.seq, 7);
+  let at = writeString(record, 15, name, nameLength);
+  at = writeString(record, at, from, originLength);
+  at = writeString(record, at, conversation, conversationLength);
+  if (typeof frame === 'string') record.write(frame, at, frameLength, 'utf8');
+  else frame.copy(record, at);
   return record;
+}
+
+/** Writes `u16 byteLength` and the string at `at`; returns where the next field goes. */
+function writeString(record: Buffer, at: number, value: string, byteLength: number): number {
+  record.writeUInt16BE(byteLength, at);
+  if (byteLength > 0) record.write(value, at + 2, byteLength, 'utf8');
+  return at + 2 + byteLength;
 }
 
 /**
@@ -86,15 +105,25 @@ export class RecordReader {
 function decodeRecord(data: Buffer, start: number, end: number): Delivery {
   if (data[start] === DELIVERY) return JSON.parse(data.toString('utf8', start + 1, end)) as Delivery;
   if (data[start] !== MESSAGE) throw new Error(`unknown mesh record kind ${data[start]}`);
-  const headerEnd = start + 3 + data.readUInt16BE(start + 1);
-  const header = JSON.parse(data.toString('utf8', start + 3, headerEnd)) as MessageHeader;
+  if (end - start < 1 + FIXED_HEADER) throw new Error('mesh message record too short');
+  const targetKind = TARGET_KINDS[data[start + 1]!];
+  if (targetKind === undefined) throw new Error(`unknown mesh target kind ${data[start + 1]}`);
+  const hasOrigin = data[start + 2] === 1;
+  const seq = data.readDoubleBE(start + 3);
+  let at = start + 11;
+  const nameEnd = at + 2 + data.readUInt16BE(at);
+  const name = data.toString('utf8', at + 2, nameEnd);
+  at = nameEnd;
+  const originEnd = at + 2 + data.readUInt16BE(at);
+  const origin = hasOrigin ? data.toString('utf8', at + 2, originEnd) : undefined;
+  at = originEnd;
+  const conversationEnd = at + 2 + data.readUInt16BE(at);
+  if (conversationEnd > end) throw new Error('mesh message record header overruns the record');
+  const conversation = data.toString('utf8', at + 2, conversationEnd);
+  const target: Target = targetKind === 'client' ? { kind: 'client', clientId: name } : targetKind === 'room' ? { kind: 'room', room: name } : { kind: 'all' };
   // Its own bytes: sessions may hold them (a resuming client) after this chunk is gone.
-  const json = Buffer.from(data.subarray(headerEnd, end));
-  return {
-    target: header.t,
-    origin: header.o,
-    payload: { kind: 'message', envelope: new FrameEnvelope(json, header.c, header.s), json },
-  };
+  const json = Buffer.from(data.subarray(conversationEnd, end));
+  return { target, origin, payload: { kind: 'message', envelope: new FrameEnvelope(json, conversation, seq), json } };
 }
 
 /**

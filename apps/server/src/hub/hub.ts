@@ -297,7 +297,9 @@ export class Hub implements FrameHandler {
       recipients = room.members.size - 1;
     } else if (command.to !== null) {
       const to = command.to;
-      if (!(await this.#canReceive(to, connection.codec.name === 'json'))) {
+      // Most recipients are online: answered without a promise to wait for.
+      const canReceive = this.#canReceive(to, connection.codec.name === 'json');
+      if (!(canReceive === true || (canReceive !== false && (await canReceive)))) {
         return connection.emit({ kind: 'unknown-recipient', target: to, ref });
       }
       target = { kind: 'client', clientId: to };
@@ -367,7 +369,7 @@ export class Hub implements FrameHandler {
    * protocol only; text clients keep the original answer) it has connected
    * before, so it will get the message when it comes back.
    */
-  async #canReceive(to: string, keepForOffline: boolean): Promise<boolean> {
+  #canReceive(to: string, keepForOffline: boolean): boolean | Promise<boolean> {
     if (!CLIENT_ID_PATTERN.test(to)) return false;
     if (this.#backend.view.isOnline(to)) return true;
     if (!keepForOffline) {
@@ -620,13 +622,18 @@ export class Hub implements FrameHandler {
     json?: OutFrame,
   ): void {
     const frames = new FrameCache(event, json);
+    if (target.kind === 'client') {
+      // The hot one (a private message, receipts, typing): no closure.
+      const tabs = this.#clients.get(target.clientId);
+      if (!tabs) return;
+      for (const connection of tabs) {
+        if (connection.id !== skip.origin && connection.clientId !== skip.client) connection.emitCached(frames, skip.key);
+      }
+      return;
+    }
     const send = (connection: Connection) => {
       if (connection.id !== skip.origin && connection.clientId !== skip.client) connection.emitCached(frames, skip.key);
     };
-    if (target.kind === 'client') {
-      for (const connection of this.#clients.get(target.clientId) ?? []) send(connection);
-      return;
-    }
     if (target.kind === 'all') {
       for (const connection of this.#connections) send(connection);
       return;
@@ -662,8 +669,12 @@ export class Hub implements FrameHandler {
 
   /** Sends every batched update now. */
   #flush(): void {
-    if (this.#flushScheduled) clearImmediate(this.#flushScheduled);
-    this.#flushScheduled = null;
+    if (this.#flushScheduled) {
+      clearImmediate(this.#flushScheduled);
+      this.#flushScheduled = null;
+    }
+    // Called before every message delivered: most of the time there is nothing to send.
+    if (this.#roomList.size === 0 && this.#roomMembers.size === 0 && this.#receiptUpdates.size === 0) return;
     const serverAt = this.#clock();
     if (this.#roomList.size > 0) {
       const rooms: RoomSummary[] = [];

@@ -1,3 +1,5 @@
+import { EvictionRing } from './eviction-ring.js';
+
 /** What the book remembers of one message a local client sent. */
 interface Tracked {
   readonly sender: string;
@@ -22,16 +24,21 @@ export interface ReceiptCounts {
  */
 export class ReceiptBook {
   readonly #tracked = new Map<string, Tracked>();
-  readonly #capacity: number;
+  /** The tracked ids, oldest first. */
+  readonly #order: EvictionRing;
 
   constructor(capacity = 100_000) {
-    this.#capacity = capacity;
+    this.#order = new EvictionRing(capacity);
   }
 
   track(id: string, sender: string, to: string | null, recipients: number): void {
     if (recipients === 0) return;
+    const size = this.#tracked.size;
     this.#tracked.set(id, { sender, to, recipients, delivered: null, read: null });
-    if (this.#tracked.size > this.#capacity) this.#tracked.delete(this.#tracked.keys().next().value!);
+    // A known id keeps its place (and its slot in the ring).
+    if (this.#tracked.size === size) return;
+    const evicted = this.#order.push(id);
+    if (evicted !== undefined) this.#tracked.delete(evicted);
   }
 
   /**

@@ -1,15 +1,19 @@
+import { EvictionRing } from './eviction-ring.js';
+
 /** A set that forgets its oldest entries past `capacity` (insertion order). */
 export class RecentIds {
   readonly #ids = new Set<string>();
-  readonly #capacity: number;
+  readonly #order: EvictionRing;
 
   constructor(capacity: number) {
-    this.#capacity = capacity;
+    this.#order = new EvictionRing(capacity);
   }
 
   add(id: string): void {
+    if (this.#ids.has(id)) return;
     this.#ids.add(id);
-    if (this.#ids.size > this.#capacity) this.#ids.delete(this.#ids.values().next().value!);
+    const evicted = this.#order.push(id);
+    if (evicted !== undefined) this.#ids.delete(evicted);
   }
 
   has(id: string): boolean {

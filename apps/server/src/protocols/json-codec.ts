@@ -3,7 +3,7 @@ import type { Codec } from '../hub/codec.js';
 import type { Command, OutEvent } from '../hub/events.js';
 import { DEFAULT_HISTORY_PAGE } from '../hub/limits.js';
 import { fastDecode } from './json-fast-path.js';
-import { messageFrame, messageFrameJson } from './message-frame.js';
+import { jsonNumber, messageFrame, messageFrameJson } from './message-frame.js';
 
 /** The typed protocol `chorus.v1`: one JSON object per frame, validated by packages/protocol. */
 export class JsonCodec implements Codec {
@@ -58,6 +58,8 @@ export class JsonCodec implements Codec {
   encode(event: OutEvent): string | null {
     // The hot one, rendered by the function the mesh uses too (same bytes).
     if (event.kind === 'message') return messageFrameJson(event.envelope);
+    if (event.kind === 'ack') return ackFrameJson(event);
+    if (event.kind === 'receipts') return receiptsFrameJson(event);
     const frame = this.#frame(event);
     return frame === null ? null : JSON.stringify(frame);
   }
@@ -132,6 +134,29 @@ export class JsonCodec implements Codec {
         return null;
     }
   }
+}
+
+/**
+ * The `ack` frame as JSON text, put together field by field: the same text as
+ * JSON.stringify of the frame #frame builds (the tests compare them), without
+ * the object, for the frame every message causes.
+ */
+function ackFrameJson(ack: Extract<OutEvent, { kind: 'ack' }>): string {
+  return (
+    `{"type":"ack","ref":${JSON.stringify(ack.ref)},"id":${JSON.stringify(ack.id)},"serverAt":${jsonNumber(ack.serverAt)},` +
+    `"recipients":${jsonNumber(ack.recipients)},"conversation":${JSON.stringify(ack.conversation)},"seq":${jsonNumber(ack.seq)}}`
+  );
+}
+
+/** The `receipts` frame as JSON text, put together like the ack (same text as JSON.stringify of #frame's). */
+function receiptsFrameJson(event: Extract<OutEvent, { kind: 'receipts' }>): string {
+  let json = '{"type":"receipts","updates":[';
+  const { updates } = event;
+  for (let i = 0; i < updates.length; i++) {
+    const u = updates[i]!;
+    json += `${i === 0 ? '' : ','}{"id":${JSON.stringify(u.id)},"delivered":${jsonNumber(u.delivered)},"read":${jsonNumber(u.read)}}`;
+  }
+  return json + ']}';
 }
 
 function errorFrame(code: keyof typeof ERRORS, detail: string | undefined, ref: string | undefined): ServerFrame {

@@ -28,9 +28,25 @@ export function messageFrame(e: Envelope): MessageFrame {
 /**
  * The `message` frame as JSON text; the mesh carries these bytes between
  * workers so that a receiving worker sends them on as they are.
+ *
+ * Put together field by field: the same text as `JSON.stringify(messageFrame(e))`
+ * (the tests compare them), without building two objects for every message.
  */
 export function messageFrameJson(e: Envelope): string {
-  return JSON.stringify(messageFrame(e));
+  const { to, room } = e;
+  // JSON.stringify leaves out undefined fields; only a malformed envelope has them.
+  if (to === undefined || room === undefined) return JSON.stringify(messageFrame(e));
+  return (
+    `{"type":"message","id":${JSON.stringify(e.id)},"from":${JSON.stringify(e.from)},` +
+    `"to":${to === null ? 'null' : JSON.stringify(to)},"room":${room === null ? 'null' : JSON.stringify(room)},` +
+    `"conversation":${JSON.stringify(e.conversation)},"seq":${jsonNumber(e.seq)},"text":${JSON.stringify(e.text)},` +
+    `"sentAt":${jsonNumber(e.sentAt)},"serverAt":${jsonNumber(e.serverAt)}}`
+  );
+}
+
+/** A number as JSON.stringify writes it (NaN and the infinities as null). */
+export function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
 }
 
 /** The envelope a `message` frame carries (the inverse of messageFrameJson). */
