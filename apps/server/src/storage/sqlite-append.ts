@@ -1,9 +1,11 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { parseConversation } from '@chorus/protocol';
-import { refKey } from './append.js';
-import { toRow, toStoredMessage, withSeq } from './rows.js';
+import { toStoredMessage } from './rows.js';
 import type { MessagesTable } from './schema.js';
 import type { AppendResult, ConversationId, NewMessage, StoredMessage } from './storage.js';
+
+/** Conversations whose last seq the appender remembers; past it, it forgets them all and reads them again. */
+const MAX_REMEMBERED_COUNTERS = 100_000;
 
 /**
  * `Storage.append` on SQLite with prepared statements on the better-sqlite3
@@ -17,30 +19,51 @@ import type { AppendResult, ConversationId, NewMessage, StoredMessage } from './
  * Same contract as the portable path (the shared contract suite runs on it):
  * - BEGIN IMMEDIATE takes the write lock before the first read, so the
  *   counters and the dedupe lookups cannot change under the transaction.
- * - Each conversation's counter is read once per batch, its seqs handed out in
- *   the order of the batch, and written back once; a rollback takes the seqs
- *   back with it (no gaps).
+ * - Each conversation's seqs are handed out in the order of the batch, and its
+ *   counter written once per batch; a rollback takes the seqs back with it (no
+ *   gaps).
  * - A message whose (from, ref) was stored earlier (this batch included) is a
  *   duplicate: its result is the stored message, and it takes no seq.
+ *
+ * Counters are remembered between batches (reading one was a tenth of the
+ * cost of a message), but trusted only while the file holds exactly what
+ * this appender's last commit left in it: the batch starts by reading, under
+ * the write lock, SQLite's count of commits by other connections (`pragma
+ * data_version`, any process) and this connection's count of changed rows
+ * (`total_changes()`, any statement here outside the appender); if either
+ * moved since that commit, every remembered counter is forgotten. A batch's
+ * counters are remembered only once its own transaction has committed (not
+ * when it ran inside a caller's transaction); a batch that throws (rolled
+ * back, or a failed commit) forgets them all.
  */
 export class SqliteAppender {
-  readonly #readCounter: Statement<[string], { last_seq: number }>;
-  readonly #writeCounter: Statement<[string, number, string | null, string | null]>;
-  readonly #insert: Statement<MessagesTable>;
+  readonly #db: Database;
+  readonly #state: Statement<[], { version: number; changes: number }>;
+  readonly #readCounter: Statement<[string], number>;
+  readonly #createCounter: Statement<[string, number, string | null, string | null]>;
+  readonly #updateCounter: Statement<[number, string]>;
+  readonly #insert: Statement<unknown[]>;
   readonly #findByRef: Statement<[string, string], MessagesTable>;
-  readonly #transaction: (messages: readonly NewMessage[]) => AppendResult[];
+  readonly #transaction: (messages: readonly NewMessage[]) => Batch;
+  /** Each conversation's last seq as this appender's last commit left it (0: no counter row). */
+  readonly #counters = new Map<ConversationId, number>();
+  /** `#state` as that commit left it; null: nothing remembered. */
+  #committed: { version: number; changes: number } | null = null;
 
   constructor(db: Database) {
-    this.#readCounter = db.prepare('select last_seq from conversations where id = ?');
-    this.#writeCounter = db.prepare(
+    this.#db = db;
+    this.#state = db.prepare('select data_version as version, total_changes() as changes from pragma_data_version');
+    this.#readCounter = db.prepare<[string], number>('select last_seq from conversations where id = ?').pluck();
+    this.#createCounter = db.prepare(
       'insert into conversations (id, last_seq, peer_a, peer_b) values (?, ?, ?, ?) ' +
         'on conflict (id) do update set last_seq = excluded.last_seq',
     );
-    // Skips only a (sender, ref) conflict; any other (a taken id) fails the batch.
+    this.#updateCounter = db.prepare('update conversations set last_seq = ? where id = ?');
+    // Positional parameters bind faster than named ones. Skips only a
+    // (sender, ref) conflict; any other (a taken id) fails the batch.
     this.#insert = db.prepare(
       'insert into messages (id, conversation, seq, sender, recipient, room, text, sent_at, server_at, ref) ' +
-        'values (@id, @conversation, @seq, @sender, @recipient, @room, @text, @sent_at, @server_at, @ref) ' +
-        'on conflict (sender, ref) where ref is not null do nothing',
+        'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (sender, ref) where ref is not null do nothing',
     );
     // `ref is not null` lets SQLite use the partial unique index.
     this.#findByRef = db.prepare('select * from messages where sender = ? and ref = ? and ref is not null');
@@ -49,49 +72,87 @@ export class SqliteAppender {
 
   /** Stores `messages` in one transaction (rolled back if anything throws); results in the order given. */
   append(messages: readonly NewMessage[]): AppendResult[] {
-    return this.#transaction(messages);
+    // Inside a transaction of the caller's, the batch would only be a
+    // savepoint of it, and that transaction could still roll it back.
+    const nested = this.#db.inTransaction;
+    let batch: Batch;
+    try {
+      batch = this.#transaction(messages);
+    } catch (error) {
+      this.#forget();
+      throw error;
+    }
+    if (nested) {
+      this.#forget();
+      return batch.results;
+    }
+    // Committed: what it left is what the next batch may trust.
+    for (const [conversation, seq] of batch.counters) this.#counters.set(conversation, seq);
+    if (this.#counters.size > MAX_REMEMBERED_COUNTERS) this.#counters.clear();
+    this.#committed = batch.state;
+    return batch.results;
   }
 
-  #appendAll(messages: readonly NewMessage[]): AppendResult[] {
-    // The last seq of each conversation this batch touches: as stored, and as this batch leaves it.
-    const stored = new Map<ConversationId, number>();
-    const last = new Map<ConversationId, number>();
-    const inBatch = new Map<string, StoredMessage>();
+  /**
+   * `conversation`'s last seq as stored when this batch began (0: no counter
+   * row), remembered from here on: a batch that throws forgets it with the rest.
+   */
+  #lastSeq(conversation: ConversationId): number {
+    let seq = this.#counters.get(conversation);
+    if (seq === undefined) this.#counters.set(conversation, (seq = this.#readCounter.get(conversation) ?? 0));
+    return seq;
+  }
+
+  #forget(): void {
+    this.#counters.clear();
+    this.#committed = null;
+  }
+
+  #appendAll(messages: readonly NewMessage[]): Batch {
+    const state = this.#state.get()!;
+    const committed = this.#committed;
+    if (committed === null || committed.version !== state.version || committed.changes !== state.changes) this.#forget();
+    // The last seq of each conversation this batch touches, as this batch leaves it.
+    const counters = new Map<ConversationId, number>();
     const results: AppendResult[] = [];
     for (const message of messages) {
-      const key = message.ref === null ? null : refKey(message.from, message.ref);
-      const earlier = key === null ? undefined : inBatch.get(key);
-      if (earlier) {
-        results.push({ message: earlier, duplicate: true });
+      const { conversation } = message;
+      let previous = counters.get(conversation);
+      if (previous === undefined) previous = this.#lastSeq(conversation);
+      const seq = previous + 1;
+      const { id, from, to, room, text, sentAt, serverAt, ref } = message;
+      if (this.#insert.run(id, conversation, seq, from, to, room, text, sentAt, serverAt, ref).changes === 0) {
+        // Stored by an earlier call or earlier in this batch: answer with that one; the seq stays free.
+        const row = this.#findByRef.get(from, ref!);
+        if (!row) throw new Error(`message ${id}: insert skipped, but no message has its (from, ref)`);
+        results.push({ message: toStoredMessage(row), duplicate: true });
+        counters.set(conversation, previous);
         continue;
       }
-      let previous = last.get(message.conversation);
-      if (previous === undefined) {
-        previous = this.#readCounter.get(message.conversation)?.last_seq ?? 0;
-        stored.set(message.conversation, previous);
-      }
-      const numbered = withSeq(message, previous + 1);
-      if (this.#insert.run(toRow(numbered)).changes === 0) {
-        // Stored by an earlier call: answer with that one; the seq stays free.
-        const row = this.#findByRef.get(message.from, message.ref!);
-        if (!row) throw new Error(`message ${message.id}: insert skipped, but no message has its (from, ref)`);
-        const original = toStoredMessage(row);
-        inBatch.set(key!, original);
-        results.push({ message: original, duplicate: true });
-        last.set(message.conversation, previous);
-        continue;
-      }
-      last.set(message.conversation, previous + 1);
-      if (key !== null) inBatch.set(key, numbered);
-      results.push({ message: numbered, duplicate: false });
+      counters.set(conversation, seq);
+      // Only the interface's fields (the caller's object may carry more, e.g. a hub envelope).
+      const stored: StoredMessage = { id, conversation, seq, from, to, room, text, sentAt, serverAt, ref };
+      results.push({ message: stored, duplicate: false });
     }
-    for (const [conversation, seq] of last) {
+    for (const [conversation, seq] of counters) {
+      const before = this.#counters.get(conversation)!;
       // Unchanged when every message of the conversation was a duplicate (then a new one gets no counter row).
-      if (seq === stored.get(conversation)) continue;
+      if (seq === before) continue;
+      if (before > 0) {
+        if (this.#updateCounter.run(seq, conversation).changes !== 1) throw new Error(`conversation ${conversation}: its counter row is gone`);
+        continue;
+      }
       const peers = parseConversation(conversation);
       const direct = peers?.kind === 'direct';
-      this.#writeCounter.run(conversation, seq, direct ? peers.a : null, direct ? peers.b : null);
+      this.#createCounter.run(conversation, seq, direct ? peers.a : null, direct ? peers.b : null);
     }
-    return results;
+    // This batch's own changes count in total_changes(); the commit does not change either figure.
+    return { results, counters, state: this.#state.get()! };
   }
+}
+
+interface Batch {
+  readonly results: AppendResult[];
+  readonly counters: Map<ConversationId, number>;
+  readonly state: { version: number; changes: number };
 }
