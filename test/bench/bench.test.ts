@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 
 /**
  * Smoke test of `npm run bench`: the whole pipeline (every system, every
@@ -45,11 +45,22 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
   });
 }
 
-t.test('npm run bench, tiny: every system and scenario, sane figures', async (t) => {
+/** A results folder of the test's own, removed after it. */
+function outDir(t: Test): string {
   const out = mkdtempSync(join(tmpdir(), 'chorus-bench-test-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  return out;
+}
+
+/** When docs/performance.md was last written (null: there is none), to tell that a run left it alone. */
+function docsMtime(): number | null {
   const docs = join(ROOT, 'docs/performance.md');
-  const docsBefore = existsSync(docs) ? statSync(docs).mtimeMs : null;
+  return existsSync(docs) ? statSync(docs).mtimeMs : null;
+}
+
+t.test('npm run bench, tiny: every system and scenario, sane figures', async (t) => {
+  const out = outDir(t);
+  const docsBefore = docsMtime();
 
   const { code, stdout, stderr } = await runBench([
     '--runs', '1',
@@ -66,7 +77,7 @@ t.test('npm run bench, tiny: every system and scenario, sane figures', async (t)
   t.ok(existsSync(join(out, 'latest.json')), 'writes latest.json');
   t.ok(readFileSync(join(out, 'performance.svg'), 'utf8').startsWith('<svg'), 'writes the chart');
   t.match(readFileSync(join(out, 'report.md'), 'utf8'), /### Targets of issue 6/, 'writes the report');
-  t.equal(existsSync(docs) ? statSync(docs).mtimeMs : null, docsBefore, '--no-docs leaves docs/ alone');
+  t.equal(docsMtime(), docsBefore, '--no-docs leaves docs/ alone');
   t.match(stdout, /#### fanout/, 'prints the tables');
 
   const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
@@ -121,10 +132,8 @@ t.test('--help and bad flags', async (t) => {
 });
 
 t.test('--before: a build before a change runs beside the current one, with paired ratios', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'chorus-bench-test-'));
-  t.teardown(() => rmSync(out, { recursive: true, force: true }));
-  const docs = join(ROOT, 'docs/performance.md');
-  const docsBefore = existsSync(docs) ? statSync(docs).mtimeMs : null;
+  const out = outDir(t);
+  const docsBefore = docsMtime();
   // The current build stands in for the one before: the pipeline is what is tested.
   const { code, stdout, stderr } = await runBench([
     '--before', join(ROOT, 'apps/server/dist/main.js'),
@@ -144,7 +153,7 @@ t.test('--before: a build before a change runs beside the current one, with pair
   t.match(stdout, /### This build against the build before the change \(--before\)/);
   t.match(stdout, /\| figure \| chorus-w1 \/ before-w1 \|/);
   t.match(stdout, /\| direct: highest sustained rate \(higher is better\) \| \d+\.\d+ \|/, 'a paired ratio per figure');
-  t.equal(existsSync(docs) ? statSync(docs).mtimeMs : null, docsBefore, '--before leaves docs/ alone');
+  t.equal(docsMtime(), docsBefore, '--before leaves docs/ alone');
 });
 
 t.test('before-w1 without --before is refused plainly', async (t) => {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Admission, BackendSink, BackendStats, HubBackend, StateView } from '../hub/backend.js';
 import type { Delivery } from '../hub/events.js';
 import { RoomRegistry, type CreateResult, type DeleteResult, type JoinResult, type LeaveResult } from '../hub/room-registry.js';
-import { parseIpc, type PrimaryMessage, PrimaryMessage as PrimaryMessageSchema, ReplyValue, type WorkerRequestOp } from './ipc.js';
+import { parseIpc, postToPrimary, type PrimaryMessage, PrimaryMessage as PrimaryMessageSchema, ReplyValue, type WorkerRequestOp } from './ipc.js';
 import { Mesh } from './mesh.js';
 import { withRenderedFrame } from './mesh-codec.js';
 import { PresenceReplica } from '../hub/presence-replica.js';
@@ -17,12 +17,7 @@ export interface PrimaryChannel {
 
 /** The channel of a cluster worker: `process.send` and the 'message' event. */
 export const processChannel: PrimaryChannel = {
-  post(message) {
-    if (!process.send || !process.connected) return false;
-    // The primary can go away between the check and the write; the worker then exits with it.
-    process.send(message, undefined, {}, () => {});
-    return true;
-  },
+  post: postToPrimary,
   subscribe(listener) {
     process.on('message', listener);
     return () => process.off('message', listener);

@@ -1,5 +1,17 @@
 import { z } from 'zod';
 
+/**
+ * Sends `message` to the primary from a cluster worker; false when there is
+ * no channel (not a worker, or the primary is gone). The primary can still go
+ * away between the check and the write: the write's error is dropped, and the
+ * caller learns of it from 'disconnect' (the worker exits with its primary).
+ */
+export function postToPrimary(message: unknown): boolean {
+  if (!process.send || !process.connected) return false;
+  process.send(message, undefined, {}, () => {});
+  return true;
+}
+
 /** Every IPC message of ours carries this tag; messages without it are someone else's and ignored. */
 const tag = z.literal('chorus');
 const workerId = z.number().int().positive();

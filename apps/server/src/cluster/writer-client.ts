@@ -2,6 +2,7 @@ import { WriterClosedError } from '../storage/group-commit.js';
 import { IdleWaiters } from '../storage/idle-waiters.js';
 import { messageProblem, UnstorableMessageError } from '../storage/storable.js';
 import type { AppendResult, NewMessage } from '../storage/storage.js';
+import { postToPrimary } from './ipc.js';
 import { fromOutcome, parseWriterReply, toWire, WRITER_TAG, type WriterReply, type WriterRequest } from './writer-protocol.js';
 
 /** How a worker reaches the primary's message writer: process IPC in production, an in-process pair in tests. */
@@ -16,12 +17,8 @@ export interface WriterChannel {
 
 /** The channel of a cluster worker: `process.send`, the 'message' and 'disconnect' events. */
 export const processWriterChannel: WriterChannel = {
-  post(request) {
-    if (!process.send || !process.connected) return false;
-    // The primary can go away between the check and the write: 'disconnect' then fails what is in flight.
-    process.send(request, undefined, {}, () => {});
-    return true;
-  },
+  // A write the primary's departure cuts short: 'disconnect' (onClose) fails what is in flight.
+  post: postToPrimary,
   subscribe(listener) {
     process.on('message', listener);
   },
