@@ -196,6 +196,28 @@ t.test('attempt limiter: fixed windows on an injected clock, bounded memory', as
   t.equal(limiter.size, 0);
   for (const key of ['k1', 'k2', 'k3', 'k4']) limiter.hit(key);
   t.equal(limiter.size, 3, 'at most maxKeys keys: the oldest is forgotten');
+  t.equal(limiter.blockedFor('k1'), 0);
+});
+
+t.test('attempt limiter: a full limiter forgets the expired windows, then the oldest eighth, in one go', async (t) => {
+  let now = 0;
+  const limiter = new AttemptLimiter({ max: 1, windowMs: 1000, clock: () => now, maxKeys: 16 });
+  for (let i = 0; i < 6; i++) limiter.hit(`old${i}`);
+  now = 500;
+  for (let i = 0; i < 10; i++) limiter.hit(`new${i}`);
+  t.equal(limiter.size, 16, 'full');
+  now = 1200;
+  limiter.hit('late');
+  t.equal(limiter.size, 11, 'all 6 expired windows went at once, none of the live ones');
+  t.ok(limiter.blockedFor('new0') > 0, 'the live windows still block');
+  for (let i = 0; i < 5; i++) limiter.hit(`more${i}`);
+  t.equal(limiter.size, 16, 'full again');
+  limiter.hit('one-more');
+  t.equal(limiter.size, 15, 'nothing expired: the two oldest (an eighth of 16) went, then the new key came in');
+  t.equal(limiter.blockedFor('new0'), 0, 'the oldest is forgotten');
+  t.equal(limiter.blockedFor('new1'), 0);
+  t.ok(limiter.blockedFor('new2') > 0, 'the next oldest is kept');
+  t.ok(limiter.blockedFor('one-more') > 0);
 });
 
 t.test('register, sign in, verify, sign out', async (t) => {
