@@ -31,7 +31,8 @@ export interface BenchClient {
   close(): void;
 }
 
-export function createClient(target: Target, id: string, localAddress: string): BenchClient {
+/** `localAddress`: the source address to bind to; undefined lets the kernel choose (127.0.0.1 on loopback). */
+export function createClient(target: Target, id: string, localAddress: string | undefined): BenchClient {
   switch (target.kind) {
     case 'chorus-json':
       return new ChorusJsonClient(target, id, localAddress);
@@ -66,14 +67,14 @@ abstract class WsClient implements BenchClient {
   onError: (message: string) => void = noop;
   readonly #url: string;
   readonly #protocol: string | undefined;
-  readonly #localAddress: string;
+  readonly #localAddress: string | undefined;
   protected socket: WebSocket | null = null;
   /** Settles open(): subclasses call it when the server has admitted the client. */
   protected admitted: (err?: Error) => void = noop;
   /** Answers to join(), by room. */
   protected readonly joins = new Map<string, (err?: Error) => void>();
 
-  constructor(target: Target, id: string, localAddress: string, protocol?: string) {
+  constructor(target: Target, id: string, localAddress: string | undefined, protocol?: string) {
     this.id = id;
     this.#url = `ws://${target.host}:${target.port}/ws/${encodeURIComponent(id)}`;
     this.#protocol = protocol;
@@ -82,7 +83,7 @@ abstract class WsClient implements BenchClient {
 
   open(timeoutMs: number): Promise<void> {
     const socket = new WebSocket(this.#url, this.#protocol === undefined ? [] : [this.#protocol], {
-      localAddress: this.#localAddress,
+      ...(this.#localAddress === undefined ? {} : { localAddress: this.#localAddress }),
       perMessageDeflate: false,
       handshakeTimeout: timeoutMs,
     });
@@ -159,7 +160,7 @@ class ChorusJsonClient extends WsClient {
   #receiptTimer: NodeJS.Timeout | null = null;
   readonly #sendReceipts: boolean;
 
-  constructor(target: Target, id: string, localAddress: string) {
+  constructor(target: Target, id: string, localAddress: string | undefined) {
     super(target, id, localAddress, SUBPROTOCOL);
     this.#sendReceipts = target.receipts;
   }
@@ -318,10 +319,10 @@ class SocketIoClient implements BenchClient {
   onMessage: (from: string, text: string) => void = noop;
   onError: (message: string) => void = noop;
   readonly #url: string;
-  readonly #localAddress: string;
+  readonly #localAddress: string | undefined;
   #socket: Socket | null = null;
 
-  constructor(target: Target, id: string, localAddress: string) {
+  constructor(target: Target, id: string, localAddress: string | undefined) {
     this.id = id;
     this.#url = `http://${target.host}:${target.port}`;
     this.#localAddress = localAddress;
@@ -335,7 +336,7 @@ class SocketIoClient implements BenchClient {
       forceNew: true,
       reconnection: false,
       timeout: timeoutMs,
-      localAddress: this.#localAddress,
+      ...(this.#localAddress === undefined ? {} : { localAddress: this.#localAddress }),
     };
     const socket = io(this.#url, options);
     this.#socket = socket;

@@ -64,12 +64,18 @@ async function connect(command: Extract<Command, { type: 'connect' }>): Promise<
   const result = { clients: [] as ConnectResult['clients'], failed: 0, errors: [] as string[] };
   const deadline = hrMs() + command.budgetMs;
   let next = 0;
+  const bindSource = command.localAddresses.length > 1;
   const worker = async (): Promise<void> => {
     while (next < command.ids.length && hrMs() < deadline) {
       const index = next++;
       const id = command.ids[index]!;
       const localAddress = command.localAddresses[index % command.localAddresses.length]!;
-      const client = createClient(command.target, id, localAddress);
+      // A socket bound to a source address takes its port at bind(), before the kernel knows
+      // the destination: every bound connection needs a port of its own, and a port in TIME_WAIT
+      // from an earlier scenario cannot be taken. Left unbound, connect() picks a port that is
+      // free for this destination and may reuse TIME_WAIT ones on loopback (tcp_tw_reuse). So
+      // bind only when several source addresses are needed (past the ephemeral port range).
+      const client = createClient(command.target, id, bindSource ? localAddress : undefined);
       client.onMessage = countOnly;
       client.onError = recordError;
       try {
