@@ -176,7 +176,7 @@ function describe(record: RunRecord): string {
   if (record.error !== undefined) return `FAILED: ${record.error.split('\n')[0]}`;
   const notes = record.notes.length > 0 ? ` [${record.notes.length} note${record.notes.length === 1 ? '' : 's'}]` : '';
   const others = record.figures?.foreignCpuCores ?? 0;
-  const noise = others >= 0.25 ? ` · other processes used ${others.toFixed(2)} cores` : '';
+  const noise = others >= 0.25 ? ` · other processes or the host (steal) used ${others.toFixed(2)} cores` : '';
   return (
     FIGURES.filter((f) => f.scenario === record.scenario && f.main)
       .map((f) => `${f.label} ${formatSummary(summarize([record.figures?.[f.key] ?? Number.NaN]), f.digits)} ${f.unit}`)

@@ -83,7 +83,7 @@ export function scenarioTables(results: BenchResults): string {
       const others = cells[s]?.figures.foreignCpuCores;
       return others && others.n > 0 ? [`${s} ${formatSummary(others, 2)}`] : [];
     });
-    if (noise.length > 0) notes.push(`CPU used by other processes of the machine during the measured windows (cores): ${noise.join('; ')}`);
+    if (noise.length > 0) notes.push(`CPU used during the measured windows by other processes, or taken by the host (steal), in cores: ${noise.join('; ')}`);
     if (notes.length + errors.length > 0) out.push('', ...[...notes, ...errors].map((n) => `- ${n}`));
     out.push('');
   }
