@@ -1,5 +1,5 @@
 import { ServerFrame } from '@chorus/protocol';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 
 type Predicate<T> = (item: T) => boolean;
 
@@ -17,8 +17,8 @@ export class TestClient {
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  constructor(url: string, protocols?: string | string[]) {
-    this.socket = protocols ? new WebSocket(url, protocols) : new WebSocket(url);
+  constructor(url: string, protocols?: string | string[], options?: ClientOptions) {
+    this.socket = new WebSocket(url, protocols ?? [], options);
     this.socket.on('message', (data, isBinary) => {
       this.frames.push(isBinary ? `<binary ${(data as Buffer).length}>` : data.toString());
       this.#wake();

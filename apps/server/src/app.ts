@@ -25,6 +25,9 @@ export async function build(config: ServerConfig, deps: AppDeps): Promise<Fastif
     // One log line per connection is written by the hub; per-request lines would double them.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
+    // request.ip (the per-address limits, the logs) comes from X-Forwarded-For only when the
+    // connection is from a proxy the operator listed.
+    trustProxy: typeof config.TRUST_PROXY === 'number' ? trustHops(config.TRUST_PROXY) : config.TRUST_PROXY,
   });
   await app.register(health, { stats: deps.stats });
   await app.register(authRoutes, {
@@ -45,4 +48,9 @@ export async function build(config: ServerConfig, deps: AppDeps): Promise<Fastif
     accounts: deps.accounts,
   });
   return app;
+}
+
+/** The nearest `hops` proxies are believed (Fastify's types take a number of hops only as a function). */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }

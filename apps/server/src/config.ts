@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError, parseConfig } from '@chorus/service-kit';
+import { parseTrustProxy } from './trust-proxy.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 
@@ -40,6 +41,22 @@ export const ServerConfigSchema = z
     MAX_CONNECTIONS_PER_IP: positiveInt.default(50),
     /** WebSocket upgrades per minute from one address (per worker). */
     UPGRADES_PER_MINUTE_PER_IP: positiveInt.default(120),
+    /**
+     * The reverse proxies whose X-Forwarded-For names the client's address (for the
+     * per-address limits and the logs): their addresses or CIDR ranges, comma-separated,
+     * or how many there are. Unset: nobody; the socket's peer is the client.
+     */
+    TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        try {
+          return parseTrustProxy(value);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
     /**
      * Origins browsers may connect from, comma-separated (e.g. https://chat.example.com).
      * Empty: in development any localhost origin; in production no browser origin.
