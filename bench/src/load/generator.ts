@@ -61,7 +61,7 @@ function payload(prefix: string, bytes: number): string {
 async function connect(command: Extract<Command, { type: 'connect' }>): Promise<ConnectResult> {
   target = command.target;
   const startedAt = hrMs();
-  const result = { clients: [] as ConnectResult['clients'], failed: 0, errors: [] as string[] };
+  const result = { clients: [] as ConnectResult['clients'], failed: 0, retried: 0, errors: [] as string[] };
   const deadline = hrMs() + command.budgetMs;
   let next = 0;
   const bindSource = command.localAddresses.length > 1;
@@ -75,17 +75,23 @@ async function connect(command: Extract<Command, { type: 'connect' }>): Promise<
       // from an earlier scenario cannot be taken. Left unbound, connect() picks a port that is
       // free for this destination and may reuse TIME_WAIT ones on loopback (tcp_tw_reuse). So
       // bind only when several source addresses are needed (past the ephemeral port range).
-      const client = createClient(command.target, id, bindSource ? localAddress : undefined);
-      client.onMessage = countOnly;
-      client.onError = recordError;
-      try {
-        await client.open(command.timeoutMs);
-        clients.set(id, client);
-        result.clients.push({ id, node: client.node, localPort: client.localPort, localAddress });
-      } catch (err) {
-        client.close();
-        result.failed++;
-        if (result.errors.length < 5) result.errors.push(`${id}: ${(err as Error).message}`);
+      for (let attempt = 1; ; attempt++) {
+        const client = createClient(command.target, id, bindSource ? localAddress : undefined);
+        client.onMessage = countOnly;
+        client.onError = recordError;
+        try {
+          await client.open(command.timeoutMs);
+          clients.set(id, client);
+          result.clients.push({ id, node: client.node, localPort: client.localPort, localAddress });
+          if (attempt > 1) result.retried++;
+          break;
+        } catch (err) {
+          client.close();
+          if (result.errors.length < 5) result.errors.push(`${id}: ${(err as Error).message}`);
+          if (attempt < command.attempts && hrMs() < deadline) continue;
+          result.failed++;
+          break;
+        }
       }
     }
   };

@@ -21,6 +21,8 @@ export interface ConnectedClient {
 export interface ConnectResult {
   readonly clients: ConnectedClient[];
   readonly failed: number;
+  /** Clients that connected only on a later attempt. */
+  readonly retried: number;
   /** Ids not tried because the budget ran out. */
   readonly notAttempted: number;
   /** The first few failure reasons. */
@@ -67,6 +69,8 @@ export type Command =
       concurrency: number;
       /** Per client: how long one connect may take. */
       timeoutMs: number;
+      /** Per client: connects tried before it counts as failed (1: no retry). */
+      attempts: number;
       /** No new connect starts after this many ms (the ids left are reported as not attempted). */
       budgetMs: number;
     }
