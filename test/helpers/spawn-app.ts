@@ -37,8 +37,13 @@ export interface RunningApp {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** How long an app may take to log `listening`. */
-const STARTUP_TIMEOUT_MS = 60_000;
+/**
+ * How long an app may take to log `listening`: a safety net, not a wait. A
+ * two-worker cluster needs about 2.4 s of CPU to start (1.5 s on a quiet
+ * machine), but on this shared host, with the host taking 0.8 of the 2 cores
+ * (steal) during a CI run, it took 41-55 s, and 60 s was not always enough.
+ */
+const STARTUP_TIMEOUT_MS = 120_000;
 
 /**
  * Starts a deployable as a user would (`node apps/X/dist/main.js`) with PORT=0
