@@ -29,6 +29,7 @@ export const ERRORS = {
   BAD_COMMAND: { message: 'usage', retryable: false },
   NOT_IN_CONVERSATION: { message: 'you are not part of this conversation', retryable: false },
   STORAGE_FAILED: { message: 'the message could not be stored; send it again', retryable: true },
+  ID_REUSED: { message: 'this id was already used for another message: give each new message a new id', retryable: false },
   SERVER_FULL: { message: 'Server full', retryable: true, close: CloseCode.TRY_AGAIN_LATER, status: 503 },
   INVALID_CLIENT_ID: { message: 'invalid client id', retryable: false, close: CloseCode.INVALID_CLIENT_ID, status: 400 },
   CLIENT_ID_TAKEN: {

@@ -283,19 +283,21 @@ export class Hub implements FrameHandler {
     const from = connection.clientId;
     const { ref } = command;
     const view = this.#backend.view;
-    // The sender's echo comes first, whatever happens to the message next.
-    connection.emit({ kind: 'echo', text: command.text });
     let recipients: number;
     let target: Target;
     let conversation: string;
     if (command.room !== null) {
+      // A room message that cannot go out gets the error alone: an echo would say it went out.
       const room = view.room(command.room);
       if (!room) return connection.emit({ kind: 'error', code: 'ROOM_NOT_FOUND', detail: command.room, ref });
       if (!room.members.has(from)) return connection.emit({ kind: 'error', code: 'NOT_ROOM_MEMBER', detail: command.room, ref });
+      connection.emit({ kind: 'echo', text: command.text });
       target = { kind: 'room', room: command.room };
       conversation = roomConversation(command.room);
       recipients = room.members.size - 1;
     } else if (command.to !== null) {
+      // The original protocol's order: the echo, then the delivery or the error.
+      connection.emit({ kind: 'echo', text: command.text });
       const to = command.to;
       // Most recipients are online: answered without a promise to wait for.
       const canReceive = this.#canReceive(to, connection.codec.name === 'json');
@@ -306,6 +308,7 @@ export class Hub implements FrameHandler {
       conversation = directConversation(from, to);
       recipients = to === from ? 0 : 1;
     } else {
+      connection.emit({ kind: 'echo', text: command.text });
       target = { kind: 'all' };
       conversation = LOBBY;
       recipients = Math.max(0, view.onlineCount() - 1);
@@ -330,6 +333,10 @@ export class Hub implements FrameHandler {
     } catch (err) {
       this.#log.error({ err, clientId: from }, 'could not store a message');
       return connection.emit({ kind: 'error', code: 'STORAGE_FAILED', ref });
+    }
+    if (duplicate && !isRetryOf(stored, conversation, command.text)) {
+      // The id names another message: acknowledging it would claim this one was stored.
+      return connection.emit({ kind: 'error', code: 'ID_REUSED', detail: `id ${ref} was used for another message`, ref });
     }
     const envelope = envelopeOf(stored);
     const ack: OutEvent = {
@@ -710,6 +717,15 @@ export class Hub implements FrameHandler {
     }
     this.#receiptUpdates.clear();
   }
+}
+
+/**
+ * Whether a send whose (sender, id) is stored already is a retry of that
+ * message: the same conversation and text. Anything else reuses the id for a
+ * new message, which is refused (ID_REUSED) rather than silently dropped.
+ */
+function isRetryOf(stored: StoredMessage, conversation: string, text: string): boolean {
+  return stored.conversation === conversation && stored.text === text;
 }
 
 /** The envelope of a stored message (what travels and what clients see). */
