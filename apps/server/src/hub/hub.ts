@@ -1,4 +1,5 @@
 import {
+  CloseCode,
   CLIENT_ID_PATTERN,
   MAX_WELCOME_ONLINE,
   directConversation,
@@ -11,7 +12,7 @@ import {
   type ErrorCode,
   type RoomSummary,
 } from '@chorus/protocol';
-import type { HubBackend } from './backend.js';
+import { BackendUnavailableError, type HubBackend } from './backend.js';
 import type { Codec } from './codec.js';
 import { Connection, type FrameHandler, type MessageKey } from './connection.js';
 import type { Command, Delivery, Envelope, OutEvent, PresenceChange, Receipt, Revocation, RoomChange, Target, Typing } from './events.js';
@@ -106,7 +107,20 @@ export class Hub implements FrameHandler {
       deliver: (delivery) => this.#deliver(delivery),
       presence: (change) => this.#onPresence(change),
       room: (change) => this.#onRoomChange(change),
+      interrupted: () => this.#dropAll(),
     });
+  }
+
+  /**
+   * The backend lost deliveries owed to this node's clients: each reconnects
+   * (any node) and resumes from storage, which has every acknowledged message.
+   */
+  #dropAll(): void {
+    if (this.#connections.size > 0) this.#log.warn({ connections: this.#connections.size }, 'closing every connection: reconnect and resume');
+    for (const connection of [...this.#connections]) {
+      connection.session.close(CloseCode.SERVICE_RESTART, 'reconnect and resume');
+      void this.#release(connection);
+    }
   }
 
   /** The number of admitted connections on this node. */
@@ -156,7 +170,15 @@ export class Hub implements FrameHandler {
   }
 
   handleFrame(connection: Connection, frame: string): Promise<void> | void {
-    return this.#handle(connection, connection.codec.decode(frame, this.#clock()));
+    const command = connection.codec.decode(frame, this.#clock());
+    const pending = this.#handle(connection, command);
+    return pending?.catch((err: unknown) => {
+      // A command the shared state could not serve gets a retryable answer, never silence.
+      const ref = 'ref' in command ? command.ref : undefined;
+      if (err instanceof BackendUnavailableError) return connection.emit({ kind: 'error', code: 'UNAVAILABLE', ref });
+      this.#log.error({ err, clientId: connection.clientId, command: command.kind }, 'a command failed');
+      connection.emit({ kind: 'error', code: 'INTERNAL', ref });
+    });
   }
 
   handleClosed(connection: Connection): void {
@@ -171,8 +193,10 @@ export class Hub implements FrameHandler {
     try {
       admission = await this.#backend.admit(clientId, ip, multi);
     } catch (err) {
-      this.#log.error({ err, clientId }, 'admission failed');
-      if (connection.state !== 'closed') connection.refuse('INTERNAL');
+      const unavailable = err instanceof BackendUnavailableError;
+      if (unavailable) this.#log.warn({ clientId, reason: err.message }, 'refused: shared state unavailable');
+      else this.#log.error({ err, clientId }, 'admission failed');
+      if (connection.state !== 'closed') connection.refuse(unavailable ? 'UNAVAILABLE' : 'INTERNAL');
       return;
     }
     if (connection.state === 'closed') {
@@ -361,11 +385,16 @@ export class Hub implements FrameHandler {
       this.#receipts.track(envelope.id, from, envelope.to, recipients);
       this.#routed.add(envelope.id);
       const delivery = { target, payload: { kind: 'message', envelope }, origin: connection.id } as const;
-      // An offline recipient of a private message gets it when it resumes.
-      await this.#backend.route(delivery);
-      // The sender's other tabs see what it sent (to everyone and to rooms they get it anyway).
-      if (target.kind === 'client' && view.connections(from) > 1) {
-        await this.#backend.route({ ...delivery, target: { kind: 'client', clientId: from } });
+      try {
+        // An offline recipient of a private message gets it when it resumes.
+        await this.#backend.route(delivery);
+        // The sender's other tabs see what it sent (to everyone and to rooms they get it anyway).
+        if (target.kind === 'client' && view.connections(from) > 1) {
+          await this.#backend.route({ ...delivery, target: { kind: 'client', clientId: from } });
+        }
+      } catch (err) {
+        // Stored, so acknowledged all the same: recipients that missed it live get it when they resume.
+        this.#log.warn({ err, clientId: from }, 'a stored message could not be routed live');
       }
     }
     connection.emit(ack);
