@@ -229,3 +229,17 @@ t.test('Redis restarted mid-stream: no acknowledged message is lost, clients res
   t.equal(delivered, sent);
   t.ok(reconnects >= ids.length, 'the clients were told to reconnect (1012) and did');
 });
+
+t.test('upgrades per address are counted over every node', async (t) => {
+  const limited = { ...env(1), UPGRADES_PER_MINUTE_PER_IP: '4' };
+  const extra = [await startApp('server', limited), await startApp('server', limited)];
+  t.teardown(() => Promise.all(extra.map((n) => n.stop())));
+  const statuses: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    // Alternating nodes: counted per worker, each would allow 4 and refuse none.
+    const client = new TestClient(`ws://127.0.0.1:${extra[i % 2]!.port}/ws/up${i}`);
+    statuses.push(await client.opened.then(() => 'open', (err: Error) => err.message));
+    await client.close();
+  }
+  t.same(statuses, ['open', 'open', 'open', 'open', 'HTTP 429', 'HTTP 429'], `the 5th and 6th upgrades from one address are refused (${statuses.join(', ')})`);
+});
