@@ -2,6 +2,7 @@ import type { MessageFrame, WelcomeFrame } from '@chorus/protocol';
 import t from 'tap';
 import { createDatabase } from '../helpers/postgres-database.js';
 import { startRedis } from '../helpers/redis-server.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { ResilientClient } from '../helpers/resilient-client.js';
 import { startApp, type RunningApp } from '../helpers/spawn-app.js';
 import { jsonClient, TestClient, textClient } from '../helpers/ws-client.js';
@@ -242,4 +243,83 @@ t.test('upgrades per address are counted over every node', async (t) => {
     await client.close();
   }
   t.same(statuses, ['open', 'open', 'open', 'open', 'HTTP 429', 'HTTP 429'], `the 5th and 6th upgrades from one address are refused (${statuses.join(', ')})`);
+});
+
+t.test('a node cut off from Redis stops admitting, closes its connections, and the others release its clients within the lease', async (t) => {
+  const proxy = await startTcpProxy(redis.port);
+  t.teardown(() => proxy.close());
+  const isolated = await startApp('server', { ...env(1), REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+  const other = await startApp('server', env(1));
+  t.teardown(() => Promise.all([isolated.stop(), other.stop()]));
+  const [I, O] = [isolated, other].map((n) => `ws://127.0.0.1:${n.port}`) as [string, string];
+
+  const watcher = await textClient(O, 'watcher3');
+  const islander = await textClient(I, 'islander');
+  t.equal(await watcher.next(), 'Client #islander joined the chat');
+  const cutAt = Date.now();
+  proxy.cut();
+
+  t.equal(await watcher.next(undefined, LEASE_MS * 4), 'Client #islander left the chat', 'the others release it');
+  const released = Date.now() - cutAt;
+  t.ok(released <= LEASE_MS + LEASE_MS / 4 + 1_000, `released ${released} ms after the cut (lease ${LEASE_MS} ms)`);
+  const { code } = await islander.closed;
+  const closed = Date.now() - cutAt;
+  t.equal(code, 1012, 'the cut-off node closed its connection: reconnect and resume elsewhere');
+  t.ok(closed <= LEASE_MS + LEASE_MS / 2 + 1_000, `closed ${closed} ms after the cut: no ghost past the lease`);
+
+  const refused = new TestClient(`${I}/ws/latecomer`, 'chorus.v1');
+  t.match(await refused.nextJson((f) => f.type === 'error'), { code: 'UNAVAILABLE', retryable: true }, 'no admission without Redis');
+  t.equal((await refused.closed).code, 1013);
+
+  proxy.heal();
+  // Once it reaches Redis again it joins afresh and admits as before.
+  const deadline = Date.now() + 20_000;
+  let back: TestClient | null = null;
+  while (!back) {
+    const attempt = new TestClient(`${I}/ws/islander`, 'chorus.v1');
+    const first = await attempt.nextJson((f) => f.type === 'welcome' || f.type === 'error');
+    if (first.type === 'welcome') back = attempt;
+    else {
+      await attempt.closed;
+      if (Date.now() > deadline) throw new Error('the node did not come back after the partition healed');
+      // Its recovery loop retries every 200 ms: try again shortly.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  t.equal(await watcher.next(), 'Client #islander joined the chat');
+  await closeAll([watcher, back]);
+});
+
+t.test('PostgreSQL unavailable: sends get STORAGE_FAILED and nothing unstored is acknowledged; service resumes when it returns', async (t) => {
+  const database_ = new URL(database.url);
+  const proxy = await startTcpProxy(Number(database_.port || 5432));
+  t.teardown(() => proxy.close());
+  database_.port = String(proxy.port);
+  const node = await startApp('server', { ...env(1), DATABASE_URL: database_.toString() });
+  t.teardown(() => node.stop());
+  const base = `ws://127.0.0.1:${node.port}`;
+  const sender = await jsonClient(base, 'pgsender');
+  const reader = await jsonClient(B, 'pgreader');
+  sender.send({ type: 'send', id: 'pg-1', to: 'pgreader', text: 'before', sentAt: Date.now() });
+  t.match(await sender.nextJson((f) => f.type === 'ack'), { ref: 'pg-1' });
+
+  proxy.down();
+  sender.send({ type: 'send', id: 'pg-2', to: 'pgreader', text: 'during', sentAt: Date.now() });
+  const answer = await sender.nextJson((f) => f.type === 'ack' || f.type === 'error', 20_000);
+  t.match(answer, { type: 'error', code: 'STORAGE_FAILED', ref: 'pg-2', retryable: true }, 'refused, not acknowledged');
+
+  proxy.heal();
+  // The client sends it again with the same id, as the browser's outbox does, until it is stored.
+  let acked = null;
+  const deadline = Date.now() + 20_000;
+  while (!acked) {
+    sender.send({ type: 'send', id: 'pg-2', to: 'pgreader', text: 'during', sentAt: Date.now() });
+    const reply = await sender.nextJson((f) => f.type === 'ack' || f.type === 'error', 20_000);
+    if (reply.type === 'ack') acked = reply;
+    else if (Date.now() > deadline) throw new Error('storage did not come back');
+  }
+  const texts: string[] = [];
+  while (texts.length < 2) texts.push(((await reader.nextJson((f) => f.type === 'message')) as MessageFrame).text);
+  t.same(texts, ['before', 'during'], 'the recipient got exactly what was acknowledged');
+  await closeAll([sender, reader]);
 });

@@ -10,6 +10,9 @@ import { Hub } from './hub/hub.js';
 import { GroupCommitWriter, openStorage, type Storage } from './storage/index.js';
 import { StoredMessageLog, type MessageWriter } from './stored-message-log.js';
 
+/** How long an upgrade waits for its count in Redis before it is let through uncounted. */
+const UPGRADE_COUNT_TIMEOUT_MS = 500;
+
 export interface RunningNode {
   readonly app: FastifyInstance;
   readonly hub: Hub;
@@ -79,7 +82,10 @@ export async function runNode(
     onBackgroundError: (err) => log.warn({ err }, 'accounts: background task failed'),
   });
   // Several nodes: the per-address upgrade counts live in Redis too (their own connection, as the limiter expects).
-  const sharedCounters = config.REDIS_URL ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : undefined;
+  // A silent path to Redis (a partition) must not hold upgrades: a count that does not come back in time is skipped.
+  const sharedCounters = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: UPGRADE_COUNT_TIMEOUT_MS })
+    : undefined;
   sharedCounters?.on('error', () => {});
   const app = await build(config, { hub, node, log, stats: () => backend.stats(), accounts, ...(sharedCounters ? { sharedCounters } : {}) });
   app.addHook('onClose', async () => sharedCounters?.disconnect());

@@ -47,6 +47,10 @@ export class PostgresStorage extends SqlStorage {
     const pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
+      // PostgreSQL away or a silent network: calls fail (sends get STORAGE_FAILED) instead of waiting for ever.
+      connectionTimeoutMillis: 5_000,
+      query_timeout: 15_000,
+      keepAlive: true,
       // Set at connection start-up, so every pooled connection has it without
       // an extra round trip.
       ...(schema && { options: `-c search_path=${schema}` }),

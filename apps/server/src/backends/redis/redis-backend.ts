@@ -94,6 +94,8 @@ export class RedisBackend implements HubBackend {
       // A call while Redis is away fails at once (the client is told to retry) instead of waiting in a queue.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // A path that silently drops (a partition) must fail calls too, not leave them waiting for ever.
+      commandTimeout: Math.max(250, Math.floor(options.leaseMs / 2)),
       retryStrategy: (attempt) => Math.min(1000, 50 * attempt),
     };
     this.#command = new Redis(options.url, this.#options);
