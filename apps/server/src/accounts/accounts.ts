@@ -1,3 +1,4 @@
+import type { Revocation } from '../hub/events.js';
 import { randomBytes } from 'node:crypto';
 import { clientIdProblem, ERRORS } from '@chorus/protocol';
 import type { Storage, StoredUser, UserProfile } from '../storage/index.js';
@@ -93,13 +94,7 @@ export type ConnectionAuth =
       readonly reason: TokenProblem | 'no-token' | 'registered';
     };
 
-/**
- * Sessions this process has just revoked: one (logout), or every session of
- * the user but `allExcept` (password change; null: all of them).
- */
-export type Revocation =
-  | { readonly user: string; readonly sessionId: string }
-  | { readonly user: string; readonly allExcept: string | null };
+export type { Revocation };
 
 /** The identity a verified token gives a request. */
 export interface Identity {

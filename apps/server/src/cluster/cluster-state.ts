@@ -3,6 +3,7 @@ import { OrderedRoomWriter, type RoomPersistence } from '../hub/room-persistence
 import { RoomRegistry, type RoomChange } from '../hub/room-registry.js';
 import type { StoredRoom } from '../storage/storage.js';
 import type { PrimaryMessage, StateChange, WorkerMessage } from './ipc.js';
+import { PerTurn } from '../util/per-turn.js';
 
 /** A message to a worker, without the IPC tag (the channel adds it). */
 export type ToWorker = PrimaryMessage extends infer M ? (M extends { ch: 'chorus' } ? Omit<M, 'ch'> : never) : never;
@@ -31,7 +32,7 @@ export class ClusterState {
   readonly #joining = new Map<number, { readonly meshPath: string; readonly awaiting: Set<number> }>();
   readonly #pids = new Map<number, number>();
   #changes: StateChange[] = [];
-  #flushScheduled = false;
+  readonly #flushTurn = new PerTurn(() => this.#flush());
 
   readonly #roomWriter: OrderedRoomWriter;
   readonly #onError: (err: unknown) => void;
@@ -166,13 +167,11 @@ export class ClusterState {
 
   #queue(change: StateChange): void {
     this.#changes.push(change);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => this.#flush());
+    this.#flushTurn.schedule();
   }
 
   #flush(): void {
-    this.#flushScheduled = false;
+    // Also called directly (before a reply): a turn's task then finds nothing left.
     if (this.#changes.length === 0) return;
     const changes = this.#changes;
     this.#changes = [];

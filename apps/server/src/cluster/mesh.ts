@@ -2,6 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import type { Delivery } from '../hub/events.js';
 import { encodeRecord, RecordReader } from './mesh-codec.js';
+import { PerTurn } from '../util/per-turn.js';
 
 /**
  * Direct links between the workers of one machine, over Unix domain sockets:
@@ -82,7 +83,7 @@ export class Mesh {
 class Link {
   readonly #socket: Socket;
   #queued: Buffer[] = [];
-  #flushScheduled = false;
+  readonly #flushTurn = new PerTurn(() => this.#flush());
 
   constructor(path: string, onError: (err: Error) => void) {
     this.#socket = connect(path);
@@ -91,9 +92,7 @@ class Link {
 
   write(record: Buffer): void {
     this.#queued.push(record);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => this.#flush());
+    this.#flushTurn.schedule();
   }
 
   destroy(): void {
@@ -101,7 +100,6 @@ class Link {
   }
 
   #flush(): void {
-    this.#flushScheduled = false;
     const batch = this.#queued;
     this.#queued = [];
     // net.Socket buffers writes made while it is still connecting, in order.

@@ -4,6 +4,7 @@ import { messageProblem, UnstorableMessageError } from '../storage/storable.js';
 import type { AppendResult, NewMessage } from '../storage/storage.js';
 import { postToPrimary } from './ipc.js';
 import { fromOutcome, parseWriterReply, toWire, WRITER_TAG, type WriterReply, type WriterRequest } from './writer-protocol.js';
+import { PerTurn } from '../util/per-turn.js';
 
 /** How a worker reaches the primary's message writer: process IPC in production, an in-process pair in tests. */
 export interface WriterChannel {
@@ -63,7 +64,7 @@ export class WriterClient {
   readonly #maxRequest: number;
   readonly #inFlight = new Map<number, InFlight>();
   #queue: Pending[] = [];
-  #scheduled = false;
+  readonly #sendTurn = new PerTurn(() => this.#sendQueued());
   #nextBid = 0;
   #closed = false;
   #gone = false;
@@ -97,13 +98,7 @@ export class WriterClient {
     if (problem) return Promise.reject(new UnstorableMessageError(message.id, problem));
     return new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ message, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#sendQueued();
-        });
-      }
+      this.#sendTurn.schedule();
     });
   }
 
@@ -130,7 +125,7 @@ export class WriterClient {
   }
 
   get #idle(): boolean {
-    return this.#queue.length === 0 && !this.#scheduled && this.#inFlight.size === 0;
+    return this.#queue.length === 0 && !this.#sendTurn.scheduled && this.#inFlight.size === 0;
   }
 
   #settled(): void {

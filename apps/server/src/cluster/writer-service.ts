@@ -1,6 +1,7 @@
 import { IdleWaiters } from '../storage/idle-waiters.js';
 import { messageProblem } from '../storage/storable.js';
 import type { NewMessage, Storage } from '../storage/storage.js';
+import { PerTurn } from '../util/per-turn.js';
 import {
   fromWire,
   parseWriterRequest,
@@ -54,7 +55,7 @@ export class MessageWriterService {
   readonly #maxBatch: number;
   readonly #onError: (err: unknown) => void;
   #queue: AppendRequest[] = [];
-  #scheduled = false;
+  readonly #commitTurn = new PerTurn(() => void this.#commitNext());
   #inFlight = false;
   #closed = false;
   #seenInFlight = 0;
@@ -83,13 +84,7 @@ export class MessageWriterService {
       return true;
     }
     this.#queue.push({ peer, bid: request.bid, messages: request.messages.map(fromWire) });
-    if (!this.#inFlight && !this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => {
-        this.#scheduled = false;
-        void this.#commitNext();
-      });
-    }
+    if (!this.#inFlight) this.#commitTurn.schedule();
     return true;
   }
 
@@ -100,7 +95,7 @@ export class MessageWriterService {
   }
 
   get #idle(): boolean {
-    return this.#queue.length === 0 && !this.#inFlight && !this.#scheduled && this.#seenInFlight === 0;
+    return this.#queue.length === 0 && !this.#inFlight && !this.#commitTurn.scheduled && this.#seenInFlight === 0;
   }
 
   #settled(): void {

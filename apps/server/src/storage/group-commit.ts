@@ -1,6 +1,7 @@
 import type { AppendResult, NewMessage, Storage } from './storage.js';
 import { messageProblem, UnstorableMessageError } from './storable.js';
 import { IdleWaiters } from './idle-waiters.js';
+import { PerTurn } from '../util/per-turn.js';
 
 export interface GroupCommitOptions {
   /** The most messages one commit carries; default 500. */
@@ -47,7 +48,7 @@ export class GroupCommitWriter {
   readonly #storage: Pick<Storage, 'append'>;
   readonly #maxBatch: number;
   #queue: Pending[] = [];
-  #scheduled = false;
+  readonly #commitTurn = new PerTurn(() => void this.#commitNext());
   #inFlight = false;
   #closed = false;
   readonly #idleWaiters = new IdleWaiters(() => this.#idle);
@@ -64,13 +65,7 @@ export class GroupCommitWriter {
     if (problem) return Promise.reject(new UnstorableMessageError(message.id, problem));
     return new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ message, resolve, reject });
-      if (!this.#inFlight && !this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          void this.#commitNext();
-        });
-      }
+      if (!this.#inFlight) this.#commitTurn.schedule();
     });
   }
 
@@ -86,7 +81,7 @@ export class GroupCommitWriter {
   }
 
   get #idle(): boolean {
-    return this.#queue.length === 0 && !this.#inFlight && !this.#scheduled;
+    return this.#queue.length === 0 && !this.#inFlight && !this.#commitTurn.scheduled;
   }
 
   /** Commits the head of the queue, then the next batch at once if more arrived meanwhile. */

@@ -1,3 +1,5 @@
+import type { RoomChange } from '../hub/room-registry.js';
+
 /**
  * Durable storage of messages, rooms, seen client ids, accounts and sessions. Implemented on SQLite
  * (the embedded default: a file under DATA_DIR) and on PostgreSQL
@@ -57,12 +59,8 @@ export interface StoredRoom {
   readonly members: readonly string[];
 }
 
-/** A change to the rooms, as RoomRegistry produces them (same shape). */
-export type StoredRoomChange =
-  | { readonly kind: 'created'; readonly room: string; readonly owner: string }
-  | { readonly kind: 'joined'; readonly room: string; readonly clientId: string }
-  | { readonly kind: 'left'; readonly room: string; readonly clientId: string }
-  | { readonly kind: 'deleted'; readonly room: string; readonly by: string; readonly members: readonly string[] };
+/** A change to the rooms, as RoomRegistry decides them: the one declaration is the hub's. */
+export type StoredRoomChange = RoomChange;
 
 /** The optional profile of an account (as in the original coursework); null where not given. */
 export interface UserProfile {

@@ -1,7 +1,7 @@
 import { CloseCode } from '@chorus/protocol';
 import type { WebSocket } from 'ws';
 
-type Revocation = { user: string; sessionId?: string; allExcept?: string | null };
+import type { Revocation } from '../hub/events.js';
 
 /** What the guard needs of Accounts. */
 export interface SessionChecks {
@@ -73,7 +73,7 @@ export class SessionGuard {
     for (const [sessionId, guarded] of this.#bySession) {
       for (const g of guarded) {
         if (g.user !== revocation.user) continue;
-        const revoked = revocation.sessionId !== undefined ? g.sessionId === revocation.sessionId : sessionId !== revocation.allExcept;
+        const revoked = 'sessionId' in revocation ? g.sessionId === revocation.sessionId : sessionId !== revocation.allExcept;
         if (revoked) end(g.socket, 'signed out');
       }
     }

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { PerTurn } from '../util/per-turn.js';
 
 /**
  * Coalesces a socket's writes of one event-loop turn into one syscall: the first
@@ -12,9 +13,8 @@ import type { Socket } from 'node:net';
  */
 export class TurnBatch {
   #corked: Socket[] = [];
-  #scheduled = false;
   #turn = 0;
-  readonly #flush = (): void => this.flush();
+  readonly #flushTurn = new PerTurn(() => this.flush());
 
   /** Changes every time the corked sockets are written out. */
   get turn(): number {
@@ -25,15 +25,12 @@ export class TurnBatch {
   hold(socket: Socket): void {
     socket.cork();
     this.#corked.push(socket);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    this.#flushTurn.schedule();
   }
 
   /** Writes out everything gathered this turn (one writev per socket). */
   flush(): void {
-    this.#scheduled = false;
+    this.#flushTurn.cancel();
     this.#turn++;
     const corked = this.#corked;
     this.#corked = [];
