@@ -67,5 +67,9 @@ async function launch(port: number): Promise<ChildProcess> {
     });
   });
   proc.removeAllListeners('exit');
+  // If the test process ends without stopping it (a timeout, a crash), the server goes too.
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  proc.once('exit', () => process.off('exit', killOnExit));
   return proc;
 }

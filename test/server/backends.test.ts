@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { ClusterBackend, type PrimaryChannel } from '../../apps/server/src/cluster/cluster-backend.js';
+import { ClusterBackend, type PrimaryChannel } from '../../apps/server/src/backends/cluster/cluster-backend.js';
 import { ClusterState } from '../../apps/server/src/cluster/cluster-state.js';
 import { parseIpc, WorkerMessage } from '../../apps/server/src/cluster/ipc.js';
 import { RedisBackend } from '../../apps/server/src/backends/redis/redis-backend.js';
-import { MemoryBackend, MemoryBus } from '../../apps/server/src/hub/memory-backend.js';
+import { MemoryBackend, MemoryBus } from '../../apps/server/src/backends/memory/memory-backend.js';
 import { backendContract, RecordingSink, type MakeService } from '../helpers/backend-contract.js';
 import { startRedis } from '../helpers/redis-server.js';
 

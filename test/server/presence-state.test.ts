@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Directory } from '../../apps/server/src/hub/directory.js';
-import { PresenceReplica } from '../../apps/server/src/hub/presence-replica.js';
+import { PresenceReplica } from '../../apps/server/src/backends/cluster/presence-replica.js';
 
 // Both keep a one-connection client in a compact form and switch to a list of
 // connections (and back) as tabs come and go: these walk every transition.

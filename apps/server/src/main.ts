@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ConfigError, loadEnvFile } from '@chorus/service-kit';
 import { loadServerConfig, type ServerConfig } from './config.js';
 import { redisBackendFromConfig } from './backends/redis/from-config.js';
-import { ClusterBackend } from './cluster/cluster-backend.js';
+import { ClusterBackend } from './backends/cluster/cluster-backend.js';
 import { postToPrimary } from './cluster/ipc.js';
 import { Primary } from './cluster/primary.js';
 import { WriterClient } from './cluster/writer-client.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { redisBackendFromConfig } from './backends/redis/from-config.js';
 import type { ServerConfig } from './config.js';
-import { MemoryBackend, MemoryBus } from './hub/memory-backend.js';
+import { MemoryBackend, MemoryBus } from './backends/memory/memory-backend.js';
 import { nodeName } from './node-name.js';
 import { openConfiguredStorage, runNode, type RunningNode } from './run-node.js';
 

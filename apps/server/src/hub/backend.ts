@@ -2,8 +2,98 @@ import type { RoomSummary } from '@chorus/protocol';
 import type { Delivery, PresenceChange } from './events.js';
 import type { CreateResult, DeleteResult, JoinResult, LeaveResult, RoomChange, RoomState } from './room-registry.js';
 
+/**
+ * What the hub needs of the shared state and of the routes between nodes,
+ * as four small interfaces, each with its contract, and a lifecycle. Three
+ * implementations (backends/memory: one process; backends/cluster: the
+ * workers of one machine and their primary; backends/redis: any number of
+ * nodes) pass one contract suite, test/helpers/backend-contract.ts, whose
+ * groups follow these interfaces.
+ *
+ * Every method returns a Promise, even in memory. The synchronous reads
+ * (`view`) are this node's replica, for the hot paths (fanout, membership
+ * checks), because routing must not ask a remote store per message.
+ */
+
 /** The outcome of asking for admission. */
 export type Admission = 'admitted' | 'full' | 'taken' | 'too-many';
+
+/**
+ * Admission: the global semaphore of connections.
+ * - `admit` is atomic across the whole service: at most `maxClients`
+ *   connections at once, exactly, under any concurrency; an address holds at
+ *   most `maxPerIp`; an id has one connection, unless every connection of it
+ *   is `multi` (a registered user in several tabs).
+ * - `release` frees one permit of this node's at once (a node cannot release
+ *   another's); releasing what is not held does nothing.
+ * - A node that dies without releasing has all of its permits returned by
+ *   the service: at once (memory, cluster: the primary sees the worker exit)
+ *   or when its lease runs out (Redis).
+ * - When the shared state cannot be reached, calls reject with
+ *   BackendUnavailableError (retryable) rather than wait.
+ */
+export interface AdmissionService {
+  admit(clientId: string, ip: string, multi?: boolean): Promise<Admission>;
+  release(clientId: string): Promise<void>;
+}
+
+/**
+ * Presence: who is online anywhere, and with how many connections. The
+ * change feed (BackendSink.presence) reports a client's first and last
+ * connection only, in one order on every node; when `admit` or `release`
+ * resolves, this node's view already includes its effect. A dead node's
+ * clients are announced as gone (`crashed`) within the bound its backend
+ * states.
+ */
+export interface PresenceView {
+  isOnline(clientId: string): boolean;
+  /** How many connections `clientId` has in the service (several: a registered user in several tabs). */
+  connections(clientId: string): number;
+  onlineCount(): number;
+  online(): string[];
+}
+
+/**
+ * Rooms: owner and members; membership outlives connections. Every change
+ * reaches every node (BackendSink.room) in one order, the same order as
+ * presence changes; when a room call resolves, this node's view includes its
+ * effect. A room's changes survive a restart of the whole service (storage
+ * is their record).
+ */
+export interface RoomService {
+  createRoom(room: string, owner: string): Promise<CreateResult>;
+  joinRoom(room: string, clientId: string): Promise<JoinResult>;
+  leaveRoom(room: string, clientId: string): Promise<LeaveResult>;
+  deleteRoom(room: string, by: string): Promise<DeleteResult>;
+}
+
+export interface RoomView {
+  room(room: string): RoomState | undefined;
+  rooms(): RoomSummary[];
+  roomsOf(clientId: string): string[];
+}
+
+/**
+ * Broker: publishes deliveries to one client (every connection of it,
+ * wherever it is), to a room's members, or to everyone.
+ * - Per publisher order: deliveries routed by one node in order are delivered
+ *   in that order, whatever their target.
+ * - A client admitted anywhere is reachable once its admission has resolved
+ *   (no window in which a fresh client is unknown).
+ * - `route` to a client resolves false when that client is not online; a
+ *   node receives at least what is for its own clients (the Redis backend:
+ *   only that; memory and cluster also give room deliveries to nodes
+ *   without members, and each hub picks its local members).
+ * - Nothing is retained for a node that is not connected: what must not be
+ *   lost is in storage before it is published, and clients resume from there
+ *   (BackendSink.interrupted tells a node it may have missed some).
+ */
+export interface Broker {
+  route(delivery: Delivery): Promise<boolean>;
+}
+
+/** This node's replica of presence and rooms, read synchronously. */
+export type StateView = PresenceView & RoomView;
 
 /** What a backend calls on its node's hub. Every call is synchronous and must not throw. */
 export interface BackendSink {
@@ -43,44 +133,8 @@ export interface BackendStats {
   readonly workers: readonly { readonly id: number; readonly pid: number; readonly clients: number }[];
 }
 
-/**
- * The shared state and the routes between nodes, as one hub (one node) sees
- * them. Implemented in memory (one process), over cluster IPC (workers of one
- * machine) and over Redis (many machines: backends/redis).
- *
- * Guarantees every implementation keeps (test/server/backend-contract.ts):
- * - admit is atomic across the whole service: at most `maxClients` ids are
- *   admitted at once, an id is admitted at most once, and an address holds at
- *   most `maxPerIp` of them.
- * - release frees the permit at once, and the presence with the client's last
- *   connection; a node that dies has all of its connections released by the
- *   service. A client's presence changes only with its first and last
- *   connection.
- * - Presence and room changes reach every node in one order (the order the
- *   shared state applied them), and before the answer to the call that caused
- *   them: when `admit` or a room call resolves, this node's `view` already
- *   includes its effect.
- * - Deliveries routed by one node in order are delivered in that order: a
- *   recipient sees one sender's messages in the order its node routed them,
- *   whatever their target.
- */
-/**
- * This node's replica of the shared state, read synchronously on hot paths
- * (fanout, membership checks). Every backend keeps one, because routing must
- * not ask a remote store per message.
- */
-export interface StateView {
-  isOnline(clientId: string): boolean;
-  /** How many connections `clientId` has in the service (several: a registered user in several tabs). */
-  connections(clientId: string): number;
-  onlineCount(): number;
-  online(): string[];
-  room(room: string): RoomState | undefined;
-  rooms(): RoomSummary[];
-  roomsOf(clientId: string): string[];
-}
-
-export interface HubBackend {
+/** The four parts as one node's hub uses them, with their lifecycle. */
+export interface HubBackend extends AdmissionService, RoomService, Broker {
   /**
    * The replica. It already includes a change when the change reaches the sink,
    * and already includes the effect of a call (admit, room calls) when the call
@@ -89,24 +143,7 @@ export interface HubBackend {
   readonly view: StateView;
   /** Connects to the shared state; `sink` receives this node's deliveries and all changes. */
   start(sink: BackendSink): Promise<void>;
-  /**
-   * Takes a permit for one connection of `clientId` on this node and records it
-   * as online; `too-many` when its address (`ip`) already holds the most
-   * connections allowed. With `multi` (a registered, authenticated user), the id
-   * may hold several connections at once if all of them are `multi`.
-   */
-  admit(clientId: string, ip: string, multi?: boolean): Promise<Admission>;
-  /** Returns the permit of one connection of `clientId` on this node. */
-  release(clientId: string): Promise<void>;
-  /** Routes a delivery (to every connection of a target client); resolves false when that client is not online. */
-  route(delivery: Delivery): Promise<boolean>;
-
-  createRoom(room: string, owner: string): Promise<CreateResult>;
-  joinRoom(room: string, clientId: string): Promise<JoinResult>;
-  leaveRoom(room: string, clientId: string): Promise<LeaveResult>;
-  deleteRoom(room: string, by: string): Promise<DeleteResult>;
-
   stats(): Promise<BackendStats>;
-  /** Disconnects from the shared state. */
+  /** Leaves the service: this node's connections are released. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
-import type { Admission, BackendSink, BackendStats, HubBackend, StateView } from './backend.js';
-import { Directory } from './directory.js';
-import type { Delivery, PresenceChange } from './events.js';
+import type { Admission, BackendSink, BackendStats, HubBackend, StateView } from '../../hub/backend.js';
+import { Directory } from '../../hub/directory.js';
+import type { Delivery, PresenceChange } from '../../hub/events.js';
 import {
   RoomRegistry,
   type CreateResult,
@@ -8,9 +8,9 @@ import {
   type JoinResult,
   type LeaveResult,
   type RoomChange,
-} from './room-registry.js';
-import { OrderedRoomWriter, type RoomPersistence } from './room-persistence.js';
-import type { StoredRoom } from '../storage/storage.js';
+} from '../../hub/room-registry.js';
+import { OrderedRoomWriter, type RoomPersistence } from '../../hub/room-persistence.js';
+import type { StoredRoom } from '../../storage/storage.js';
 
 /**
  * The shared state of several in-process nodes (one in the single-process
