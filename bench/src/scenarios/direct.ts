@@ -1,6 +1,6 @@
 import type { ConnectedClient } from '../load/ipc.js';
-import type { SystemSpec } from '../systems.js';
-import { errorNote, measure, round, serverProcessOf, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+import { socketProcesses, type SystemSpec } from '../systems.js';
+import { errorNote, measure, round, serverProcessOf, serviceFigures, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
 
 /**
  * Pairs of clients inside each generator (so one clock measures both ends),
@@ -13,7 +13,7 @@ async function makePairs(ctx: ScenarioContext): Promise<[string, string][][]> {
   const wanted = options.clients / 2;
   const share = pool.generators.map((_, gi) => Math.floor(wanted / pool.size) + (gi < wanted % pool.size ? 1 : 0));
   const connected: ConnectedClient[][] = await ctx.session.clients(ctx);
-  const split = system.spec.nodes > 1;
+  const split = socketProcesses(system.spec) > 1;
   for (let attempt = 0; ; attempt++) {
     const nodeOf = new Map<string, string>();
     const unknown = connected.flat().filter((c) => c.node === null);
@@ -100,6 +100,10 @@ async function runDirect(ctx: ScenarioContext): Promise<Outcome> {
       serverCpuCores: round(closed.cpuMicros / 1e6 / closed.seconds, 2),
       pairs: total,
       foreignCpuCores: round(Math.max(fixed.foreignCores, closed.foreignCores), 2),
+      // Redis commands per private message at the fixed rate (where a backend that batches
+      // per event-loop turn gains least), and at the highest rate.
+      ...serviceFigures(ctx.system.spec, fixed, fixed.sent),
+      ...serviceFigures(ctx.system.spec, closed, closed.sent, 'AtMax'),
     },
     notes,
   };
