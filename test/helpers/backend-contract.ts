@@ -285,9 +285,12 @@ export function backendContract(t: Test, makeService: MakeService): void {
     ]);
   });
 
-  t.test('a room delivery reaches every node (each hub picks its local members)', async (t) => {
+  t.test('a room delivery reaches every node holding a member (each hub picks its local members)', async (t) => {
     const { nodes } = await service(t, 2, 10);
+    await nodes[0]!.backend.admit('a', '127.0.0.1');
+    await nodes[1]!.backend.admit('b', '127.0.0.1');
     await nodes[0]!.backend.createRoom('r', 'a');
+    await nodes[1]!.backend.joinRoom('r', 'b');
     const e = envelope('a', null, 'in the room', 'r');
     t.equal(await send(nodes[0]!.backend, e), true);
     for (const { sink } of nodes) {

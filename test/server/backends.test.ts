@@ -5,8 +5,10 @@ import t from 'tap';
 import { ClusterBackend, type PrimaryChannel } from '../../apps/server/src/cluster/cluster-backend.js';
 import { ClusterState } from '../../apps/server/src/cluster/cluster-state.js';
 import { parseIpc, WorkerMessage } from '../../apps/server/src/cluster/ipc.js';
+import { RedisBackend } from '../../apps/server/src/backends/redis/redis-backend.js';
 import { MemoryBackend, MemoryBus } from '../../apps/server/src/hub/memory-backend.js';
 import { backendContract, RecordingSink, type MakeService } from '../helpers/backend-contract.js';
+import { startRedis } from '../helpers/redis-server.js';
 
 const silent = { warn() {} };
 
@@ -82,5 +84,48 @@ const cluster: MakeService = async (count, maxClients, maxPerIp) => {
   };
 };
 
+/** How long a crashed node's clients stay counted in the Redis contract runs. */
+const LEASE_MS = 800;
+let services = 0;
+
+/**
+ * Real RedisBackends on one private redis-server; each service gets a key
+ * prefix of its own, so tests never see each other's state.
+ */
+const redis =
+  (url: string): MakeService =>
+  async (count, maxClients, maxPerIp) => {
+    const prefix = `contract${++services}:`;
+    const rooms = { saveRoomChanges: async () => {}, loadRooms: async () => [] };
+    const nodes: { backend: RedisBackend; sink: RecordingSink }[] = [];
+    for (let i = 0; i < count; i++) {
+      const backend = new RedisBackend({
+        url,
+        node: `n${i}`,
+        maxClients,
+        ...(maxPerIp === undefined ? {} : { maxPerIp }),
+        leaseMs: LEASE_MS,
+        prefix,
+        rooms,
+        log: { warn() {}, info() {} },
+      });
+      const sink = new RecordingSink();
+      await backend.start(sink);
+      nodes.push({ backend, sink });
+    }
+    return {
+      nodes,
+      crash: async (index) => nodes[index]!.backend.abandon(),
+      close: async () => {
+        for (const { backend } of nodes) await backend.close();
+      },
+    };
+  };
+
 t.test('memory backend', async (t) => backendContract(t, memory));
 t.test('cluster backend', async (t) => backendContract(t, cluster));
+t.test('redis backend', async (t) => {
+  const server = await startRedis();
+  t.teardown(() => server.stop());
+  backendContract(t, redis(server.url));
+});

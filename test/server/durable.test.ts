@@ -45,6 +45,42 @@ forEachTarget(t, {}, async (t, server) => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  await t.test('an id reused for another message after a reconnect is refused, never acknowledged for the old one', async (t) => {
+    const b = await jsonClient(server.base, 'reuseb');
+    let a = await jsonClient(server.base, 'reusea');
+    a.send({ type: 'send', id: '1', to: 'reuseb', text: 'first', sentAt: 1 });
+    const first = await ack(a, '1');
+    t.match(await b.nextJson(is('message')), { text: 'first', id: first.id });
+    await a.close();
+    // A restarted script counts its ids from 1 again.
+    a = await jsonClient(server.base, 'reusea');
+    a.send({ type: 'send', id: '1', to: 'reuseb', text: 'second', sentAt: 2 });
+    const refused = await a.nextJson((f) => f.type === 'error' || f.type === 'ack');
+    t.match(refused, { type: 'error', code: 'ID_REUSED', ref: '1', retryable: false }, 'an error, not an ack of the first message');
+    // The same id to another conversation is another message too.
+    a.send({ type: 'send', id: '1', text: 'first', sentAt: 3 });
+    t.match(await a.nextJson((f) => f.type === 'error' || f.type === 'ack'), { type: 'error', code: 'ID_REUSED', ref: '1' });
+    // A true retry (same conversation, same text) is still acknowledged with the original.
+    a.send({ type: 'send', id: '1', to: 'reuseb', text: 'first', sentAt: 1 });
+    t.match(await ack(a, '1'), { id: first.id, seq: first.seq });
+    a.send({ type: 'send', id: '2', to: 'reuseb', text: 'second', sentAt: 2 });
+    t.match(await ack(a, '2'), { seq: first.seq + 1 }, 'with a new id it is stored');
+    // A retry that reaches another worker is routed again (the original may never have
+    // gone out); clients keep one copy per (conversation, seq). Nothing else may arrive.
+    const seen: string[] = [];
+    for (let m = (await b.nextJson(is('message'))) as MessageFrame; ; m = (await b.nextJson(is('message'))) as MessageFrame) {
+      seen.push(`${m.seq}:${m.text}`);
+      if (m.text === 'second') break;
+    }
+    t.ok(
+      seen.every((s) => s === `${first.seq}:first` || s === `${first.seq + 1}:second`),
+      `the recipient got nothing of the refused sends (${seen.join(', ')})`,
+    );
+    b.send({ type: 'history', id: 'h', conversation: 'dm:reusea,reuseb' });
+    t.same((await page(b, 'h')).messages.map((m) => m.text), ['second', 'first'], 'stored: exactly what was acknowledged');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   await t.test('history pages back, newest first, with exact edges', async (t) => {
     const c = await jsonClient(server.base, 'pager');
     const room = 'paging';

@@ -36,8 +36,15 @@ t.test('a bad configuration fails start-up with a readable message', async (t) =
   t.notMatch(stderr, /\n\s+at /, 'no stack trace');
 });
 
-t.test('REDIS_URL is refused plainly until the Redis backend exists', async (t) => {
+t.test('REDIS_URL with SQLite is refused plainly: a SQLite file cannot be shared between machines', async (t) => {
   const { code, stderr } = await runServer({ REDIS_URL: 'redis://127.0.0.1:6379', WORKERS: '1' });
   t.equal(code, 1);
-  t.match(stderr, /REDIS_URL: the Redis backend is not available/);
+  t.match(stderr, /REDIS_URL: several nodes need a database they all reach: set DATABASE_URL/);
+  t.match(stderr, /SQLite file cannot be shared/);
+});
+
+t.test('a REDIS_URL that is not a Redis URL is refused plainly', async (t) => {
+  const { code, stderr } = await runServer({ REDIS_URL: 'http://127.0.0.1:6379', DATABASE_URL: 'postgresql://x@127.0.0.1/x', WORKERS: '1' });
+  t.equal(code, 1);
+  t.match(stderr, /REDIS_URL: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
 });

@@ -23,7 +23,13 @@ export const ServerConfigSchema = z
     MAX_CLIENTS: positiveInt.default(10_000),
     MAX_FRAME_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** Several server nodes as one chat: the shared state and live traffic in Redis (needs DATABASE_URL). */
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// or rediss:// URL' }).optional(),
+    /**
+     * With REDIS_URL: how long a node's permits and presence outlive it when it
+     * stops renewing them (killed, or cut off from Redis); renewed every quarter of it.
+     */
+    NODE_LEASE_MS: z.coerce.number().int().min(400).max(300_000).default(10_000),
     /** Where the embedded SQLite database lives (created on first start). */
     DATA_DIR: z.string().min(1).default('./data'),
     /** PostgreSQL instead of SQLite: for ephemeral disks or several nodes. */
@@ -79,9 +85,10 @@ export const ServerConfigSchema = z
     AUTH_REGISTRATIONS_PER_IP: positiveInt.default(20),
     AUTH_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(15 * 60),
   })
-  .refine((c) => c.REDIS_URL === undefined, {
+  .refine((c) => c.REDIS_URL === undefined || c.DATABASE_URL !== undefined, {
     path: ['REDIS_URL'],
-    message: 'the Redis backend is not available in this version yet; unset REDIS_URL',
+    message:
+      'several nodes need a database they all reach: set DATABASE_URL (PostgreSQL) as well; a SQLite file cannot be shared between machines',
   })
   .superRefine((c, ctx) => {
     if (c.AUTH_SECRET.length < AUTH_SECRET_MIN_LENGTH) {

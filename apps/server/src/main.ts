@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadEnvFile } from '@chorus/service-kit';
 import { loadServerConfig, type ServerConfig } from './config.js';
+import { redisBackendFromConfig } from './backends/redis/from-config.js';
 import { ClusterBackend } from './cluster/cluster-backend.js';
+import { postToPrimary } from './cluster/ipc.js';
 import { Primary } from './cluster/primary.js';
 import { WriterClient } from './cluster/writer-client.js';
 import { keepPrimaryYoungGenerationSmall } from './cluster/young-generation.js';
@@ -19,7 +21,9 @@ import type { Storage } from './storage/index.js';
  * The composition root: reads the configuration once and picks how this process
  * runs. WORKERS<=1: one process with the in-memory backend. Otherwise the
  * primary forks the workers and owns the shared state; each worker serves
- * sockets with the cluster backend.
+ * sockets with the cluster backend. With REDIS_URL, Redis holds the shared
+ * state instead, and each serving process (the single one, or each worker)
+ * is a node of the service with the Redis backend.
  */
 function main(): void {
   loadEnvFile(process.cwd());
@@ -53,7 +57,8 @@ async function runPrimary(config: ServerConfig): Promise<void> {
   } catch (err) {
     fail(log, err);
   }
-  const rooms = await storage.loadRooms();
+  // With Redis the workers are the service's nodes and Redis holds the rooms: the primary only forks.
+  const rooms = config.REDIS_URL ? [] : await storage.loadRooms();
   const writer = primaryWritesMessages(config)
     ? new MessageWriterService(storage, { onError: (err) => log.error({ err }, 'message writer: a commit failed') })
     : undefined;
@@ -63,7 +68,7 @@ async function runPrimary(config: ServerConfig): Promise<void> {
     maxPerIp: config.MAX_CONNECTIONS_PER_IP,
     log,
     rooms,
-    persistence: storage,
+    ...(config.REDIS_URL ? {} : { persistence: storage }),
     ...(writer ? { writer } : {}),
     onExit: async () => {
       await writer?.close();
@@ -105,20 +110,28 @@ async function runSingle(config: ServerConfig): Promise<void> {
 async function runWorker(config: ServerConfig): Promise<void> {
   const workerId = cluster.worker!.id;
   const log = createLogger(config, { role: 'worker', worker: workerId });
-  const backend = new ClusterBackend({ meshPath: join(tmpdir(), `chorus-${process.ppid}-${workerId}.sock`), log });
+  const node = nodeName(`w${workerId}`);
   let running: RunningNode;
   try {
     const storage = await openConfiguredStorage(config);
+    // With Redis every worker is a node of the service on its own; otherwise the primary holds the state.
+    const backend = withRedis(config)
+      ? redisBackendFromConfig(config, { node, storage, log })
+      : new ClusterBackend({ meshPath: join(tmpdir(), `chorus-${process.ppid}-${workerId}.sock`), log });
     // Reads stay here (WAL readers never wait for the writer).
     const writer = primaryWritesMessages(config) ? new WriterClient() : undefined;
-    running = await runNode(config, { backend, storage, node: nodeName(`w${workerId}`), log, ...(writer ? { writer } : {}) });
+    running = await runNode(config, { backend, storage, node, log, ...(writer ? { writer } : {}) });
   } catch (err) {
     // The primary logs it once and stops the cluster, rather than restarting us forever.
-    backend.announceFatal((err as Error).message);
+    postToPrimary({ ch: 'chorus', type: 'fatal', message: (err as Error).message });
     process.exit(1);
   }
-  backend.announceListening(running.port);
+  postToPrimary({ ch: 'chorus', type: 'listening', port: running.port });
   stopOnSignal(running, log);
+}
+
+function withRedis(config: ServerConfig): config is ServerConfig & { readonly REDIS_URL: string } {
+  return config.REDIS_URL !== undefined;
 }
 
 /** How long a graceful stop may take (a worker's primary kills it sooner, after 10 s). */

@@ -16,6 +16,8 @@ export const CloseCode = {
   MESSAGE_TOO_BIG: 1009,
   /** The server failed unexpectedly: reconnect. */
   INTERNAL_ERROR: 1011,
+  /** The server lost deliveries it owed this client (its message bus was interrupted): reconnect and resume. */
+  SERVICE_RESTART: 1012,
   /** The server is full: reconnect later, with backoff. */
   TRY_AGAIN_LATER: 1013,
   /** The client id in the path is not valid (terminal). */

@@ -29,6 +29,7 @@ export const ERRORS = {
   BAD_COMMAND: { message: 'usage', retryable: false },
   NOT_IN_CONVERSATION: { message: 'you are not part of this conversation', retryable: false },
   STORAGE_FAILED: { message: 'the message could not be stored; send it again', retryable: true },
+  ID_REUSED: { message: 'this id was already used for another message: give each new message a new id', retryable: false },
   SERVER_FULL: { message: 'Server full', retryable: true, close: CloseCode.TRY_AGAIN_LATER, status: 503 },
   INVALID_CLIENT_ID: { message: 'invalid client id', retryable: false, close: CloseCode.INVALID_CLIENT_ID, status: 400 },
   CLIENT_ID_TAKEN: {
@@ -56,6 +57,12 @@ export const ERRORS = {
   WRONG_PASSWORD: { message: 'the current password is wrong', retryable: false, status: 403 },
   TOO_MANY_ATTEMPTS: { message: 'too many attempts: try again later', retryable: true, status: 429 },
   INVALID_REQUEST: { message: 'request does not match the API', retryable: false, status: 400 },
+  UNAVAILABLE: {
+    message: 'the chat service is reconnecting to its shared state: try again in a moment',
+    retryable: true,
+    close: CloseCode.TRY_AGAIN_LATER,
+    status: 503,
+  },
   SHUTTING_DOWN: { message: 'server is restarting', retryable: true, close: CloseCode.GOING_AWAY, status: 503 },
   INTERNAL: { message: 'internal server error', retryable: true, close: CloseCode.INTERNAL_ERROR, status: 500 },
 } as const satisfies Record<string, ErrorSpec>;

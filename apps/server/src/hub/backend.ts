@@ -16,6 +16,24 @@ export interface BackendSink {
   presence(change: PresenceChange): void;
   /** A room changed anywhere in the service. */
   room(change: RoomChange): void;
+  /**
+   * The backend may have missed deliveries for this node, or the service has
+   * released this node's clients (a Redis restart, a lease lost in a
+   * partition): every local connection must reconnect and resume.
+   */
+  interrupted?(): void;
+}
+
+/**
+ * The shared state cannot be reached right now (Redis away): the call did
+ * nothing, and the same call may succeed in a moment. The hub answers it with
+ * a retryable error, never a hang.
+ */
+export class BackendUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'BackendUnavailableError';
+  }
 }
 
 /** Per-process figures for /ready. */
@@ -28,7 +46,7 @@ export interface BackendStats {
 /**
  * The shared state and the routes between nodes, as one hub (one node) sees
  * them. Implemented in memory (one process), over cluster IPC (workers of one
- * machine) and later over Redis (many machines).
+ * machine) and over Redis (many machines: backends/redis).
  *
  * Guarantees every implementation keeps (test/server/backend-contract.ts):
  * - admit is atomic across the whole service: at most `maxClients` ids are

@@ -1,4 +1,5 @@
 import {
+  CloseCode,
   CLIENT_ID_PATTERN,
   MAX_WELCOME_ONLINE,
   directConversation,
@@ -11,7 +12,7 @@ import {
   type ErrorCode,
   type RoomSummary,
 } from '@chorus/protocol';
-import type { HubBackend } from './backend.js';
+import { BackendUnavailableError, type HubBackend } from './backend.js';
 import type { Codec } from './codec.js';
 import { Connection, type FrameHandler, type MessageKey } from './connection.js';
 import type { Command, Delivery, Envelope, OutEvent, PresenceChange, Receipt, Revocation, RoomChange, Target, Typing } from './events.js';
@@ -106,7 +107,20 @@ export class Hub implements FrameHandler {
       deliver: (delivery) => this.#deliver(delivery),
       presence: (change) => this.#onPresence(change),
       room: (change) => this.#onRoomChange(change),
+      interrupted: () => this.#dropAll(),
     });
+  }
+
+  /**
+   * The backend lost deliveries owed to this node's clients: each reconnects
+   * (any node) and resumes from storage, which has every acknowledged message.
+   */
+  #dropAll(): void {
+    if (this.#connections.size > 0) this.#log.warn({ connections: this.#connections.size }, 'closing every connection: reconnect and resume');
+    for (const connection of [...this.#connections]) {
+      connection.session.close(CloseCode.SERVICE_RESTART, 'reconnect and resume');
+      void this.#release(connection);
+    }
   }
 
   /** The number of admitted connections on this node. */
@@ -156,7 +170,15 @@ export class Hub implements FrameHandler {
   }
 
   handleFrame(connection: Connection, frame: string): Promise<void> | void {
-    return this.#handle(connection, connection.codec.decode(frame, this.#clock()));
+    const command = connection.codec.decode(frame, this.#clock());
+    const pending = this.#handle(connection, command);
+    return pending?.catch((err: unknown) => {
+      // A command the shared state could not serve gets a retryable answer, never silence.
+      const ref = 'ref' in command ? command.ref : undefined;
+      if (err instanceof BackendUnavailableError) return connection.emit({ kind: 'error', code: 'UNAVAILABLE', ref });
+      this.#log.error({ err, clientId: connection.clientId, command: command.kind }, 'a command failed');
+      connection.emit({ kind: 'error', code: 'INTERNAL', ref });
+    });
   }
 
   handleClosed(connection: Connection): void {
@@ -171,8 +193,10 @@ export class Hub implements FrameHandler {
     try {
       admission = await this.#backend.admit(clientId, ip, multi);
     } catch (err) {
-      this.#log.error({ err, clientId }, 'admission failed');
-      if (connection.state !== 'closed') connection.refuse('INTERNAL');
+      const unavailable = err instanceof BackendUnavailableError;
+      if (unavailable) this.#log.warn({ clientId, reason: err.message }, 'refused: shared state unavailable');
+      else this.#log.error({ err, clientId }, 'admission failed');
+      if (connection.state !== 'closed') connection.refuse(unavailable ? 'UNAVAILABLE' : 'INTERNAL');
       return;
     }
     if (connection.state === 'closed') {
@@ -283,19 +307,21 @@ export class Hub implements FrameHandler {
     const from = connection.clientId;
     const { ref } = command;
     const view = this.#backend.view;
-    // The sender's echo comes first, whatever happens to the message next.
-    connection.emit({ kind: 'echo', text: command.text });
     let recipients: number;
     let target: Target;
     let conversation: string;
     if (command.room !== null) {
+      // A room message that cannot go out gets the error alone: an echo would say it went out.
       const room = view.room(command.room);
       if (!room) return connection.emit({ kind: 'error', code: 'ROOM_NOT_FOUND', detail: command.room, ref });
       if (!room.members.has(from)) return connection.emit({ kind: 'error', code: 'NOT_ROOM_MEMBER', detail: command.room, ref });
+      connection.emit({ kind: 'echo', text: command.text });
       target = { kind: 'room', room: command.room };
       conversation = roomConversation(command.room);
       recipients = room.members.size - 1;
     } else if (command.to !== null) {
+      // The original protocol's order: the echo, then the delivery or the error.
+      connection.emit({ kind: 'echo', text: command.text });
       const to = command.to;
       // Most recipients are online: answered without a promise to wait for.
       const canReceive = this.#canReceive(to, connection.codec.name === 'json');
@@ -306,6 +332,7 @@ export class Hub implements FrameHandler {
       conversation = directConversation(from, to);
       recipients = to === from ? 0 : 1;
     } else {
+      connection.emit({ kind: 'echo', text: command.text });
       target = { kind: 'all' };
       conversation = LOBBY;
       recipients = Math.max(0, view.onlineCount() - 1);
@@ -331,6 +358,10 @@ export class Hub implements FrameHandler {
       this.#log.error({ err, clientId: from }, 'could not store a message');
       return connection.emit({ kind: 'error', code: 'STORAGE_FAILED', ref });
     }
+    if (duplicate && !isRetryOf(stored, conversation, command.text)) {
+      // The id names another message: acknowledging it would claim this one was stored.
+      return connection.emit({ kind: 'error', code: 'ID_REUSED', detail: `id ${ref} was used for another message`, ref });
+    }
     const envelope = envelopeOf(stored);
     const ack: OutEvent = {
       kind: 'ack',
@@ -354,11 +385,16 @@ export class Hub implements FrameHandler {
       this.#receipts.track(envelope.id, from, envelope.to, recipients);
       this.#routed.add(envelope.id);
       const delivery = { target, payload: { kind: 'message', envelope }, origin: connection.id } as const;
-      // An offline recipient of a private message gets it when it resumes.
-      await this.#backend.route(delivery);
-      // The sender's other tabs see what it sent (to everyone and to rooms they get it anyway).
-      if (target.kind === 'client' && view.connections(from) > 1) {
-        await this.#backend.route({ ...delivery, target: { kind: 'client', clientId: from } });
+      try {
+        // An offline recipient of a private message gets it when it resumes.
+        await this.#backend.route(delivery);
+        // The sender's other tabs see what it sent (to everyone and to rooms they get it anyway).
+        if (target.kind === 'client' && view.connections(from) > 1) {
+          await this.#backend.route({ ...delivery, target: { kind: 'client', clientId: from } });
+        }
+      } catch (err) {
+        // Stored, so acknowledged all the same: recipients that missed it live get it when they resume.
+        this.#log.warn({ err, clientId: from }, 'a stored message could not be routed live');
       }
     }
     connection.emit(ack);
@@ -710,6 +746,15 @@ export class Hub implements FrameHandler {
     }
     this.#receiptUpdates.clear();
   }
+}
+
+/**
+ * Whether a send whose (sender, id) is stored already is a retry of that
+ * message: the same conversation and text. Anything else reuses the id for a
+ * new message, which is refused (ID_REUSED) rather than silently dropped.
+ */
+function isRetryOf(stored: StoredMessage, conversation: string, text: string): boolean {
+  return stored.conversation === conversation && stored.text === text;
 }
 
 /** The envelope of a stored message (what travels and what clients see). */
