@@ -1,10 +1,11 @@
 /**
  * Baseline: what a user would pick instead of Chorus on several machines.
  * One Socket.IO 4 node per process; the nodes share one Redis through
- * @socket.io/redis-adapter, set up as its README shows: a `redis` client for
- * publishing, its duplicate for subscribing, both connected before the server
- * listens. Default options everywhere else. Start it once per node, each on
- * its own port, with the same REDIS_URL.
+ * @socket.io/redis-adapter, set up as its README shows with ioredis (the
+ * client the Chorus server uses): one client for publishing, its duplicate
+ * for subscribing, both ready before the server listens. Default options
+ * everywhere else. Start it once per node, each on its own port, with the
+ * same REDIS_URL.
  *
  * The protocol is socketio-cluster.ts's, so that the bench's Socket.IO client
  * speaks to both:
@@ -18,9 +19,10 @@
  * {"msg":"listening","port":N} once Redis is connected and the server listens;
  * exits when its stdin closes or on SIGTERM, so it never outlives the bench.
  */
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { createClient } from 'redis';
+import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 
 interface SendPayload {
@@ -38,11 +40,11 @@ if (!url) {
   process.exit(2);
 }
 
-const pubClient = createClient({ url });
+const pubClient = new Redis(url);
 const subClient = pubClient.duplicate();
 // An unhandled 'error' event would crash the node; a lost Redis shows up in the figures instead.
 for (const client of [pubClient, subClient]) client.on('error', (err: Error) => process.stderr.write(`redis: ${err.message}\n`));
-await Promise.all([pubClient.connect(), subClient.connect()]);
+await Promise.all([once(pubClient, 'ready'), once(subClient, 'ready')]);
 
 const http = createServer();
 const io = new Server(http, { adapter: createAdapter(pubClient, subClient) });
@@ -75,7 +77,7 @@ http.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () =
 const stop = (): void => {
   // Closing the Redis clients first would let the adapter publish into a closed client.
   void io.close();
-  Promise.allSettled([pubClient.close(), subClient.close()]).finally(() => process.exit(0));
+  Promise.allSettled([pubClient.quit(), subClient.quit()]).finally(() => process.exit(0));
   setTimeout(() => process.exit(0), 2_000).unref();
 };
 process.stdin.on('end', stop).resume();

@@ -3,11 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from 'redis';
+import { Redis } from 'ioredis';
 import { parseCommandStats, type CommandCalls } from './commandstats.js';
 import { freePort } from './free-port.js';
-
-type Client = ReturnType<typeof createClient>;
 
 /**
  * A private redis-server for one start of a system: on a free loopback port,
@@ -19,10 +17,10 @@ export class RedisServer {
   readonly port: number;
   readonly #proc: ChildProcess;
   readonly #dir: string;
-  readonly #client: Client;
+  readonly #client: Redis;
   readonly #log: string[];
 
-  private constructor(port: number, proc: ChildProcess, dir: string, client: Client, log: string[]) {
+  private constructor(port: number, proc: ChildProcess, dir: string, client: Redis, log: string[]) {
     this.port = port;
     this.#proc = proc;
     this.#dir = dir;
@@ -32,7 +30,7 @@ export class RedisServer {
 
   /**
    * Starts redis-server (`binary`, found on PATH by default) and resolves once
-   * it answers PING. A port taken between choosing and binding it is tried
+   * it answers (it, not another program on the port). A port taken between choosing and binding it is tried
    * again with another, three times at most.
    */
   static async start({ binary = 'redis-server', timeoutMs = 10_000 }: { binary?: string; timeoutMs?: number } = {}): Promise<RedisServer> {
@@ -72,15 +70,18 @@ export class RedisServer {
       if (spawnError !== null) fail(`could not be started: ${(spawnError as Error).message} (is redis-server installed?)`);
       if (proc.exitCode !== null || proc.signalCode !== null) fail(`exited with ${proc.exitCode ?? proc.signalCode} while starting`);
       if (Date.now() > deadline) fail(`did not answer PING within ${timeoutMs} ms`);
-      const client: Client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
-      client.on('error', () => {}); // a refused connect while it starts; the loop tries again
+      // One try per client (no reconnect, no offline queue): the loop is the retry.
+      const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 1_000 });
+      client.on('error', () => {}); // a refused connect while it starts
       try {
         await client.connect();
-        if ((await client.ping()) === 'PONG') return new RedisServer(port, proc, dir, client, log);
+        // The one answering must be ours: another program may have taken the port first.
+        const server = await client.info('server');
+        if (new RegExp(`^process_id:${proc.pid}\\r?$`, 'm').test(server)) return new RedisServer(port, proc, dir, client, log);
       } catch {
         // not listening yet
       }
-      client.destroy();
+      client.disconnect();
       await sleep(50);
     }
   }
@@ -113,7 +114,7 @@ export class RedisServer {
    * `graceMs`. Resolves to false when it had to kill.
    */
   async stop(graceMs = 5_000): Promise<boolean> {
-    this.#client.destroy();
+    this.#client.disconnect();
     const exited = new Promise<boolean>((resolve) => {
       if (!this.running) return resolve(true);
       this.#proc.once('exit', () => resolve(true));
@@ -130,7 +131,7 @@ export class RedisServer {
 
   /** Kills it at once (the bench was interrupted). */
   killNow(): void {
-    this.#client.destroy();
+    this.#client.disconnect();
     if (this.running) this.#proc.kill('SIGKILL');
     rmSync(this.#dir, { recursive: true, force: true });
   }
