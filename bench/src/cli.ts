@@ -100,7 +100,7 @@ function report(results: BenchResults, options: BenchOptions, writeJson = true):
   const versusBefore = beforeTable(results);
   if (versusBefore !== '') process.stdout.write(`### This build against the build before the change (--before)\n\n${versusBefore}\n\n`);
   const where = [
-    ...(writeJson ? [join(options.outDir, `${stamp}.json`)] : []),
+    ...(writeJson ? [join(options.outDir, `${stamp}.json`)] : [join(options.outDir, 'report.md')]),
     ...(options.docs ? [join(DOCS_DIR, 'performance.md'), join(DOCS_DIR, 'performance.svg')] : []),
   ];
   process.stdout.write(`Wrote ${where.map((p) => relative(process.cwd(), p)).join(', ')} (${Math.round(results.wallSeconds)} s in all)\n`);

@@ -39,9 +39,9 @@ export function renderReport(results: BenchResults, chartPath: string | null): s
     lines.push(
       '#### Redis commands per routed message',
       '',
-      "From `INFO commandstats` of the system's own redis-server, read before and after each measured window; per message a client sent",
-      '(a broadcast counts once, however many receive it). The CPU of redis-server and of the PostgreSQL backends is part of the',
-      "system's server CPU above.",
+      "From `INFO commandstats` of the system's own redis-server, read before and after each measured window; per message routed in",
+      'the window (direct: per message delivered; fanout and room: per broadcast sent, however many receive it). Chorus counts include',
+      "routing its clients' delivery receipts. The CPU of redis-server and of the PostgreSQL backends is part of the system's server CPU above.",
       '',
       redis,
       '',

@@ -139,8 +139,8 @@ const REDIS_WINDOWS: readonly { readonly scenario: ScenarioName; readonly suffix
 ];
 
 /**
- * Redis commands per routed message (a message a client sent, however many
- * receive it), from the system's redis-server's `INFO commandstats` before and
+ * Redis commands per routed message (direct: per message delivered; fanout
+ * and room: per broadcast sent, however many receive it), from the system's redis-server's `INFO commandstats` before and
  * after each measured window: in all and by command (medians), with the CPU
  * of redis-server and of the PostgreSQL backends. Empty when no system has a Redis.
  */
@@ -156,11 +156,14 @@ export function redisTable(results: BenchResults): string {
       const figures = results.summary[w.scenario]?.[system]?.figures;
       const total = figures?.[`redisCommandsPerMessage${w.suffix}`];
       if (!figures || !total || total.n === 0) continue;
-      const byCommand = Object.entries(figures)
+      const commands = Object.entries(figures)
         .map(([key, s]) => [/^redis\.([^A-Z]+)(.*)$/.exec(key), s] as const)
         .filter(([m, s]) => m !== null && m[2] === w.suffix && s.n > 0)
-        .sort(([, a], [, b]) => b.median - a.median)
-        .map(([m, s]) => `${m![1]} ${formatNumber(s.median, 2)}`);
+        .sort(([, a], [, b]) => b.median - a.median);
+      // Commands called less than once per 200 messages (leases, presence) are counted, not listed.
+      const listed = commands.filter(([, s]) => s.median >= 0.005).map(([m, s]) => `${m![1]} ${formatNumber(s.median, 2)}`);
+      const rare = commands.length - listed.length;
+      const byCommand = rare > 0 ? [...listed, `${rare} other${rare === 1 ? '' : 's'} < 0.01`] : listed;
       const cpu = (name: string): string => formatSummary(figures[`${name}${w.suffix}`], 2);
       out.push(row([w.label, system, formatSummary(total, 2), byCommand.join(', ') || '—', cpu('redisCpuCores'), cpu('postgresCpuCores')]));
     }

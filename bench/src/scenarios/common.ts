@@ -4,7 +4,7 @@ import type { ConnectedClient, MarkResult, Target } from '../load/ipc.js';
 import type { GeneratorPool } from '../load/pool.js';
 import type { BenchOptions, ScenarioName } from '../options.js';
 import type { RunningSystem, SystemPart } from '../server-process.js';
-import { commandsBetween, totalCalls, type CommandCalls } from '../services/commandstats.js';
+import { commandsBetween, type CommandCalls } from '../services/commandstats.js';
 import { cpuMicros, machineBusyMicros, socketInodes } from '../proc.js';
 import { Histogram } from '../stats.js';
 import type { Status } from '../status.js';
@@ -361,25 +361,6 @@ export function serverProcessOf(ctx: ScenarioContext, clients: readonly Connecte
 function hexToIPv4(hex: string): string {
   const n = parseInt(hex, 16);
   return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, (n >>> 24) & 255].join('.');
-}
-
-/**
- * Figures of the Redis traffic of a window, for a system with Redis (none
- * otherwise): commands per routed message (`messages`: the messages the
- * clients sent, each routed once however many receive it), in all and per
- * command (`redis.<command>`), and the CPU of redis-server and of the
- * PostgreSQL backends (already counted in the system's CPU), in cores.
- */
-export function serviceFigures(spec: SystemSpec, window: Window, messages: number, suffix = ''): Record<string, number> {
-  const figures: Record<string, number> = {};
-  if (window.redisCommands !== null && messages > 0) {
-    figures[`redisCommandsPerMessage${suffix}`] = round(totalCalls(window.redisCommands) / messages, 3);
-    for (const [name, calls] of Object.entries(window.redisCommands)) figures[`redis.${name}${suffix}`] = round(calls / messages, 3);
-  }
-  const cores = (micros: number): number => round(micros / 1e6 / window.seconds, 2);
-  if (spec.services.includes('redis')) figures[`redisCpuCores${suffix}`] = cores(window.cpuMicrosOf.redis);
-  if (spec.services.includes('postgres')) figures[`postgresCpuCores${suffix}`] = cores(window.cpuMicrosOf.postgres);
-  return figures;
 }
 
 /** Round to `digits` significant decimals for the JSON (the raw doubles are noise). */
