@@ -16,7 +16,8 @@ interface Outgoing {
  */
 export class ResilientClient {
   readonly id: string;
-  readonly #base: string;
+  /** Where it connects; a function picks a node per attempt (a load balancer). */
+  readonly #base: () => string;
   #client: TestClient | null = null;
   /** The connection that has been welcomed and is still open. */
   #live: TestClient | null = null;
@@ -36,21 +37,24 @@ export class ResilientClient {
   #onChange: (() => void)[] = [];
   #onWelcome: (() => void) | null = null;
 
-  constructor(base: string, id: string) {
-    this.#base = base;
+  constructor(base: string | (() => string), id: string) {
+    this.#base = typeof base === 'string' ? () => base : base;
     this.id = id;
   }
 
   async connect(): Promise<void> {
-    const client = new TestClient(`${this.#base}/ws/${this.id}?resume=1`, 'chorus.v1');
+    const client = new TestClient(`${this.#base()}/ws/${this.id}?resume=1`, 'chorus.v1');
     this.#client = client;
     const welcomed = new Promise<void>((resolve, reject) => {
       this.#onWelcome = resolve;
       client.closed.then(({ code }) => reject(new Error(`${this.id}: closed (${code}) before the welcome`)));
     });
     client.socket.on('message', () => this.#drain(client));
+    let welcomedHere = false;
+    void welcomed.then(() => (welcomedHere = true), () => {});
     client.closed.then(({ code }) => {
-      if (this.#stopped || !shouldReconnect(code)) return;
+      // A connection refused before its welcome is retried by whoever called connect(), not here as well.
+      if (!welcomedHere || this.#stopped || !shouldReconnect(code)) return;
       this.reconnects++;
       const retry = () => this.connect().catch(() => setTimeout(retry, 50));
       setTimeout(retry, 20);

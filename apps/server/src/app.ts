@@ -13,6 +13,11 @@ export interface AppDeps {
   readonly log: FastifyBaseLogger;
   readonly stats: () => Promise<BackendStats>;
   readonly accounts: Accounts;
+  /**
+   * With several nodes: a Redis connection (ioredis) for the per-address
+   * upgrade counts, so that they add up over every node and worker.
+   */
+  readonly sharedCounters?: unknown;
 }
 
 /**
@@ -46,6 +51,7 @@ export async function build(config: ServerConfig, deps: AppDeps): Promise<Fastif
     allowedOrigins: config.ALLOWED_ORIGINS,
     production: config.ENVIRONMENT === 'production',
     accounts: deps.accounts,
+    ...(deps.sharedCounters ? { sharedCounters: deps.sharedCounters } : {}),
   });
   return app;
 }

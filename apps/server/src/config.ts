@@ -45,7 +45,7 @@ export const ServerConfigSchema = z
     MESSAGE_BURST: z.coerce.number().int().positive().default(40),
     /** Connections at once from one address, over the whole server. */
     MAX_CONNECTIONS_PER_IP: positiveInt.default(50),
-    /** WebSocket upgrades per minute from one address (per worker). */
+    /** WebSocket upgrades per minute from one address (per worker; with REDIS_URL, over every node). */
     UPGRADES_PER_MINUTE_PER_IP: positiveInt.default(120),
     /**
      * The reverse proxies whose X-Forwarded-For names the client's address (for the

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { explainListenError } from '@chorus/service-kit';
 import { accountsFromConfig } from './accounts/index.js';
@@ -77,7 +78,11 @@ export async function runNode(
     clock: deps.clock,
     onBackgroundError: (err) => log.warn({ err }, 'accounts: background task failed'),
   });
-  const app = await build(config, { hub, node, log, stats: () => backend.stats(), accounts });
+  // Several nodes: the per-address upgrade counts live in Redis too (their own connection, as the limiter expects).
+  const sharedCounters = config.REDIS_URL ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : undefined;
+  sharedCounters?.on('error', () => {});
+  const app = await build(config, { hub, node, log, stats: () => backend.stats(), accounts, ...(sharedCounters ? { sharedCounters } : {}) });
+  app.addHook('onClose', async () => sharedCounters?.disconnect());
   try {
     await app.listen({ port: config.PORT, host: config.HOST, listenTextResolver: () => 'accepting connections' });
   } catch (err) {

@@ -172,6 +172,8 @@ export class Hub implements FrameHandler {
   handleFrame(connection: Connection, frame: string): Promise<void> | void {
     const command = connection.codec.decode(frame, this.#clock());
     const pending = this.#handle(connection, command);
+    // A send answers its own failures (STORAGE_FAILED, or an ack when only the live route failed): no extra promise per message.
+    if (command.kind === 'send') return pending;
     return pending?.catch((err: unknown) => {
       // A command the shared state could not serve gets a retryable answer, never silence.
       const ref = 'ref' in command ? command.ref : undefined;

@@ -29,6 +29,8 @@ export interface ChatRouteOptions {
   readonly production: boolean;
   /** Who may connect as which id (AUTH_MODE, tokens). */
   readonly accounts: Accounts;
+  /** An ioredis connection that holds the upgrade counts for every node (several nodes); unset: per worker. */
+  readonly sharedCounters?: unknown;
 }
 
 declare module 'fastify' {
@@ -84,10 +86,12 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
   });
   app.decorateRequest('chorusAuth', null);
 
-  // Upgrades per address per minute (counted per worker): a reconnect storm or a
-  // script hammering the endpoint is answered 429 before any socket is made.
+  // Upgrades per address per minute (per worker, or over every node with Redis): a
+  // reconnect storm or a script hammering the endpoint is answered 429 before any socket is made.
   await app.register(rateLimit, {
     global: false,
+    // With Redis away the limit is not enforced for a moment rather than every upgrade failing.
+    ...(options.sharedCounters ? { redis: options.sharedCounters, nameSpace: 'chorus:upgrades:', skipOnError: true } : {}),
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       code: 'TOO_MANY_UPGRADES',
