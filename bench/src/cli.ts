@@ -11,14 +11,14 @@ import { DOCS_DIR, HELP, parseOptions, type BenchOptions } from './options.js';
 import { renderReport, writeReport } from './report/docs.js';
 import type { BenchResults } from './report/results.js';
 import { renderSvg } from './report/svg.js';
-import { beforeTable, scenarioTables, targetsTable } from './report/table.js';
+import { beforeTable, redisTable, scenarioTables, targetSets, targetsTable } from './report/table.js';
 import { Runner } from './runner.js';
 import { killAllSystems } from './server-process.js';
 import { snapshotChorus } from './snapshot.js';
 import { Status } from './status.js';
 import { ROOT } from './systems.js';
 
-const REQUIRED_BUILDS = ['bench/dist/baselines/ws-relay.js', 'bench/dist/baselines/socketio-cluster.js'];
+const REQUIRED_BUILDS = ['bench/dist/baselines/ws-relay.js', 'bench/dist/baselines/socketio-cluster.js', 'bench/dist/baselines/socketio-redis.js'];
 
 async function main(): Promise<number> {
   let parsed: ReturnType<typeof parseOptions>;
@@ -47,17 +47,19 @@ async function main(): Promise<number> {
   const status = new Status();
   const snapshot = options.systems.some((s) => s.startsWith('chorus')) ? snapshotChorus(options.chorusEntry) : null;
   const pool = new GeneratorPool(options.generators);
-  const stopEverything = (): void => {
+  const stopEverything = async (): Promise<void> => {
     status.done();
-    killAllSystems();
     pool.kill();
+    await killAllSystems();
     snapshot?.dispose();
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      stopEverything();
-      process.stderr.write(`\nbench: interrupted (${signal}); every server and load generator was stopped\n`);
-      process.exit(130);
+      // Every process is killed at once; only the databases' DROP is waited for (5 s at most).
+      void stopEverything().finally(() => {
+        process.stderr.write(`\nbench: interrupted (${signal}); every server and load generator was stopped\n`);
+        process.exit(130);
+      });
     });
   }
 
@@ -69,7 +71,7 @@ async function main(): Promise<number> {
     if (failed > 0) process.stderr.write(`bench: ${failed} measurement(s) failed; see the notes under the tables\n`);
     return failed > 0 ? 1 : 0;
   } finally {
-    stopEverything();
+    await stopEverything();
   }
 }
 
@@ -89,11 +91,16 @@ function report(results: BenchResults, options: BenchOptions, writeJson = true):
     writeFileSync(join(DOCS_DIR, 'performance.svg'), svg);
     writeReport(join(DOCS_DIR, 'performance.md'), renderReport(results, 'performance.svg'));
   }
-  process.stdout.write(`\n${scenarioTables(results)}\n### Targets of issue 6 (chorus-w2)\n\n${targetsTable(results)}\n\n`);
+  process.stdout.write(`\n${scenarioTables(results)}\n`);
+  const redis = redisTable(results);
+  if (redis !== '') process.stdout.write(`#### Redis commands per routed message\n\n${redis}\n\n`);
+  for (const set of targetSets(results)) {
+    process.stdout.write(`### Targets of issue ${set.issue} (${set.system})\n\n${targetsTable(results, set.issue)}\n\n`);
+  }
   const versusBefore = beforeTable(results);
   if (versusBefore !== '') process.stdout.write(`### This build against the build before the change (--before)\n\n${versusBefore}\n\n`);
   const where = [
-    ...(writeJson ? [join(options.outDir, `${stamp}.json`)] : []),
+    ...(writeJson ? [join(options.outDir, `${stamp}.json`)] : [join(options.outDir, 'report.md')]),
     ...(options.docs ? [join(DOCS_DIR, 'performance.md'), join(DOCS_DIR, 'performance.svg')] : []),
   ];
   process.stdout.write(`Wrote ${where.map((p) => relative(process.cwd(), p)).join(', ')} (${Math.round(results.wallSeconds)} s in all)\n`);
@@ -102,8 +109,7 @@ function report(results: BenchResults, options: BenchOptions, writeJson = true):
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    killAllSystems();
     process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
+    void killAllSystems().finally(() => process.exit(1));
   },
 );

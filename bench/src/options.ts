@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { DEFAULT_POSTGRES_URL } from './services/postgres-database.js';
 import { BEFORE_SYSTEMS, SYSTEM_NAMES, ROOT, type SystemName } from './systems.js';
 
 export const SCENARIO_NAMES = ['connect', 'fanout', 'direct', 'room', 'direct-text'] as const;
@@ -38,6 +39,10 @@ export interface BenchOptions {
   readonly beforeEntry: string | null;
   /** When set, every system process runs with --cpu-prof, writing profiles under this directory. */
   readonly cpuProfDir: string | null;
+  /** A URL of any database on the PostgreSQL server where systems with PostgreSQL get a fresh database each start. */
+  readonly postgresUrl: string;
+  /** The redis-server executable started (on a free port) for systems with Redis. */
+  readonly redisServer: string;
   /** Whether Chorus clients send delivery receipts as the browser does (--no-receipts: to measure what they cost). */
   readonly receipts: boolean;
   /** When set, nothing is measured: the report is rendered again from this results JSON. */
@@ -47,8 +52,9 @@ export interface BenchOptions {
 
 export const HELP = `npm run bench -- [options]
 
-Chorus side by side with a plain ws relay and a Socket.IO cluster, on loopback,
-each system measured --runs times, interleaved (A B C D, A B C D, ...); reports
+Chorus side by side with a plain ws relay and a Socket.IO cluster, and on
+several nodes (Redis + PostgreSQL) with Socket.IO on Redis, on loopback, each
+system measured --runs times, interleaved (A B C D, A B C D, ...); reports
 medians with min-max and ratios to the baselines measured in the same run.
 
   --runs N            interleaved runs (default 5)
@@ -56,7 +62,8 @@ medians with min-max and ratios to the baselines measured in the same run.
                       ~25000 several 127.x source addresses are used; a single
                       process cannot hold more than its open-file limit)
   --systems a,b       ${SYSTEM_NAMES.join(', ')} (default all; before-w1 and
-                      before-w2 need --before)
+                      before-w2 need --before; chorus-redis and socketio-redis start a
+                      private redis-server, chorus-redis a fresh PostgreSQL database too)
   --scenarios a,b     ${SCENARIO_NAMES.join(', ')} (default all)
   --clients N         clients of fanout, direct and room (default 1000)
   --rate N            direct: total rate of the latency phase, msg/s (default 5000)
@@ -78,6 +85,9 @@ medians with min-max and ratios to the baselines measured in the same run.
   --no-docs           do not write docs/performance.md and docs/performance.svg
   --no-receipts       Chorus clients send no delivery receipts (the browser does): shows what
                       receipts cost
+  --postgres URL      the PostgreSQL server chorus-redis gets a fresh database on (created
+                      and dropped per start; default ${DEFAULT_POSTGRES_URL})
+  --redis-server PATH the redis-server to start for the systems with Redis (default: from PATH)
   --cpu-prof DIR      run every system process with node --cpu-prof, one folder per start under
                       DIR (implies --no-docs: profiling slows the servers); summarize with
                       node bench/dist/profile-summary.js DIR/<folder>
@@ -104,7 +114,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (flags.has('help')) return 'help';
   const known = new Set([
     ...['quick', 'no-docs', 'no-receipts', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup'],
-    ...['generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'before', 'cpu-prof', 'from-json'],
+    ...['generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'before', 'cpu-prof', 'from-json', 'postgres', 'redis-server'],
   ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name} (see --help)`);
 
@@ -160,6 +170,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     docs: !flags.has('no-docs') && str('cpu-prof') === undefined && beforeEntry === null,
     cpuProfDir: str('cpu-prof') === undefined ? null : resolve(str('cpu-prof')!),
     receipts: !flags.has('no-receipts'),
+    postgresUrl: str('postgres') ?? DEFAULT_POSTGRES_URL,
+    redisServer: str('redis-server') ?? 'redis-server',
     fromJson: str('from-json') === undefined ? null : resolve(str('from-json')!),
     chorusEntry: resolve(str('chorus') ?? join(ROOT, 'apps/server/dist/main.js')),
     beforeEntry,

@@ -82,26 +82,6 @@ export function machineBusyMicros(): number {
   return (ticks * 1e6) / CLOCK_TICKS;
 }
 
-/** CPU and memory of a process tree at one instant. */
-export interface TreeSample {
-  readonly pids: readonly number[];
-  /** Sum of utime+stime over the tree, microseconds. */
-  readonly cpuMicros: number;
-  /** Sum of VmRSS over the tree, bytes. */
-  readonly rssBytes: number;
-}
-
-export function sampleTree(pid: number): TreeSample {
-  const pids = processTree(pid);
-  let cpu = 0;
-  let rss = 0;
-  for (const p of pids) {
-    cpu += cpuMicros(p);
-    rss += rssBytes(p);
-  }
-  return { pids, cpuMicros: cpu, rssBytes: rss };
-}
-
 /** The socket inodes each of `pids` holds (its file descriptors that are sockets), inode -> pid. */
 export function socketInodes(pids: readonly number[]): Map<string, number> {
   const inodes = new Map<string, number>();

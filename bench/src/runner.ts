@@ -100,7 +100,7 @@ export class Runner {
     let system: RunningSystem | null = null;
     let startError = '';
     try {
-      system = await RunningSystem.start(spec, profileDir);
+      system = await RunningSystem.start(spec, profileDir, { postgresUrl: this.#options.postgresUrl, redisServer: this.#options.redisServer });
     } catch (err) {
       startError = (err as Error).message;
     }

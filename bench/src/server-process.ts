@@ -1,196 +1,207 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { listeningPorts, processTree, sampleTree, startTime, type TreeSample } from './proc.js';
-import { ROOT, type SystemSpec } from './systems.js';
+import { NodeProcess, type LogNote } from './node-process.js';
+import { cpuMicros, rssBytes, startTime } from './proc.js';
+import type { CommandCalls } from './services/commandstats.js';
+import { DEFAULT_POSTGRES_URL, PostgresDatabase } from './services/postgres-database.js';
+import { RedisServer } from './services/redis-server.js';
+import type { SystemSpec } from './systems.js';
 
-/** Every system process started and not yet stopped, so that an interrupted bench can stop them all. */
+export type { LogNote } from './node-process.js';
+
+/** Every system started and not yet stopped, so that an interrupted bench can stop them all. */
 const live = new Set<RunningSystem>();
 
-/** What a system logged at warn level or above (Chorus runs with LOG_LEVEL=warn, so every such line is news). */
-export interface LogNote {
-  readonly level: string;
-  readonly msg: string;
-  count: number;
+/** Where the shared engines of a system come from. */
+export interface ServiceOptions {
+  /** A URL of any database on the PostgreSQL server that fresh databases are created on. */
+  readonly postgresUrl: string;
+  /** The redis-server executable. */
+  readonly redisServer: string;
 }
 
-/** A started system: its process tree, its port, and what it logged. */
+export const DEFAULT_SERVICES: ServiceOptions = { postgresUrl: DEFAULT_POSTGRES_URL, redisServer: 'redis-server' };
+
+/** The parts of a system whose CPU is counted apart. */
+export type SystemPart = 'nodes' | 'redis' | 'postgres';
+
+/** What the system's processes used, at one instant. */
+export interface SystemSample {
+  /** Every process counted: the nodes' trees, redis-server, the PostgreSQL backends serving the system's database. */
+  readonly pids: readonly number[];
+  /**
+   * CPU time (user + system) of those processes, microseconds; a process that
+   * exited keeps what it had used when last seen, so the count never goes back.
+   */
+  readonly cpuMicros: number;
+  /** The same, by part of the system. */
+  readonly cpuMicrosOf: Readonly<Record<SystemPart, number>>;
+  /**
+   * RSS of the nodes and of redis-server, bytes. Not of the PostgreSQL
+   * backends: their RSS counts the server's shared buffers again in each one.
+   */
+  readonly rssBytes: number;
+}
+
+/**
+ * A started system: its shared engines (a private redis-server, a fresh
+ * PostgreSQL database) and its server nodes, each on a port of its own.
+ */
 export class RunningSystem {
   readonly spec: SystemSpec;
-  readonly port: number;
-  readonly #proc: ChildProcess;
-  readonly #cwd: string;
-  readonly #notes: Map<string, LogNote>;
-  readonly #stderr: string[];
-  /** Every process seen in the tree (pid -> start time), so that stragglers can be killed by pid, and only they. */
-  readonly #pids = new Map<number, number>();
+  readonly #nodes: NodeProcess[];
+  readonly #redis: RedisServer | null;
+  readonly #database: PostgresDatabase | null;
+  #postgresPids: number[] = [];
+  /** CPU last seen per process ("pid@start time" -> microseconds) and which part it belongs to. */
+  readonly #cpuSeen = new Map<string, { part: SystemPart; micros: number }>();
 
-  private constructor(spec: SystemSpec, port: number, proc: ChildProcess, cwd: string, notes: Map<string, LogNote>, stderr: string[]) {
+  private constructor(spec: SystemSpec, nodes: NodeProcess[], redis: RedisServer | null, database: PostgresDatabase | null) {
     this.spec = spec;
-    this.port = port;
-    this.#proc = proc;
-    this.#cwd = cwd;
-    this.#notes = notes;
-    this.#stderr = stderr;
+    this.#nodes = nodes;
+    this.#redis = redis;
+    this.#database = database;
   }
 
   /**
-   * Starts `spec` on port 0 and resolves once it accepts connections on every
-   * node. With `cpuProfDir`, every process of the system writes a V8 CPU
-   * profile there when it exits (cluster workers inherit the primary's
-   * execArgv; Node does not allow --cpu-prof in NODE_OPTIONS).
+   * Starts the engines `spec` needs, then its nodes one after the other (a
+   * node that migrates a fresh database is done before the next one starts),
+   * each on port 0 with REDIS_URL / DATABASE_URL set; resolves once every
+   * node accepts connections on every worker. With `cpuProfDir`, every
+   * node process writes a V8 CPU profile there when it exits. On a failure,
+   * whatever was started is stopped again.
    */
-  static async start(spec: SystemSpec, cpuProfDir: string | null = null, timeoutMs = 30_000): Promise<RunningSystem> {
-    const cwd = mkdtempSync(join(tmpdir(), `bench-${spec.name}-`));
-    const profiling = cpuProfDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`];
-    const proc = spawn(process.execPath, [...profiling, ...spec.args.map((a) => resolve(ROOT, a))], {
-      cwd,
-      env: { ...process.env, ...spec.env, PORT: '0', HOST: '127.0.0.1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const notes = new Map<string, LogNote>();
-    const stderr: string[] = [];
-    let listeningPort: number | null = null;
-    proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr.push(chunk);
-      if (stderr.length > 50) stderr.shift();
-    });
-    createInterface({ input: proc.stdout! }).on('line', (text) => {
-      let line: { msg?: unknown; port?: unknown; level?: unknown };
-      try {
-        line = JSON.parse(text) as typeof line;
-      } catch {
-        return;
+  static async start(
+    spec: SystemSpec,
+    cpuProfDir: string | null = null,
+    services: ServiceOptions = DEFAULT_SERVICES,
+    timeoutMs = 30_000,
+  ): Promise<RunningSystem> {
+    let redis: RedisServer | null = null;
+    let database: PostgresDatabase | null = null;
+    const nodes: NodeProcess[] = [];
+    try {
+      const env: Record<string, string> = {};
+      if (spec.services.includes('redis')) {
+        redis = await RedisServer.start({ binary: services.redisServer });
+        env.REDIS_URL = redis.url;
       }
-      if (line.msg === 'listening' && typeof line.port === 'number') listeningPort = line.port;
-      // pino levels: 40 warn, 50 error, 60 fatal.
-      if (typeof line.level === 'number' && line.level >= 40) {
-        const level = line.level >= 60 ? 'fatal' : line.level >= 50 ? 'error' : 'warn';
-        const key = `${level}: ${String(line.msg)}`;
-        const note = notes.get(key);
-        if (note) note.count++;
-        else notes.set(key, { level, msg: String(line.msg), count: 1 });
+      if (spec.services.includes('postgres')) {
+        database = await PostgresDatabase.create(services.postgresUrl);
+        env.DATABASE_URL = database.url;
       }
-    });
-
-    const deadline = Date.now() + timeoutMs;
-    const fail = (why: string): never => {
-      proc.kill('SIGKILL');
-      rmSync(cwd, { recursive: true, force: true });
-      throw new Error(`${spec.name} ${why}\n${stderr.join('').slice(-2000)}`);
-    };
-    let port: number | null = null;
-    while (port === null) {
-      if (proc.exitCode !== null || proc.signalCode !== null) fail(`exited with ${proc.exitCode ?? proc.signalCode} while starting`);
-      if (Date.now() > deadline) fail(`did not become ready within ${timeoutMs} ms`);
-      if (listeningPort !== null) port = listeningPort;
-      else if (spec.readyProbe === 'chorus-ready') port = await chorusReady(proc.pid!, spec.nodes);
-      if (port === null) await sleep(50);
+      for (const node of spec.nodes) nodes.push(await NodeProcess.start(spec, node, env, cpuProfDir, timeoutMs));
+    } catch (err) {
+      for (const node of nodes) await node.stop(1_000);
+      await redis?.stop(1_000);
+      await database?.drop().catch(() => {});
+      const which = spec.nodes.length > 1 && nodes.length < spec.nodes.length ? ` (node ${nodes.length + 1} of ${spec.nodes.length})` : '';
+      throw new Error(`${(err as Error).message}${which}`);
     }
-    const system = new RunningSystem(spec, port, proc, cwd, notes, stderr);
-    system.#track();
+    const system = new RunningSystem(spec, nodes, redis, database);
+    await system.refresh();
     live.add(system);
     return system;
   }
 
-  /** CPU and RSS of the whole process tree now. */
-  sample(): TreeSample {
-    const sample = sampleTree(this.#proc.pid!);
-    this.#remember(sample.pids);
-    return sample;
-  }
-
-  /** Warn/error lines the system logged, by message. */
-  get notes(): LogNote[] {
-    return [...this.#notes.values()];
-  }
-
-  get running(): boolean {
-    return this.#proc.exitCode === null && this.#proc.signalCode === null;
-  }
-
-  /** The last lines of stderr, for error messages. */
-  get stderrTail(): string {
-    return this.#stderr.join('').slice(-2000);
+  /** The port of each node, in the order of spec.nodes: clients are dealt to them in turn. */
+  get ports(): number[] {
+    return this.#nodes.map((n) => n.port);
   }
 
   /**
-   * Stops the system: SIGTERM to its root (a cluster's primary stops its
-   * workers), then SIGKILL to every process of the tree still alive after
-   * `graceMs`. Resolves to false when it had to kill.
+   * Finds the PostgreSQL backends serving the system's database now. Call it
+   * before a measured window: connections opened later are found by the next call.
+   */
+  async refresh(): Promise<void> {
+    if (this.#database !== null) this.#postgresPids = await this.#database.backendPids().catch(() => this.#postgresPids);
+    this.sample();
+  }
+
+  /** CPU and RSS of every process of the system now. */
+  sample(): SystemSample {
+    const parts: [SystemPart, number[]][] = [
+      ['nodes', this.#nodes.flatMap((n) => n.track())],
+      ['redis', this.#redis?.running ? [this.#redis.pid] : []],
+      ['postgres', this.#postgresPids],
+    ];
+    let rss = 0;
+    for (const [part, pids] of parts) {
+      for (const pid of pids) {
+        const started = startTime(pid);
+        if (started === null) continue;
+        const key = `${pid}@${started}`;
+        const micros = cpuMicros(pid);
+        const seen = this.#cpuSeen.get(key);
+        if (!seen || micros > seen.micros) this.#cpuSeen.set(key, { part, micros });
+        if (part !== 'postgres') rss += rssBytes(pid);
+      }
+    }
+    const cpuMicrosOf: Record<SystemPart, number> = { nodes: 0, redis: 0, postgres: 0 };
+    for (const { part, micros } of this.#cpuSeen.values()) cpuMicrosOf[part] += micros;
+    return {
+      pids: parts.flatMap(([, pids]) => pids),
+      cpuMicros: cpuMicrosOf.nodes + cpuMicrosOf.redis + cpuMicrosOf.postgres,
+      cpuMicrosOf,
+      rssBytes: rss,
+    };
+  }
+
+  /** Calls per Redis command since the system's redis-server started; null for a system without Redis. */
+  async redisCommands(): Promise<CommandCalls | null> {
+    return this.#redis === null ? null : this.#redis.commandCalls();
+  }
+
+  /** Warn/error lines the nodes logged, by message (summed over the nodes). */
+  get notes(): LogNote[] {
+    const merged = new Map<string, LogNote>();
+    for (const note of this.#nodes.flatMap((n) => n.notes)) {
+      const key = `${note.level}: ${note.msg}`;
+      const prior = merged.get(key);
+      if (prior) prior.count += note.count;
+      else merged.set(key, { ...note });
+    }
+    return [...merged.values()];
+  }
+
+  /** Whether every node and engine is still running. */
+  get running(): boolean {
+    return this.#nodes.every((n) => n.running) && (this.#redis?.running ?? true);
+  }
+
+  /** The last lines of stderr of the nodes that exited (of all when none did), for error messages. */
+  get stderrTail(): string {
+    const dead = this.#nodes.filter((n) => !n.running);
+    const tails = (dead.length > 0 ? dead : this.#nodes).map((n) => n.stderrTail).filter(Boolean);
+    if (this.#redis !== null && !this.#redis.running) tails.push(`redis-server: ${this.#redis.logTail}`);
+    return tails.join('\n').slice(-2000);
+  }
+
+  /**
+   * Stops the nodes (SIGTERM, SIGKILL for what is left after `graceMs`), then
+   * redis-server, then drops the database. Resolves to false when anything had to be killed.
    */
   async stop(graceMs = 5_000): Promise<boolean> {
-    this.#track();
-    if (this.running) this.#proc.kill('SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (this.#survivors().length > 0 && Date.now() < deadline) await sleep(50);
-    const survivors = this.#survivors();
-    for (const pid of survivors) kill(pid);
     live.delete(this);
-    rmSync(this.#cwd, { recursive: true, force: true });
-    return survivors.length === 0;
+    const nodesClean = await Promise.all(this.#nodes.map((n) => n.stop(graceMs)));
+    const redisClean = (await this.#redis?.stop(graceMs)) ?? true;
+    await this.#database?.drop().catch(() => {});
+    return nodesClean.every(Boolean) && redisClean;
   }
 
-  /** Kills everything at once (used when the bench is interrupted). */
-  killNow(): void {
-    this.#track();
-    for (const pid of this.#survivors()) kill(pid);
+  /** Kills every process at once (the bench was interrupted); resolves once the database is dropped. */
+  async killNow(): Promise<void> {
     live.delete(this);
-    rmSync(this.#cwd, { recursive: true, force: true });
-  }
-
-  /** The processes of the tree still alive (the same processes: pid and start time match). */
-  #survivors(): number[] {
-    return [...this.#pids].filter(([pid, started]) => startTime(pid) === started).map(([pid]) => pid);
-  }
-
-  #track(): void {
-    if (this.#proc.pid !== undefined) this.#remember(processTree(this.#proc.pid));
-  }
-
-  #remember(pids: readonly number[]): void {
-    for (const pid of pids) {
-      if (this.#pids.has(pid)) continue;
-      const started = startTime(pid);
-      if (started !== null) this.#pids.set(pid, started);
-    }
-  }
-}
-
-/** Kills every system still running (on error or interrupt). */
-export function killAllSystems(): void {
-  for (const system of [...live]) system.killNow();
-}
-
-function kill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone meanwhile
+    for (const node of this.#nodes) node.killNow();
+    this.#redis?.killNow();
+    await this.#database?.drop().catch(() => {});
   }
 }
 
 /**
- * Chorus logs its `listening` line at info level, which LOG_LEVEL=warn hides.
- * Find the listening port in /proc, then ask GET /ready until every worker is
- * a member; a short grace lets the last member start listening after its init.
+ * Kills every system still running (on error or interrupt): every process
+ * at once, then the databases are dropped (within `dropMs`; a database left
+ * behind is named chorus_bench_*).
  */
-async function chorusReady(pid: number, workers: number): Promise<number | null> {
-  const ports = listeningPorts(processTree(pid));
-  for (const port of ports) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1_000) });
-      if (res.status !== 200) continue;
-      const body = (await res.json()) as { workers?: unknown[] };
-      if ((body.workers?.length ?? 0) < Math.max(1, workers)) continue;
-      await sleep(workers > 1 ? 300 : 0);
-      return port;
-    } catch {
-      // not answering yet
-    }
-  }
-  return null;
+export async function killAllSystems(dropMs = 5_000): Promise<void> {
+  const drops = Promise.all([...live].map((system) => system.killNow()));
+  await Promise.race([drops, new Promise((resolve) => setTimeout(resolve, dropMs).unref())]);
 }

@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
  * that the figures exist and are sane, never how fast anything is.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SYSTEMS = ['chorus-w1', 'chorus-w2', 'ws-relay', 'socketio-cluster'];
+const SYSTEMS = ['chorus-w1', 'chorus-w2', 'ws-relay', 'socketio-cluster', 'chorus-redis', 'socketio-redis'];
 const SCENARIOS = ['connect', 'fanout', 'direct', 'room', 'direct-text'];
 
 interface Summary {
@@ -76,7 +76,10 @@ t.test('npm run bench, tiny: every system and scenario, sane figures', async (t)
   t.equal(code, 0, `exits 0\n${stderr.slice(-3000)}`);
   t.ok(existsSync(join(out, 'latest.json')), 'writes latest.json');
   t.ok(readFileSync(join(out, 'performance.svg'), 'utf8').startsWith('<svg'), 'writes the chart');
-  t.match(readFileSync(join(out, 'report.md'), 'utf8'), /### Targets of issue 6/, 'writes the report');
+  const report = readFileSync(join(out, 'report.md'), 'utf8');
+  t.match(report, /### Targets of issue 6/, 'writes the report');
+  t.match(report, /### Targets of issue 12 \(chorus-redis\)/, 'with the targets of issue 12');
+  t.match(report, /#### Redis commands per routed message/, 'and the Redis commands per message');
   t.equal(docsMtime(), docsBefore, '--no-docs leaves docs/ alone');
   t.match(stdout, /#### fanout/, 'prints the tables');
 
@@ -84,7 +87,7 @@ t.test('npm run bench, tiny: every system and scenario, sane figures', async (t)
   t.same(results.systems.map((s) => s.name), SYSTEMS);
   t.ok(results.machine.cpus > 0 && results.machine.node.startsWith('v'), 'describes the machine');
   t.same(results.runs.filter((r) => r.error !== undefined), [], 'no measurement failed');
-  t.equal(results.targets.length, 8, 'evaluates the eight targets');
+  t.equal(results.targets.length, 12, 'evaluates the eight targets of issue 6 and the four of issue 12');
 
   const finitePositive = (cell: Cell, key: string) => {
     const s = cell.figures[key];
@@ -118,6 +121,11 @@ t.test('npm run bench, tiny: every system and scenario, sane figures', async (t)
         t.ok(finitePositive(cell, 'cpuMicrosPerMessage'), `${scenario}/${system}: CPU per message`);
       }
       if (system !== 'ws-relay') t.ok(Object.keys(cell.ratios['ws-relay'] ?? {}).length > 0, `${scenario}/${system}: ratios to ws-relay`);
+      if (system.endsWith('-redis') && scenario !== 'connect') {
+        t.ok(finitePositive(cell, 'redisCommandsPerMessage'), `${scenario}/${system}: Redis commands per message`);
+        t.ok((cell.figures['redis.publish']?.median ?? 0) > 0, `${scenario}/${system}: PUBLISH among them`);
+      }
+      if (system === 'chorus-redis') t.ok(cell.ratios['socketio-redis'], `${scenario}/${system}: ratios to socketio-redis`);
     }
   }
 });

@@ -29,7 +29,7 @@ t.test('a load generator tries a hanging connect again when told to, and counts 
   t.teardown(() => generator.kill());
   const command = {
     type: 'connect' as const,
-    target: { kind: 'chorus-json' as const, host: '127.0.0.1', port, receipts: false },
+    target: { kind: 'chorus-json' as const, host: '127.0.0.1', ports: [port], receipts: false },
     localAddresses: ['127.0.0.1'],
     concurrency: 2,
     timeoutMs: 300,

@@ -31,17 +31,20 @@ export interface BenchClient {
   close(): void;
 }
 
-/** `localAddress`: the source address to bind to; undefined lets the kernel choose (127.0.0.1 on loopback). */
-export function createClient(target: Target, id: string, localAddress: string | undefined): BenchClient {
+/**
+ * A client of `target` on the node listening on `port` (one of target.ports).
+ * `localAddress`: the source address to bind to; undefined lets the kernel choose (127.0.0.1 on loopback).
+ */
+export function createClient(target: Target, port: number, id: string, localAddress: string | undefined): BenchClient {
   switch (target.kind) {
     case 'chorus-json':
-      return new ChorusJsonClient(target, id, localAddress);
+      return new ChorusJsonClient(target, port, id, localAddress);
     case 'chorus-text':
-      return new ChorusTextClient(target, id, localAddress);
+      return new ChorusTextClient(target, port, id, localAddress);
     case 'ws-relay':
-      return new WsRelayClient(target, id, localAddress);
+      return new WsRelayClient(target, port, id, localAddress);
     case 'socketio':
-      return new SocketIoClient(target, id, localAddress);
+      return new SocketIoClient(target, port, id, localAddress);
   }
 }
 
@@ -74,9 +77,9 @@ abstract class WsClient implements BenchClient {
   /** Answers to join(), by room. */
   protected readonly joins = new Map<string, (err?: Error) => void>();
 
-  constructor(target: Target, id: string, localAddress: string | undefined, protocol?: string) {
+  constructor(target: Target, port: number, id: string, localAddress: string | undefined, protocol?: string) {
     this.id = id;
-    this.#url = `ws://${target.host}:${target.port}/ws/${encodeURIComponent(id)}`;
+    this.#url = `ws://${target.host}:${port}/ws/${encodeURIComponent(id)}`;
     this.#protocol = protocol;
     this.#localAddress = localAddress;
   }
@@ -160,8 +163,8 @@ class ChorusJsonClient extends WsClient {
   #receiptTimer: NodeJS.Timeout | null = null;
   readonly #sendReceipts: boolean;
 
-  constructor(target: Target, id: string, localAddress: string | undefined) {
-    super(target, id, localAddress, SUBPROTOCOL);
+  constructor(target: Target, port: number, id: string, localAddress: string | undefined) {
+    super(target, port, id, localAddress, SUBPROTOCOL);
     this.#sendReceipts = target.receipts;
   }
 
@@ -322,9 +325,9 @@ class SocketIoClient implements BenchClient {
   readonly #localAddress: string | undefined;
   #socket: Socket | null = null;
 
-  constructor(target: Target, id: string, localAddress: string | undefined) {
+  constructor(target: Target, port: number, id: string, localAddress: string | undefined) {
     this.id = id;
-    this.#url = `http://${target.host}:${target.port}`;
+    this.#url = `http://${target.host}:${port}`;
     this.#localAddress = localAddress;
   }
 

@@ -76,7 +76,8 @@ async function connect(command: Extract<Command, { type: 'connect' }>): Promise<
       // free for this destination and may reuse TIME_WAIT ones on loopback (tcp_tw_reuse). So
       // bind only when several source addresses are needed (past the ephemeral port range).
       for (let attempt = 1; ; attempt++) {
-        const client = createClient(command.target, id, bindSource ? localAddress : undefined);
+        const port = command.target.ports[index % command.target.ports.length]!;
+        const client = createClient(command.target, port, id, bindSource ? localAddress : undefined);
         client.onMessage = countOnly;
         client.onError = recordError;
         try {

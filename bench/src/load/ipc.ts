@@ -4,7 +4,12 @@ import type { ProtocolKind } from '../systems.js';
 export interface Target {
   readonly kind: ProtocolKind;
   readonly host: string;
-  readonly port: number;
+  /**
+   * The system's nodes, one port each: the clients of one connect command are
+   * dealt to them in turn (the k-th id to ports[k % ports.length]), so that
+   * neighbours in a generator, which the direct scenario pairs, land on different nodes.
+   */
+  readonly ports: readonly number[];
   /** Chorus JSON clients answer messages with delivery receipts, as the browser does (false: to measure their cost). */
   readonly receipts: boolean;
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { BenchResults } from './results.js';
-import { scenarioTables, targetsTable } from './table.js';
+import { redisTable, scenarioTables, targetSets, targetsTable } from './table.js';
 
 export const START = '<!-- bench:table:start -->';
 export const END = '<!-- bench:table:end -->';
@@ -26,17 +26,27 @@ export function renderReport(results: BenchResults, chartPath: string | null): s
       `${o.warmup} s warm-up and ${o.duration} s measured per phase; ${o.generators} load-generator processes; ` +
       `Chorus clients ${o.receipts === false ? 'send no delivery receipts (--no-receipts)' : 'answer every message with a delivery receipt, as the browser does'}.`,
     '',
-    '### Targets of issue 6 (Chorus WORKERS=2)',
-    '',
-    targetsTable(results),
-    '',
+    ...targetSets(results).flatMap((set) => [`### Targets of issue ${set.issue} (${set.system})`, '', targetsTable(results, set.issue), '']),
     '### Figures',
     '',
-    'Medians over the runs, min–max in parentheses. Ratio columns (`x ws`, `x sio`) are the median of the',
-    'per-run ratios to ws-relay and to socketio-cluster measured in the same run.',
+    'Medians over the runs, min–max in parentheses. Ratio columns (`x ws`, `x sio`, `x sio-r`) are the median of the',
+    'per-run ratios to ws-relay, to socketio-cluster and to socketio-redis measured in the same run.',
     '',
     scenarioTables(results),
   ];
+  const redis = redisTable(results);
+  if (redis !== '') {
+    lines.push(
+      '#### Redis commands per routed message',
+      '',
+      "From `INFO commandstats` of the system's own redis-server, read before and after each measured window; per message routed in",
+      'the window (direct: per message delivered; fanout and room: per broadcast sent, however many receive it). Chorus counts include',
+      "routing its clients' delivery receipts. The CPU of redis-server and of the PostgreSQL backends is part of the system's server CPU above.",
+      '',
+      redis,
+      '',
+    );
+  }
   if (chartPath) lines.push(`![ratios to plain ws](${chartPath})`, '');
   const logs = Object.entries(results.serverLogs).flatMap(([system, notes]) => (notes ?? []).map((l) => `- ${system}: ${l.level} "${l.msg}" × ${l.count}`));
   const kills = Object.entries(results.uncleanStops).map(([system, count]) => `- ${system}: ${count} stop(s) needed SIGKILL after SIGTERM`);

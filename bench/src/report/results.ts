@@ -16,6 +16,13 @@ export interface FigureSpec {
   readonly main: boolean;
 }
 
+/** Figures of systems with a Redis (and PostgreSQL): the Redis commands per routed message, and the engines' share of the server CPU. */
+const redis = (scenario: ScenarioName): FigureSpec[] => [
+  { scenario, key: 'redisCommandsPerMessage', label: 'Redis commands per message', unit: '', better: 'lower', digits: 2, main: false },
+  { scenario, key: 'redisCpuCores', label: 'redis-server CPU', unit: 'cores', better: 'lower', digits: 2, main: false },
+  { scenario, key: 'postgresCpuCores', label: 'PostgreSQL backends CPU', unit: 'cores', better: 'lower', digits: 2, main: false },
+];
+
 const direct = (scenario: ScenarioName): FigureSpec[] => [
   { scenario, key: 'p50Ms', label: 'p50 at 5k msg/s', unit: 'ms', better: 'lower', digits: 2, main: true },
   { scenario, key: 'p99Ms', label: 'p99 at 5k msg/s', unit: 'ms', better: 'lower', digits: 2, main: true },
@@ -25,12 +32,15 @@ const direct = (scenario: ScenarioName): FigureSpec[] => [
   { scenario, key: 'p50AtMaxMs', label: 'p50 at that rate', unit: 'ms', better: 'lower', digits: 2, main: false },
   { scenario, key: 'achievedRate', label: 'rate achieved in the 5k phase', unit: 'msg/s', better: 'higher', digits: 0, main: false },
   { scenario, key: 'serverCpuCores', label: 'server CPU at max rate', unit: 'cores', better: 'lower', digits: 2, main: false },
+  ...redis(scenario),
+  { scenario, key: 'redisCommandsPerMessageAtMax', label: 'Redis commands per message at the highest rate', unit: '', better: 'lower', digits: 2, main: false },
 ];
 const fanout = (scenario: ScenarioName): FigureSpec[] => [
   { scenario, key: 'deliveriesPerSecond', label: 'deliveries/s', unit: '/s', better: 'higher', digits: 0, main: true },
   { scenario, key: 'cpuMicrosPerDelivery', label: 'server CPU per delivery', unit: 'us', better: 'lower', digits: 2, main: true },
   { scenario, key: 'messagesPerSecond', label: 'messages sent/s', unit: '/s', better: 'higher', digits: 0, main: false },
   { scenario, key: 'serverCpuCores', label: 'server CPU', unit: 'cores', better: 'lower', digits: 2, main: false },
+  ...redis(scenario),
 ];
 
 export const FIGURES: readonly FigureSpec[] = [
@@ -71,14 +81,28 @@ export interface CellSummary {
 }
 
 export interface TargetResult {
+  /** The issue that set the target (absent in results written before issue 12: 6). */
+  readonly issue?: number;
+  /** The system held to it (absent in results written before issue 12: chorus-w2). */
+  readonly system?: SystemName;
   readonly text: string;
   readonly figure: string;
-  readonly versus: string;
+  /** The system the figure is divided by, run by run; null when the figure itself is held to the limit. */
+  readonly versus: string | null;
   readonly op: '<=' | '>=' | '>';
   readonly limit: number;
+  /** The paired ratios to `versus`, summarized (null: not measured, or a target on the figure itself). */
   readonly ratio: Summary | null;
+  /** For a target on the figure itself (versus null): the figure over the runs. */
+  readonly value?: Summary | null;
   readonly met: boolean | null;
 }
+
+/** Whose targets the report lists: each issue's targets hold one system to them. */
+export const TARGET_SETS: readonly { readonly issue: number; readonly system: SystemName }[] = [
+  { issue: 6, system: 'chorus-w2' },
+  { issue: 12, system: 'chorus-redis' },
+];
 
 export interface BenchResults {
   readonly startedAt: string;
@@ -152,29 +176,42 @@ export function summarizeRuns(runs: readonly RunRecord[], scenarios: readonly Sc
   return summary;
 }
 
-/** The targets of issue 6, for chorus-w2, evaluated on medians of paired ratios. */
+/** A target: what it says, the figure, the system it is compared with (null: none, the figure itself), and the bound. */
+type TargetArgs = [text: string, scenario: ScenarioName, figure: string, versus: SystemName | null, op: TargetResult['op'], limit: number];
+
+/**
+ * The targets of issue 6 (chorus-w2 on one machine) and of issue 12
+ * (chorus-redis, several nodes), evaluated on medians of paired ratios, or
+ * on the median of the figure for a target with no system to compare with.
+ */
 export function evaluateTargets(runs: readonly RunRecord[]): TargetResult[] {
-  const target = (
-    text: string,
-    scenario: ScenarioName,
-    figure: string,
-    versus: SystemName,
-    op: TargetResult['op'],
-    limit: number,
-  ): TargetResult => {
-    const values = pairedRatios(runs, { system: 'chorus-w2', scenario }, { system: versus, scenario }, figure);
+  const met = (op: TargetResult['op'], value: number, limit: number): boolean =>
+    op === '<=' ? value <= limit : op === '>=' ? value >= limit : value > limit;
+  const target = (issue: number, system: SystemName, ...[text, scenario, figure, versus, op, limit]: TargetArgs): TargetResult => {
+    const base = { issue, system, text, figure: `${scenario}.${figure}`, versus, op, limit };
+    if (versus === null) {
+      const values = runs.filter((r) => r.system === system && r.scenario === scenario).map((r) => r.figures?.[figure] ?? Number.NaN);
+      const value = summarize(values);
+      return { ...base, ratio: null, value: value.n > 0 ? value : null, met: value.n > 0 ? met(op, value.median, limit) : null };
+    }
+    const values = pairedRatios(runs, { system, scenario }, { system: versus, scenario }, figure);
     const ratio = values.length > 0 ? summarize(values) : null;
-    const met = ratio === null ? null : op === '<=' ? ratio.median <= limit : op === '>=' ? ratio.median >= limit : ratio.median > limit;
-    return { text, figure: `${scenario}.${figure}`, versus, op, limit, ratio, met };
+    return { ...base, ratio, met: ratio === null ? null : met(op, ratio.median, limit) };
   };
+  const w2 = (...args: TargetArgs): TargetResult => target(6, 'chorus-w2', ...args);
+  const redis = (...args: TargetArgs): TargetResult => target(12, 'chorus-redis', ...args);
   return [
-    target('memory per idle connection <= 1.5x plain ws', 'connect', 'memoryKiBPerConnection', 'ws-relay', '<=', 1.5),
-    target('memory per idle connection <= 0.4x Socket.IO cluster', 'connect', 'memoryKiBPerConnection', 'socketio-cluster', '<=', 0.4),
-    target('direct: highest sustained rate >= 2.5x Socket.IO cluster', 'direct', 'maxRate', 'socketio-cluster', '>=', 2.5),
-    target('direct: highest sustained rate >= 0.8x plain ws', 'direct', 'maxRate', 'ws-relay', '>=', 0.8),
-    target('direct: p99 at 5k msg/s <= 0.15x Socket.IO cluster', 'direct', 'p99Ms', 'socketio-cluster', '<=', 0.15),
-    target('fanout: server CPU per delivery <= 1.0x plain ws', 'fanout', 'cpuMicrosPerDelivery', 'ws-relay', '<=', 1.0),
-    target('fanout: deliveries/s >= 1.3x Socket.IO cluster', 'fanout', 'deliveriesPerSecond', 'socketio-cluster', '>=', 1.3),
-    target('fanout: WORKERS=2 beats WORKERS=1 (deliveries/s)', 'fanout', 'deliveriesPerSecond', 'chorus-w1', '>', 1.0),
+    w2('memory per idle connection <= 1.5x plain ws', 'connect', 'memoryKiBPerConnection', 'ws-relay', '<=', 1.5),
+    w2('memory per idle connection <= 0.4x Socket.IO cluster', 'connect', 'memoryKiBPerConnection', 'socketio-cluster', '<=', 0.4),
+    w2('direct: highest sustained rate >= 2.5x Socket.IO cluster', 'direct', 'maxRate', 'socketio-cluster', '>=', 2.5),
+    w2('direct: highest sustained rate >= 0.8x plain ws', 'direct', 'maxRate', 'ws-relay', '>=', 0.8),
+    w2('direct: p99 at 5k msg/s <= 0.15x Socket.IO cluster', 'direct', 'p99Ms', 'socketio-cluster', '<=', 0.15),
+    w2('fanout: server CPU per delivery <= 1.0x plain ws', 'fanout', 'cpuMicrosPerDelivery', 'ws-relay', '<=', 1.0),
+    w2('fanout: deliveries/s >= 1.3x Socket.IO cluster', 'fanout', 'deliveriesPerSecond', 'socketio-cluster', '>=', 1.3),
+    w2('fanout: WORKERS=2 beats WORKERS=1 (deliveries/s)', 'fanout', 'deliveriesPerSecond', 'chorus-w1', '>', 1.0),
+    redis('direct across nodes: highest sustained rate >= 1.5x Socket.IO on Redis', 'direct', 'maxRate', 'socketio-redis', '>=', 1.5),
+    redis('direct across nodes: p99 at 5k msg/s <= 0.5x Socket.IO on Redis', 'direct', 'p99Ms', 'socketio-redis', '<=', 0.5),
+    redis('fanout: server CPU per delivery <= 1.0x Socket.IO on Redis', 'fanout', 'cpuMicrosPerDelivery', 'socketio-redis', '<=', 1.0),
+    redis('direct: Redis commands per private message <= 2 (at 5k msg/s)', 'direct', 'redisCommandsPerMessage', null, '<=', 2),
   ];
 }

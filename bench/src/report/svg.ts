@@ -9,6 +9,8 @@ const COLORS: Record<SystemName, string> = {
   'before-w2': '#6f8fb8',
   'ws-relay': '#8c8c8c',
   'socketio-cluster': '#d9822b',
+  'chorus-redis': '#2f9e6a',
+  'socketio-redis': '#b5482f',
 };
 
 function esc(text: string): string {

@@ -2,9 +2,9 @@ import type { ScenarioName } from '../options.js';
 import type { Summary } from '../stats.js';
 import { AFTER_OF, BASELINES, BEFORE_SYSTEMS } from '../systems.js';
 import { summarize } from '../stats.js';
-import { FIGURES, pairedRatios, type BenchResults, type FigureSpec } from './results.js';
+import { FIGURES, pairedRatios, TARGET_SETS, type BenchResults, type FigureSpec } from './results.js';
 
-const SHORT: Record<string, string> = { 'ws-relay': 'x ws', 'socketio-cluster': 'x sio' };
+const SHORT: Record<string, string> = { 'ws-relay': 'x ws', 'socketio-cluster': 'x sio', 'socketio-redis': 'x sio-r' };
 
 export const SCENARIO_TITLES: Record<ScenarioName, string> = {
   connect: 'connect: idle connections',
@@ -110,14 +110,65 @@ export function beforeTable(results: BenchResults): string {
   return out.join('\n');
 }
 
-/** The issue's targets for chorus-w2 with the measured ratio. */
-export function targetsTable(results: BenchResults): string {
-  const out = [row(['target (chorus-w2)', 'measured ratio, median (min–max)', 'met?']), row(['---', '---:', '---'])];
-  for (const t of results.targets) {
-    const measured = t.ratio ? `${formatRatio(t.ratio)} vs ${t.versus}` : 'not measured';
+/** The target sets (issue and system) whose system ran, in the order of TARGET_SETS. */
+export function targetSets(results: BenchResults): (typeof TARGET_SETS)[number][] {
+  const systems = results.systems.map((s) => s.name);
+  return TARGET_SETS.filter((set) => systems.includes(set.system));
+}
+
+/** One issue's targets with the measured ratio (or figure, for a target on the figure itself). */
+export function targetsTable(results: BenchResults, issue: number): string {
+  const set = TARGET_SETS.find((s) => s.issue === issue);
+  const out = [row([`target (${set?.system ?? '?'})`, 'measured, median (min–max)', 'met?']), row(['---', '---:', '---'])];
+  // Results written before issue 12 name neither issue nor system: theirs are issue 6's.
+  for (const t of results.targets.filter((t) => (t.issue ?? 6) === issue)) {
+    const measured = t.ratio ? `${formatRatio(t.ratio)} vs ${t.versus}` : t.value ? formatSummary(t.value, 2) : 'not measured';
     out.push(row([t.text, measured, t.met === null ? '—' : t.met ? 'met' : '**not met**']));
   }
   return out.join('\n');
+}
+
+/** Where a scenario's Redis figures come from: its windows and the suffix of their keys. */
+const REDIS_WINDOWS: readonly { readonly scenario: ScenarioName; readonly suffix: string; readonly label: string }[] = [
+  { scenario: 'direct', suffix: '', label: 'direct, at the fixed rate' },
+  { scenario: 'direct', suffix: 'AtMax', label: 'direct, at the highest rate' },
+  { scenario: 'fanout', suffix: '', label: 'fanout' },
+  { scenario: 'room', suffix: '', label: 'room' },
+  { scenario: 'direct-text', suffix: '', label: 'direct-text, at the fixed rate' },
+  { scenario: 'direct-text', suffix: 'AtMax', label: 'direct-text, at the highest rate' },
+];
+
+/**
+ * Redis commands per routed message (direct: per message delivered; fanout
+ * and room: per broadcast sent, however many receive it), from the system's redis-server's `INFO commandstats` before and
+ * after each measured window: in all and by command (medians), with the CPU
+ * of redis-server and of the PostgreSQL backends. Empty when no system has a Redis.
+ */
+export function redisTable(results: BenchResults): string {
+  const out = [
+    row(['window', 'system', 'Redis commands per message', 'by command (median per message)', 'redis-server CPU (cores)', 'PostgreSQL backends CPU (cores)']),
+    row(['---', '---', '---:', '---', '---:', '---:']),
+  ];
+  const systems = results.systems.map((s) => s.name);
+  for (const w of REDIS_WINDOWS) {
+    if (!results.options.scenarios.includes(w.scenario)) continue;
+    for (const system of systems) {
+      const figures = results.summary[w.scenario]?.[system]?.figures;
+      const total = figures?.[`redisCommandsPerMessage${w.suffix}`];
+      if (!figures || !total || total.n === 0) continue;
+      const commands = Object.entries(figures)
+        .map(([key, s]) => [/^redis\.([^A-Z]+)(.*)$/.exec(key), s] as const)
+        .filter(([m, s]) => m !== null && m[2] === w.suffix && s.n > 0)
+        .sort(([, a], [, b]) => b.median - a.median);
+      // Commands called less than once per 200 messages (leases, presence) are counted, not listed.
+      const listed = commands.filter(([, s]) => s.median >= 0.005).map(([m, s]) => `${m![1]} ${formatNumber(s.median, 2)}`);
+      const rare = commands.length - listed.length;
+      const byCommand = rare > 0 ? [...listed, `${rare} other${rare === 1 ? '' : 's'} < 0.01`] : listed;
+      const cpu = (name: string): string => formatSummary(figures[`${name}${w.suffix}`], 2);
+      out.push(row([w.label, system, formatSummary(total, 2), byCommand.join(', ') || '—', cpu('redisCpuCores'), cpu('postgresCpuCores')]));
+    }
+  }
+  return out.length > 2 ? out.join('\n') : '';
 }
 
 /** Figures for which every system has a ratio to ws-relay (for the chart). */

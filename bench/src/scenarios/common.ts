@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectedClient, MarkResult, Target } from '../load/ipc.js';
 import type { GeneratorPool } from '../load/pool.js';
 import type { BenchOptions, ScenarioName } from '../options.js';
-import type { RunningSystem } from '../server-process.js';
+import type { RunningSystem, SystemPart } from '../server-process.js';
+import { commandsBetween, type CommandCalls } from '../services/commandstats.js';
 import { cpuMicros, machineBusyMicros, socketInodes } from '../proc.js';
 import { Histogram } from '../stats.js';
 import type { Status } from '../status.js';
@@ -110,7 +111,7 @@ export class Session {
 export class NotAvailable extends Error {}
 
 export function target(ctx: ScenarioContext, kind: ProtocolKind = ctx.session.kind): Target {
-  return { kind, host: '127.0.0.1', port: ctx.system.port, receipts: ctx.options.receipts };
+  return { kind, host: '127.0.0.1', ports: ctx.system.ports, receipts: ctx.options.receipts };
 }
 
 /**
@@ -193,6 +194,10 @@ export interface Window {
   readonly errors: number;
   readonly firstError: string | null;
   readonly cpuMicros: number;
+  /** The same by part: the nodes, redis-server, the PostgreSQL backends of the system's database. */
+  readonly cpuMicrosOf: Readonly<Record<SystemPart, number>>;
+  /** Redis commands the system called during the window, by name; null for a system without Redis. */
+  readonly redisCommands: CommandCalls | null;
   /**
    * CPU the rest of the machine used meanwhile (neither the system, nor the
    * load generators, nor the runner), in cores: the noise of a shared machine.
@@ -241,16 +246,25 @@ export async function measure(ctx: ScenarioContext, label: string): Promise<Wind
 }
 
 async function measureOnce(ctx: ScenarioContext, label: string): Promise<Window> {
+  await ctx.system.refresh();
   await ctx.pool.all({ type: 'mark' }, 10_000);
+  const redisBefore = await ctx.system.redisCommands();
   const before = sampleAll(ctx);
   const startUs = monotonicMicros();
   await runFor(ctx, ctx.options.duration, label);
   const marks = await ctx.pool.all({ type: 'mark' }, 10_000);
   const after = sampleAll(ctx);
+  const redisAfter = await ctx.system.redisCommands();
   ctx.onWindow(label, startUs, monotonicMicros());
   const window = {
     seconds: (after.at - before.at) / 1000,
     cpuMicros: after.system - before.system,
+    cpuMicrosOf: {
+      nodes: after.parts.nodes - before.parts.nodes,
+      redis: after.parts.redis - before.parts.redis,
+      postgres: after.parts.postgres - before.parts.postgres,
+    },
+    redisCommands: redisBefore === null || redisAfter === null ? null : commandsBetween(redisBefore, redisAfter),
     foreignCores: foreignCores(before, after),
     ...merge(marks),
   };
@@ -267,11 +281,20 @@ export function errorNote(window: Pick<Window, 'errors' | 'firstError'>, label: 
 }
 
 /** CPU counters of everything the bench runs, and of the machine, now. */
-export function sampleAll(ctx: ScenarioContext): { at: number; system: number; generators: number; runner: number; machine: number } {
+export function sampleAll(ctx: ScenarioContext): {
+  at: number;
+  system: number;
+  parts: Readonly<Record<SystemPart, number>>;
+  generators: number;
+  runner: number;
+  machine: number;
+} {
   const usage = process.cpuUsage();
+  const system = ctx.system.sample();
   return {
     at: performance.now(),
-    system: ctx.system.sample().cpuMicros,
+    system: system.cpuMicros,
+    parts: system.cpuMicrosOf,
     generators: ctx.pool.generators.reduce((n, g) => n + cpuMicros(g.pid), 0),
     runner: usage.user + usage.system,
     machine: machineBusyMicros(),
@@ -286,7 +309,7 @@ export function foreignCores(before: ReturnType<typeof sampleAll>, after: Return
 }
 
 
-function merge(marks: readonly MarkResult[]): Omit<Window, 'seconds' | 'cpuMicros' | 'foreignCores'> {
+function merge(marks: readonly MarkResult[]): Omit<Window, 'seconds' | 'cpuMicros' | 'cpuMicrosOf' | 'redisCommands' | 'foreignCores'> {
   const latency = new Histogram();
   let sent = 0;
   let received = 0;
@@ -316,12 +339,12 @@ export async function stopLoad(ctx: ScenarioContext, drainMs = 3_000): Promise<M
 export function serverProcessOf(ctx: ScenarioContext, clients: readonly ConnectedClient[]): Map<string, string> {
   const inodeToPid = socketInodes(ctx.system.sample().pids);
   const byRemote = new Map<string, number>();
-  const serverPort = ctx.system.port;
+  const serverPorts = new Set(ctx.system.ports);
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const cols = line.trim().split(/\s+/);
     if (cols.length <= 9 || cols[3] !== '01') continue; // 01 = ESTABLISHED
     const [localHex, localPortHex] = cols[1]!.split(':') as [string, string];
-    if (parseInt(localPortHex, 16) !== serverPort || localHex === undefined) continue;
+    if (!serverPorts.has(parseInt(localPortHex, 16)) || localHex === undefined) continue;
     const [remoteHex, remotePortHex] = cols[2]!.split(':') as [string, string];
     const pid = inodeToPid.get(cols[9]!);
     if (pid !== undefined) byRemote.set(`${hexToIPv4(remoteHex)}:${parseInt(remotePortHex, 16)}`, pid);

@@ -1,6 +1,7 @@
 import type { SenderSpec } from '../load/ipc.js';
 import type { SystemSpec } from '../systems.js';
 import { errorNote, measure, NotAvailable, round, Session, stopLoad, type Outcome, type Scenario, type ScenarioContext } from './common.js';
+import { serviceFigures } from './service-figures.js';
 
 /** A broadcast group: everyone (room null) or one room, with its members' ids. */
 interface Group {
@@ -96,6 +97,8 @@ async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window:
       messagesPerSecond: round(w.sent / w.seconds, 1),
       serverCpuCores: round(w.cpuMicros / 1e6 / w.seconds, 2),
       foreignCpuCores: round(w.foreignCores, 2),
+      // Per broadcast sent: each sender's window keeps the sent and the routed a few messages apart.
+      ...serviceFigures(ctx.system.spec, w, w.sent),
     },
     notes,
   };
