@@ -98,7 +98,9 @@ export class RedisBackend implements HubBackend {
       commandTimeout: Math.max(250, Math.floor(options.leaseMs / 2)),
       retryStrategy: (attempt) => Math.min(1000, 50 * attempt),
     };
-    this.#command = new Redis(options.url, this.#options);
+    // Every command of one event-loop turn (a turn's PUBLISHes above all) leaves in one write, in order:
+    // one write per command was a third of a direct message's CPU (socket write syscalls).
+    this.#command = new Redis(options.url, { ...this.#options, enableAutoPipelining: true });
     this.#subscriber = new Redis(options.url, { ...this.#options, autoResubscribe: true });
     for (const connection of [this.#command, this.#subscriber]) connection.on('error', () => {});
     this.#replica = new StateReplica(
