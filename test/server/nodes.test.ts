@@ -323,3 +323,30 @@ t.test('PostgreSQL unavailable: sends get STORAGE_FAILED and nothing unstored is
   t.same(texts, ['before', 'during'], 'the recipient got exactly what was acknowledged');
   await closeAll([sender, reader]);
 });
+
+t.test("a worker killed with SIGKILL: its primary releases the worker's clients at once, not after the lease", async (t) => {
+  // A lease far longer than the wait below: only the primary's release can explain a quick leave.
+  const node = await startApp('server', { ...env(2), NODE_LEASE_MS: '60000' });
+  t.teardown(() => node.stop());
+  const base = `ws://127.0.0.1:${node.port}`;
+  const watcher = await textClient(B, 'watcher4');
+  const clients: TestClient[] = [];
+  for (let i = 0; i < 6; i++) {
+    clients.push(await textClient(base, `tab${i}`));
+    t.equal(await watcher.next(), `Client #tab${i} joined the chat`);
+  }
+  // /ready is answered by one worker and lists it: kill that one if it holds clients.
+  let victim: { pid: number; clients: number } | undefined;
+  while (!victim) {
+    const ready = (await (await fetch(`http://127.0.0.1:${node.port}/ready`)).json()) as { workers: { pid: number; clients: number }[] };
+    victim = ready.workers.find((w) => w.clients > 0);
+  }
+  const killedAt = Date.now();
+  process.kill(victim.pid, 'SIGKILL');
+  const left: string[] = [];
+  while (left.length < victim.clients) left.push(await watcher.next((f) => f.endsWith('left the chat'), 20_000));
+  const took = Date.now() - killedAt;
+  t.equal(left.length, victim.clients, `the dead worker's ${victim.clients} clients left: ${left.join('; ')}`);
+  t.ok(took < 20_000, `announced ${took} ms after the kill, with a 60 s lease`);
+  await closeAll([watcher, ...clients]);
+});

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadEnvFile } from '@chorus/service-kit';
 import { loadServerConfig, type ServerConfig } from './config.js';
+import { DeadNodeReaper } from './backends/redis/dead-node-reaper.js';
 import { redisBackendFromConfig } from './backends/redis/from-config.js';
 import { ClusterBackend } from './backends/cluster/cluster-backend.js';
 import { postToPrimary } from './cluster/ipc.js';
@@ -62,6 +63,7 @@ async function runPrimary(config: ServerConfig): Promise<void> {
   const writer = primaryWritesMessages(config)
     ? new MessageWriterService(storage, { onError: (err) => log.error({ err }, 'message writer: a commit failed') })
     : undefined;
+  const reaper = config.REDIS_URL ? new DeadNodeReaper(config.REDIS_URL) : undefined;
   new Primary({
     workers: config.WORKERS,
     maxClients: config.MAX_CLIENTS,
@@ -70,7 +72,9 @@ async function runPrimary(config: ServerConfig): Promise<void> {
     rooms,
     ...(config.REDIS_URL ? {} : { persistence: storage }),
     ...(writer ? { writer } : {}),
+    ...(reaper ? { reapNode: (node: string) => reaper.reap(node) } : {}),
     onExit: async () => {
+      reaper?.close();
       await writer?.close();
       await storage.close();
     },
@@ -121,6 +125,7 @@ async function runWorker(config: ServerConfig): Promise<void> {
     // Reads stay here (WAL readers never wait for the writer).
     const writer = primaryWritesMessages(config) ? new WriterClient() : undefined;
     running = await runNode(config, { backend, storage, node, log, ...(writer ? { writer } : {}) });
+    if (withRedis(config)) postToPrimary({ ch: 'chorus', type: 'redis-node', node });
   } catch (err) {
     // The primary logs it once and stops the cluster, rather than restarting us forever.
     postToPrimary({ ch: 'chorus', type: 'fatal', message: (err as Error).message });

@@ -25,6 +25,8 @@ export const WorkerMessage = z.discriminatedUnion('type', [
   z.object({ ch: tag, type: z.literal('hello'), meshPath: z.string() }),
   z.object({ ch: tag, type: z.literal('listening'), port: z.number().int() }),
   z.object({ ch: tag, type: z.literal('fatal'), message: z.string() }),
+  /** With Redis: the worker is this node of the service (the primary releases it at once if the worker dies). */
+  z.object({ ch: tag, type: z.literal('redis-node'), node: z.string().min(1).max(100) }),
   /** The worker has added peer `id` to its mesh. */
   z.object({ ch: tag, type: z.literal('peer-ack'), id: workerId }),
   z.object({

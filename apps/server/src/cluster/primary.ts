@@ -29,6 +29,8 @@ export interface PrimaryOptions {
   readonly writer?: MessageWriterService;
   /** Runs once every worker has exited, before the primary exits (e.g. closes the writer, then storage). */
   readonly onExit?: () => Promise<void>;
+  /** With Redis: releases a dead worker's node at once (each worker is a node of the service). */
+  readonly reapNode?: (node: string) => Promise<number>;
 }
 
 /**
@@ -53,6 +55,8 @@ export class Primary {
    * disconnect have been seen, and the two can arrive in either order.
    */
   readonly #alive = new Set<Worker>();
+  /** With Redis: the node name each worker announced. */
+  readonly #nodes = new Map<number, string>();
 
   constructor(options: PrimaryOptions) {
     this.#options = options;
@@ -108,6 +112,10 @@ export class Primary {
 
   #onMessage(worker: Worker, message: WorkerMessage): void {
     if (message.type === 'listening') return this.#workerListening(worker, message.port);
+    if (message.type === 'redis-node') {
+      this.#nodes.set(worker.id, message.node);
+      return;
+    }
     if (message.type === 'fatal') {
       // Every worker fails the same way (e.g. the port is taken): say it once.
       if (this.#shuttingDown) return;
@@ -134,6 +142,11 @@ export class Primary {
     this.#alive.delete(worker);
     this.#listeningWorkers.delete(worker.id);
     const released = this.#state.workerGone(worker.id);
+    const node = this.#nodes.get(worker.id);
+    this.#nodes.delete(worker.id);
+    if (node !== undefined && this.#options.reapNode && !this.#shuttingDown) {
+      void this.#options.reapNode(node).then((clients) => this.#log.info({ worker: worker.id, node, clients }, 'released the dead worker\'s clients'));
+    }
     if (this.#shuttingDown) {
       if (this.#alive.size === 0) this.#exit();
       return;

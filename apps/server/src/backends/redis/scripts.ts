@@ -225,3 +225,12 @@ if op == 'delete' then
 end
 return redis.error_reply('unknown room op ' .. op)
 `);
+
+/**
+ * ARGV: P, node. NODE died (its primary saw the worker exit): its connections
+ * are released now and announced as crashed, instead of when its lease runs
+ * out. Returns how many clients it held.
+ */
+export const DROP_DEAD_NODE = script(`
+return dropNode(ARGV[2], true)
+`);
