@@ -208,3 +208,24 @@ t.test('a name in use: the conflict, "use this tab instead" with ?takeover=1, an
   t.equal(session.notices.length, 0, 'no notice on top of the screen');
   t.match(explainClose({ code: CloseCode.REPLACED, reason: '', error: null, clientId: 'alice', opened: true }), /in use in another tab/);
 });
+
+t.test('a ping that waited for the rate carries the time it left, so the round trip is the network’s alone', async (t) => {
+  FakeSocket.install();
+  const time = new FakeTime();
+  const realNow = Date.now;
+  Date.now = () => 1_700_000_000_000 + time.now;
+  t.teardown(() => void (Date.now = realNow));
+  const store = new MemoryStore();
+  for (let n = 1; n <= 10; n++) await store.putOutbox(entry(n));
+  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', async () => store, { time: { timers: time, clock: time.clock } });
+  session.start();
+  t.teardown(() => session.stop());
+  const socket = await FakeSocket.next();
+  const sent = timeFrames(socket, time);
+  socket.accept();
+  socket.play(welcome({ perSecond: 10, burst: 2 }));
+  time.advance(5_000);
+  const ping = sent.find((s) => s.frame.type === 'ping')!;
+  t.ok(ping.at > 0, `the ping waited behind the outbox (left at ${ping.at} ms)`);
+  t.equal((ping.frame as { sentAt: number }).sentAt, 1_700_000_000_000 + ping.at, 'its sentAt is when it left');
+});

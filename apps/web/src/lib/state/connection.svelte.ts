@@ -88,7 +88,11 @@ export class Connection {
   constructor(options: ConnectionOptions) {
     this.#options = options;
     this.#backoff = options.backoff ?? new Backoff({ baseMs: 500, capMs: 15_000 });
-    this.#pacer = new FramePacer((frame) => this.#socket?.send(JSON.stringify(frame)), options.pacing);
+    this.#pacer = new FramePacer((frame) => {
+      // A ping's sentAt is when it leaves, not when it was queued: the round trip must not include the wait for the rate.
+      const out = frame.type === 'ping' ? { ...frame, sentAt: Date.now() } : frame;
+      this.#socket?.send(JSON.stringify(out));
+    }, options.pacing);
   }
 
   /** Connects, unless already connecting or online. */
