@@ -7,6 +7,8 @@ t.test('flooding: an error frame first, then close 1008 (the clock stands still,
   const server = await startInProcess({ MESSAGE_RATE: '5', MESSAGE_BURST: '5' }, () => 1_800_000_000_000);
   t.teardown(() => server.stop());
   const c = await jsonClient(server.base, 'flood');
+  const welcome = JSON.parse(c.frames[0]!);
+  t.same(welcome.limits.frameRate, { perSecond: 5, burst: 5 }, 'the welcome tells the client the rate it may send at');
   for (let i = 0; i < 6; i++) c.send({ type: 'ping', id: `p${i}`, sentAt: i });
   const frames = (await c.take(6)).map((f) => JSON.parse(f));
   t.same(frames.slice(0, 5).map((f) => f.id), ['p0', 'p1', 'p2', 'p3', 'p4'], 'the burst goes through');

@@ -1,5 +1,6 @@
 import type { ServerFrame } from '@chorus/protocol';
 import t from 'tap';
+import { GENEROUS_LIMITS } from '../helpers/spawn-app.js';
 import { forEachTarget } from '../helpers/targets.js';
 import { jsonClient, TestClient, textClient } from '../helpers/ws-client.js';
 
@@ -20,7 +21,15 @@ forEachTarget(t, { MAX_CLIENTS: '3' }, async (t, server) => {
     t.equal(welcome.protocol, 'chorus.v1');
     t.same(welcome.online, ['alice']);
     t.ok(welcome.serverAt >= before - 1000 && welcome.serverAt <= Date.now() + 1000, 'server time is now');
-    t.same(welcome.limits, { maxTextLength: 10_000, maxFrameBytes: 65_536 });
+    t.same(
+      welcome.limits,
+      {
+        maxTextLength: 10_000,
+        maxFrameBytes: 65_536,
+        frameRate: { perSecond: Number(GENEROUS_LIMITS.MESSAGE_RATE), burst: Number(GENEROUS_LIMITS.MESSAGE_BURST) },
+      },
+      'limits: text, frame size, and the frame rate it may send at (MESSAGE_RATE, MESSAGE_BURST)',
+    );
     t.match(welcome.node, /^(s|w\d+)-[0-9a-f]{6}$/);
     await raw.close();
   });

@@ -325,9 +325,9 @@ if (requireChromium(t)) {
     await t.test('a second tab with a connected id is told so in plain words', async (t) => {
       const again = await openTab(browser, `${base}/alice`);
       tabs.push(again);
-      await connState(again.page, 'offline').waitFor();
-      const banner = again.page.getByTestId('error-banner');
-      t.match(await banner.textContent(), /already connected as “alice”/, 'the banner says alice is already connected');
+      const screen = again.page.locator('[data-testid="name-in-use"][data-conflict="taken"]');
+      await screen.waitFor();
+      t.match(await screen.textContent(), /“alice” is open somewhere else/, 'a screen of its own says alice is in use elsewhere');
       await shot(again.page, 'browser-alice-taken.png');
       t.equal(await connState(alice.page, 'online').count(), 1, 'the first alice stays online');
       await again.page.context().close();

@@ -859,7 +859,7 @@ t.test('start route: where a tab goes for the id in its path', (t) => {
   const tokens = new TokenStore(fakeStorage(), time.clock);
   t.match(entryFor(null, tokens, { continueLast: true }), { kind: 'gate', mode: 'sign-in', name: '' }, '/ with nobody signed in: the sign-in screen');
   t.same(entryFor('erin', tokens, { continueLast: true }), { kind: 'chat', id: 'erin', token: null }, 'an id without a token: a guest');
-  t.match(entryFor('a b', tokens, { continueLast: true }), { kind: 'gate', mode: 'guest', name: 'a b', problem: /“a b” cannot be used as a name/ });
+  t.match(entryFor('a b', tokens, { continueLast: true }), { kind: 'gate', mode: 'guest', name: 'a b', problem: /^“a b” has a space\. A name can use/ });
 
   tokens.save({ username: 'dave', token: 'tok', expiresAt: 2_000 });
   t.match(entryFor(null, tokens, { continueLast: true }), { kind: 'chat', id: 'dave', token: { token: 'tok' } }, '/ continues as the signed-in user');
@@ -961,7 +961,7 @@ t.test('auth failures in plain words', (t) => {
   t.equal(explainAuthFailure(f('TOO_MANY_ATTEMPTS', 'x', 840), 'sign-in', 'dave'), 'Too many attempts. Try again in 14 minutes.');
   t.equal(explainAuthFailure(f('TOO_MANY_ATTEMPTS', 'x'), 'sign-in', 'dave'), 'Too many attempts. Wait a while, then try again.');
   t.equal(explainAuthFailure(f('WRONG_PASSWORD'), 'change-password', 'dave'), 'Your current password is not right.');
-  t.match(explainAuthFailure(f('INVALID_CLIENT_ID', 'invalid username: must be 1-64 letters'), 'sign-up', 'a b'), /^“a b” cannot be used as a username: must be 1-64 letters\.$/);
+  t.match(explainAuthFailure(f('INVALID_CLIENT_ID', 'invalid username: must be 1-64 letters'), 'sign-up', 'a b'), /^“a b” has a space\. A username can use/, 'in our words, about the name');
   t.match(explainAuthFailure(f('NETWORK', 'Failed to fetch'), 'sign-in', 'dave'), /Cannot reach the chat server/);
   t.same([1, 30, 60, 61, 900, 3600, 7201].map(formatWait), ['a second', '30 seconds', 'a minute', '2 minutes', '15 minutes', 'an hour', '3 hours']);
   t.end();
@@ -984,12 +984,15 @@ t.test('sign-in flow: checks before asking, answers in plain words, hands over t
   t.equal(flow.error, 'Enter your username and your password.', 'an empty password is not sent');
   t.equal(await flow.signUp('dave', 'short'), false);
   t.equal(flow.error, 'The password must be at least 8 characters.');
+  t.equal(flow.errorField, 'password', 'shown at the password field, not under the profile');
   t.equal(await flow.signUp('davedave', 'DaveDave'), false);
   t.equal(flow.error, 'The password must not be your username.');
   t.equal(await flow.signUp('no spaces', 'long enough pw'), false);
-  t.match(flow.error, /^“no spaces” cannot be used as a username/);
+  t.match(flow.error, /^“no spaces” has a space\. A username can use the letters A–Z/);
+  t.equal(flow.errorField, 'username', 'shown at the username');
   t.equal(await flow.signUp('dave', 'long enough pw', { age: 1.5 }), false);
   t.equal(flow.error, 'Age must be a whole number from 0 to 150.');
+  t.equal(flow.errorField, 'profile', 'a profile problem is shown with the profile');
   t.same(requests, [], 'none of these reached the server');
 
   flow.choose('sign-up');
@@ -998,6 +1001,7 @@ t.test('sign-in flow: checks before asking, answers in plain words, hands over t
   answer = new Response(JSON.stringify({ code: 'USERNAME_TAKEN', message: 'this username is taken' }), { status: 409 });
   t.equal(await flow.signUp('dave', 'long enough pw', { firstNames: 'Dave' }), false);
   t.match(flow.error, /“dave” is taken/);
+  t.equal(flow.errorField, 'username', 'the server’s refusal of the name is shown at the name');
   t.equal(flow.busy, false);
 
   const user = { username: 'dave', profile: { firstNames: null, lastNames: null, age: null, gender: null }, createdAt: 1 };

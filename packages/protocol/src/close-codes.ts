@@ -26,6 +26,12 @@ export const CloseCode = {
   AUTH_FAILED: 4401,
   /** Another connection already uses this client id (terminal). */
   CLIENT_ID_TAKEN: 4409,
+  /**
+   * Another connection took this client id over (it connected with `?takeover=1`):
+   * terminal, so that two tabs do not take it back and forth by themselves; the
+   * person may take it back on purpose.
+   */
+  REPLACED: 4410,
   /** The client did not read fast enough and the server stopped buffering for it: reconnect and resume. */
   SLOW_CONSUMER: 4500,
 } as const;

@@ -38,6 +38,11 @@ export const ERRORS = {
     close: CloseCode.CLIENT_ID_TAKEN,
     status: 409,
   },
+  REPLACED: {
+    message: 'this client id was taken over by another connection',
+    retryable: false,
+    close: CloseCode.REPLACED,
+  },
   RATE_LIMITED: { message: 'too many frames: slow down', retryable: true },
   FLOODING: { message: 'too many frames after a warning', retryable: false, close: CloseCode.POLICY_VIOLATION },
   TOO_MANY_CONNECTIONS: {

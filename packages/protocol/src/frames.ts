@@ -166,7 +166,17 @@ export const WelcomeFrame = z.strictObject({
   rooms: z.array(RoomSummary),
   /** The rooms this client is a member of. */
   memberOf: z.array(z.string()),
-  limits: z.strictObject({ maxTextLength: z.number().int(), maxFrameBytes: z.number().int() }),
+  limits: z.strictObject({
+    maxTextLength: z.number().int(),
+    maxFrameBytes: z.number().int(),
+    /**
+     * How many frames a second this connection may send, and the burst above
+     * that: every frame counts (sends, receipts, typing, pings, ...). A client
+     * that paces itself to it is never answered RATE_LIMITED. Absent: the
+     * server does not limit frames.
+     */
+    frameRate: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().positive() }).optional(),
+  }),
 });
 
 /** A chat message delivered to its recipients (and nobody else). */

@@ -50,6 +50,8 @@ export type Payload =
   | { readonly kind: 'probe' }
   /** Sessions of a user were revoked (logout, password change): their live connections must end. */
   | { readonly kind: 'revoked'; readonly revocation: Revocation }
+  /** Another connection takes this client's id over (`?takeover=1`): its connections must end with REPLACED. */
+  | { readonly kind: 'replaced'; readonly clientId: string }
   /** Receipts for the messages of one sender (`to`), gathered over an event-loop turn of the node that routes them. */
   | { readonly kind: 'receipts'; readonly to: string; readonly receipts: readonly Receipt[] }
   | { readonly kind: 'typing'; readonly typing: Typing };
@@ -95,6 +97,8 @@ export type OutEvent =
       readonly rooms: readonly RoomSummary[];
       readonly memberOf: readonly string[];
       readonly serverAt: number;
+      /** The connection's inbound frame rate, for the client to pace itself (none: unlimited). */
+      readonly frameRate?: { readonly perSecond: number; readonly burst: number } | undefined;
     }
   | { readonly kind: 'echo'; readonly text: string }
   | {

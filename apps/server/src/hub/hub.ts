@@ -12,7 +12,7 @@ import {
   type ErrorCode,
   type RoomSummary,
 } from '@chorus/protocol';
-import { BackendUnavailableError, type HubBackend } from './backend.js';
+import { BackendUnavailableError, type Admission, type HubBackend } from './backend.js';
 import type { Codec } from './codec.js';
 import { Connection, type FrameHandler, type MessageKey } from './connection.js';
 import type { Command, Delivery, Envelope, OutEvent, PresenceChange, Receipt, Revocation, RoomChange, Target, Typing } from './events.js';
@@ -22,6 +22,7 @@ import type { MessageLog, StoredMessage } from './message-log.js';
 import { ReceiptBook } from './receipt-book.js';
 import { RecentIds } from './recent-ids.js';
 import type { OutFrame, Session } from './session.js';
+import { OfflineWaiters, TAKEOVER_WAIT_MS } from './takeover.js';
 
 /** The few log calls the hub makes (pino's signature; the hub does not import pino). */
 export interface HubLogger {
@@ -92,6 +93,8 @@ export class Hub implements FrameHandler {
   #lastPresenceFlush = 0;
   #messageCount = 0;
   readonly #revocationListeners = new Set<(revocation: Revocation) => void>();
+  /** Connections taking an id over, waiting for it to go offline. */
+  readonly #takeovers = new OfflineWaiters();
 
   constructor(options: HubOptions) {
     this.#backend = options.backend;
@@ -131,11 +134,13 @@ export class Hub implements FrameHandler {
   /**
    * A transport accepted a connection: admit it (asynchronously) and return its
    * handle. With `resume`, live traffic waits for the client's resume frame.
+   * With `takeover`, an id held by another connection is taken from it (that
+   * one is closed with REPLACED) instead of being refused as taken.
    */
-  open(session: Session, codec: Codec, options: { resume?: boolean; ip?: string; multi?: boolean } = {}): Connection {
+  open(session: Session, codec: Codec, options: { resume?: boolean; ip?: string; multi?: boolean; takeover?: boolean } = {}): Connection {
     const rate = this.#rate && { ...this.#rate, clock: this.#clock };
     const connection = new Connection(this.#nextConnectionId(), session, codec, this, rate);
-    void this.#admit(connection, options.resume === true, options.ip ?? '', options.multi === true);
+    void this.#admit(connection, options.resume === true, options.ip ?? '', options.multi === true, options.takeover === true);
     return connection;
   }
 
@@ -189,11 +194,12 @@ export class Hub implements FrameHandler {
 
   // ---- admission -----------------------------------------------------------
 
-  async #admit(connection: Connection, resume: boolean, ip: string, multi: boolean): Promise<void> {
+  async #admit(connection: Connection, resume: boolean, ip: string, multi: boolean, takeover: boolean): Promise<void> {
     const { clientId } = connection;
     let admission;
     try {
       admission = await this.#backend.admit(clientId, ip, multi);
+      if (admission === 'taken' && takeover && connection.state !== 'closed') admission = await this.#takeOver(clientId, ip, multi);
     } catch (err) {
       const unavailable = err instanceof BackendUnavailableError;
       if (unavailable) this.#log.warn({ clientId, reason: err.message }, 'refused: shared state unavailable');
@@ -240,9 +246,27 @@ export class Hub implements FrameHandler {
       rooms: view.rooms(),
       memberOf: view.roomsOf(clientId),
       serverAt: this.#clock(),
+      // Told, so that a well-behaved client paces itself and is never answered RATE_LIMITED.
+      frameRate: this.#rate && { perSecond: this.#rate.perSecond, burst: this.#rate.burst },
     });
     this.#log.info({ clientId, protocol: connection.codec.name }, 'connected');
     connection.opened();
+  }
+
+  /**
+   * Asks whichever node holds `clientId` to end its connections (REPLACED), waits
+   * for the presence feed to report the id free, and asks for admission again.
+   * Still `taken` if the old connection is not released in time, or someone
+   * else got the id first.
+   */
+  async #takeOver(clientId: string, ip: string, multi: boolean): Promise<Admission> {
+    const released = this.#takeovers.wait(clientId, TAKEOVER_WAIT_MS);
+    const held = await this.#backend.route({ target: { kind: 'client', clientId }, payload: { kind: 'replaced', clientId } });
+    // Not online anywhere any more: it went by itself meanwhile.
+    if (!held) released.cancel();
+    if (held && !(await released.offline)) return 'taken';
+    this.#log.info({ clientId }, 'taking over');
+    return this.#backend.admit(clientId, ip, multi);
   }
 
   async #release(connection: Connection): Promise<void> {
@@ -565,6 +589,12 @@ export class Hub implements FrameHandler {
       case 'revoked':
         for (const listener of this.#revocationListeners) listener(payload.revocation);
         return;
+      case 'replaced':
+        for (const connection of [...(this.#clients.get(payload.clientId) ?? [])]) {
+          connection.refuse('REPLACED');
+          void this.#release(connection);
+        }
+        return;
       case 'typing':
         return this.#fanout(delivery.target, { kind: 'typing', typing: payload.typing }, { client: payload.typing.from });
       case 'receipts': {
@@ -587,6 +617,7 @@ export class Hub implements FrameHandler {
   }
 
   #onPresence(change: PresenceChange): void {
+    if (!change.online) this.#takeovers.offline(change.clientId);
     // Text clients get a line per event, at once; JSON clients a batched frame.
     if (this.#textConnections.size > 0) {
       const frames = new FrameCache(change.online ? { kind: 'joined', clientId: change.clientId } : { kind: 'left', clientId: change.clientId });

@@ -118,7 +118,7 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     },
   });
 
-  app.route<{ Params: { clientId: string }; Querystring: { resume?: string } }>({
+  app.route<{ Params: { clientId: string }; Querystring: { resume?: string; takeover?: string } }>({
     method: 'GET',
     url: '/ws/:clientId',
     config: { rateLimit: { max: options.upgradesPerMinutePerIp, timeWindow: 60_000 } },
@@ -164,7 +164,13 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
       // A signed-in user may have several connections (tabs, devices); a guest one.
       const signedIn = auth.user !== null;
       // `?resume=1`: live traffic waits until the client's resume frame has been answered.
-      const connection = hub.open(session, codec, { resume: request.query.resume === '1', ip: request.ip, multi: signedIn });
+      // `?takeover=1`: an id another connection holds is taken from it (that one closes with 4410).
+      const connection = hub.open(session, codec, {
+        resume: request.query.resume === '1',
+        takeover: request.query.takeover === '1',
+        ip: request.ip,
+        multi: signedIn,
+      });
       heartbeat.watch(socket);
       if (auth.user !== null) guard.watch(socket, auth.user, auth.sessionId, auth.expiresAt);
       connections.set(socket, connection);

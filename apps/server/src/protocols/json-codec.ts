@@ -77,7 +77,11 @@ export class JsonCodec implements Codec {
           onlineCount: event.onlineCount,
           rooms: [...event.rooms],
           memberOf: [...event.memberOf],
-          limits: { maxTextLength: MAX_TEXT_LENGTH, maxFrameBytes: this.#maxFrameBytes },
+          limits: {
+            maxTextLength: MAX_TEXT_LENGTH,
+            maxFrameBytes: this.#maxFrameBytes,
+            ...(event.frameRate ? { frameRate: { perSecond: event.frameRate.perSecond, burst: event.frameRate.burst } } : {}),
+          },
         };
       case 'message':
         return messageFrame(event.envelope);

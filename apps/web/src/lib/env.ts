@@ -26,9 +26,11 @@ export async function loadEnv(fetchFn: typeof fetch = fetch): Promise<ClientEnv>
 
 /**
  * The WebSocket URL for `clientId` on the chat server at `server`; with
- * `resume`, the server holds live traffic until the client's resume frame.
+ * `resume`, the server holds live traffic until the client's resume frame;
+ * with `takeover`, it takes the id from a connection that holds it.
  */
-export function socketUrl(server: string, clientId: string, options: { resume?: boolean } = {}): string {
+export function socketUrl(server: string, clientId: string, options: { resume?: boolean; takeover?: boolean } = {}): string {
   const url = `${server.replace(/\/+$/, '')}/ws/${encodeURIComponent(clientId)}`;
-  return options.resume ? `${url}?resume=1` : url;
+  const query = [options.resume ? 'resume=1' : null, options.takeover ? 'takeover=1' : null].filter((p) => p !== null);
+  return query.length > 0 ? `${url}?${query.join('&')}` : url;
 }

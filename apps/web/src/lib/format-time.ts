@@ -11,6 +11,11 @@ export function formatFull(epochMs: number): string {
   return full.format(epochMs);
 }
 
+/** A moment for "since …": the time of day when it was today, else the date and time. */
+export function formatSince(epochMs: number, now: number = Date.now()): string {
+  return new Date(epochMs).toDateString() === new Date(now).toDateString() ? formatClock(epochMs) : formatFull(epochMs);
+}
+
 /** How far apart two clocks may be before a message is marked, in ms. */
 export const CLOCK_SKEW_MS = 60_000;
 

@@ -1,7 +1,32 @@
+import { nameProblem } from '../name-words.js';
 import type { AuthFailure } from './auth-api.js';
 
 /** What the person was doing when a request failed. */
 export type AuthAction = 'sign-in' | 'sign-up' | 'change-password';
+
+/** A field of the sign-in and sign-up forms an error can be about. */
+export type AuthField = 'username' | 'password' | 'profile';
+
+/**
+ * The field a refusal is about, so that the form shows it there; null for
+ * one about the attempt as a whole (the network, too many attempts). A failed
+ * sign-in never says whether the name or the password was wrong: the
+ * password field, where the person types next.
+ */
+export function fieldOfFailure(code: AuthFailure['code'], action: AuthAction): AuthField | null {
+  switch (code) {
+    case 'USERNAME_TAKEN':
+    case 'INVALID_CLIENT_ID':
+      return 'username';
+    case 'WEAK_PASSWORD':
+    case 'WRONG_PASSWORD':
+      return 'password';
+    case 'AUTH_FAILED':
+      return action === 'sign-in' ? 'password' : null;
+    default:
+      return null;
+  }
+}
 
 /** "30 seconds", "a minute", "15 minutes", "2 hours": a wait rounded up. */
 export function formatWait(seconds: number): string {
@@ -26,7 +51,8 @@ export function explainAuthFailure(failure: AuthFailure, action: AuthAction, use
     case 'WEAK_PASSWORD':
       return `${capitalize(failure.message)}.`;
     case 'INVALID_CLIENT_ID':
-      return `“${username}” cannot be used as a username: ${failure.message.replace(/^invalid (username|client id): /, '')}.`;
+      // The server's words are about an id; ours are about the person's name, and say what is allowed.
+      return nameProblem(username, 'username') ?? `“${username}” cannot be used as a username: ${failure.message.replace(/^invalid (username|client id): /, '')}.`;
     case 'WRONG_PASSWORD':
       return 'Your current password is not right.';
     case 'TOO_MANY_ATTEMPTS':

@@ -1,4 +1,4 @@
-import { clientIdProblem } from '@chorus/protocol';
+import { nameProblem } from '../name-words.js';
 import { sessionEndNotice } from './auth-words.js';
 import type { StoredToken, TokenStore } from './token-store.js';
 
@@ -39,8 +39,8 @@ export function entryFor(pathId: string | null, tokens: TokenStore, options: { c
     if (token) return { kind: 'chat', id: token.username, token };
     return { kind: 'gate', mode: 'sign-in', name: '', notice: null, problem: null };
   }
-  const problem = clientIdProblem(pathId);
-  if (problem) return { kind: 'gate', mode: 'guest', name: pathId, notice: null, problem: `“${pathId}” cannot be used as a name: ${problem}.` };
+  const problem = nameProblem(pathId);
+  if (problem) return { kind: 'gate', mode: 'guest', name: pathId, notice: null, problem };
   const found = tokens.lookup(pathId);
   if (found.status === 'valid') return { kind: 'chat', id: pathId, token: found.token };
   if (found.status === 'expired') {

@@ -1,13 +1,13 @@
-import { clientIdProblem } from '@chorus/protocol';
 import { AuthApi, authBase, type SignedIn, type UserProfile } from '../auth/auth-api.js';
 import { explainAuthFailure, sessionEndNotice } from '../auth/auth-words.js';
 import { entryAfterAuthEnded, entryFor, type AuthEnding, type Entry } from '../auth/start-route.js';
 import { TokenStore, type StoredToken } from '../auth/token-store.js';
 import { loadEnv, socketUrl, type ClientEnv } from '../env.js';
+import { nameProblem } from '../name-words.js';
 import { idFromPath, pathForId } from '../route.js';
 import type { ChatStore } from '../store/chat-store.js';
 import { deleteChatStore, openChatStore, type StoreOwner } from '../store/indexeddb-store.js';
-import { ChatSession } from './chat-session.svelte.js';
+import { ChatSession, type UrlOptions } from './chat-session.svelte.js';
 import { passwordProblem, SignInFlow } from './sign-in.svelte.js';
 
 /** The signed-in account, as the header shows it. */
@@ -92,7 +92,7 @@ export class AppState {
 
   /** Chats as the guest `name` (or as the account, if this browser is signed in to it): returns the problem with the name instead, if it has one. */
   join(name: string): string | null {
-    const problem = clientIdProblem(name);
+    const problem = nameProblem(name);
     if (problem) return problem;
     this.#navigate(name);
     this.#route(false);
@@ -186,7 +186,7 @@ export class AppState {
       return;
     }
     const owner: StoreOwner = token ? 'account' : 'guest';
-    const session: ChatSession = new ChatSession(id, () => this.#serverUrl(session, token), () => this.#deps.openStore(id, owner), {
+    const session: ChatSession = new ChatSession(id, (options) => this.#serverUrl(session, token, options), () => this.#deps.openStore(id, owner), {
       token: token?.token ?? null,
       onAuthEnded: (ending) => this.#authEnded(session, ending),
     });
@@ -220,12 +220,12 @@ export class AppState {
   }
 
   /** The socket URL for the next attempt of `session`. */
-  async #serverUrl(session: ChatSession, token: StoredToken | null): Promise<string> {
+  async #serverUrl(session: ChatSession, token: StoredToken | null, options: UrlOptions): Promise<string> {
     // Another tab signed out (or in again) since: never reconnect with a token this browser let go.
     if (token !== null && this.#tokens.get(token.username)?.token !== token.token) {
       queueMicrotask(() => this.#authEnded(session, { error: null, reason: 'signed out' }));
       throw new Error('signed out in another tab');
     }
-    return socketUrl((await this.#loadEnv()).SERVER, session.me, { resume: true });
+    return socketUrl((await this.#loadEnv()).SERVER, session.me, { resume: true, takeover: options.takeover });
   }
 }

@@ -32,6 +32,9 @@ import { explainRoomError, explainSendError, type RoomAction } from './plain-wor
 import { ReceiptOutbox } from './receipt-outbox.js';
 import { RoomDirectory } from './rooms.svelte.js';
 import { ServerClock } from './server-clock.svelte.js';
+import { NameConflict, type Conflict } from './name-conflict.svelte.js';
+import { Notices, type Notice } from './notices.svelte.js';
+import type { Timers } from './timers.js';
 import { TypingSender } from './typing-sender.js';
 import { TypingIndicators } from './typing.svelte.js';
 
@@ -41,12 +44,17 @@ export interface ChatSessionOptions {
   readonly token?: string | null;
   /** The server refused or ended the session for want of a valid token (close 4401). */
   onAuthEnded?(ending: AuthEnding): void;
+  /** Timers and a monotonic clock for pacing frames, batching receipts and clearing notices (tests drive them). */
+  readonly time?: { readonly timers: Timers; readonly clock: () => number };
 }
 
-/** A problem worth telling the user that is not about the connection itself. */
-export interface Notice {
-  readonly id: number;
-  readonly text: string;
+export type { Notice } from './notices.svelte.js';
+export type { Conflict } from './name-conflict.svelte.js';
+
+/** What the socket URL of the next attempt must ask for. */
+export interface UrlOptions {
+  /** Take the id over from the connection that holds it (`?takeover=1`). */
+  readonly takeover: boolean;
 }
 
 /** The open conversation, as its header shows it. */
@@ -68,6 +76,8 @@ export type OpenConversation =
 const RESTORE_RECENT = 2 * HISTORY_PAGE;
 /** How long state changes gather before the small records (cursors, rooms, conversations) are written. */
 const META_DELAY_MS = 100;
+/** How long after the server's last RATE_LIMITED my unacknowledged messages go again (its bucket has refilled by then). */
+const RATE_LIMIT_QUIET_MS = 3_000;
 
 /** Where the open conversation's history stands, for the top of the message list. */
 export interface OlderState {
@@ -107,8 +117,10 @@ export class ChatSession {
   readonly conversations: Conversations;
   /** Who is typing where; indicators expire on the server's clock. */
   readonly typing = new TypingIndicators(() => this.clock.now());
-  /** Errors the server reported that no message of mine explains, and room news. */
-  notices = $state<Notice[]>([]);
+  /** Errors the server reported that no message of mine explains, and room news: one per kind. */
+  readonly #notices: Notices;
+  /** Another connection has my id, or took it from this tab (guests: one connection per name). */
+  readonly #conflict: NameConflict;
   /** The longest text the server accepts (from the welcome frame). */
   maxTextLength = $state(MAX_TEXT_LENGTH);
   /** Which server process holds the connection (for support). */
@@ -127,7 +139,6 @@ export class ChatSession {
 
   readonly #refPrefix = Math.random().toString(36).slice(2, 10);
   #refs = 0;
-  #notices = 0;
   readonly #roomCommands = new Map<string, PendingRoomCommand>();
   readonly #typingSender: TypingSender;
   readonly #receipts: ReceiptOutbox;
@@ -150,14 +161,15 @@ export class ChatSession {
   readonly #onPageHide = () => void this.#saveMeta();
 
   /**
-   * `resolveUrl` names the socket URL for each attempt (with `?resume=1`);
+   * `resolveUrl` names the socket URL for each attempt (with `?resume=1`, and
+   * `?takeover=1` when asked);
    * `openStore` opens this id's store (in memory when not given); `options`
    * give the account's token (none: a guest) and who to tell when the server
    * refuses or ends the session for want of a valid token.
    */
   constructor(
     me: string,
-    resolveUrl: () => Promise<string>,
+    resolveUrl: (options: UrlOptions) => Promise<string>,
     openStore: () => Promise<ChatStore> = async () => new MemoryStore(),
     options: ChatSessionOptions = {},
   ) {
@@ -173,20 +185,27 @@ export class ChatSession {
       loading: this.messages.loadingOlder(this.conversations.active),
       complete: this.messages.complete(this.conversations.active),
     });
+    this.#notices = new Notices(options.time?.timers);
+    this.#conflict = new NameConflict();
     this.connection = new Connection({
       clientId: me,
       resolveUrl: async () => {
         await this.#restored;
-        return resolveUrl();
+        return resolveUrl({ takeover: this.#conflict.takingOver });
       },
       onFrame: (frame) => this.#handle(frame),
       onLost: (reason) => this.#lost(reason),
+      onUnsent: (frames) => {
+        // Receipts are nobody else's to send again; the outbox, the resume and the room syncs go again after the next welcome.
+        for (const frame of frames) if (frame.type === 'receipt') for (const id of frame.ids) this.#receipts.add(frame.status, frame.from, id);
+      },
       onEnded: (end) => {
         const code = end.error?.code;
         if (end.code !== CloseCode.AUTH_FAILED && code !== 'AUTH_REQUIRED' && code !== 'AUTH_FAILED') return;
         options.onAuthEnded?.({ error: code === 'AUTH_REQUIRED' || code === 'AUTH_FAILED' ? code : null, reason: end.reason });
       },
       token: options.token ?? null,
+      ...(options.time ? { pacing: options.time } : {}),
     });
     this.canSend = $derived(['online', 'connecting', 'reconnecting'].includes(this.connection.status.kind));
     this.#outbox = new Outbox({
@@ -204,7 +223,7 @@ export class ChatSession {
       if (target.to === me) return true; // nobody to tell about a note to myself
       return this.connection.send({ type: 'typing', ...target, active });
     });
-    this.#receipts = new ReceiptOutbox((frame) => this.connection.send(frame));
+    this.#receipts = new ReceiptOutbox((frame) => this.connection.send(frame), options.time ? { timers: options.time.timers } : {});
   }
 
   /** Shows what the store kept, then connects (and keeps reconnecting as the close codes allow). */
@@ -316,9 +335,25 @@ export class ChatSession {
     return this.#roomCommand('delete', name);
   }
 
+  /** Problems worth telling that are not about the connection itself, one per kind. */
+  get notices(): readonly Notice[] {
+    return this.#notices.list;
+  }
+
   /** Hides a notice. */
   dismiss(id: number): void {
-    this.notices = this.notices.filter((n) => n.id !== id);
+    this.#notices.dismiss(id);
+  }
+
+  /** Why this tab cannot chat under its name right now, if that is why it is not connected. */
+  get conflict(): Conflict | null {
+    return this.#conflict.of(this.connection.status);
+  }
+
+  /** "Use this tab instead": connects again, taking my id from the connection that holds it. */
+  takeOver(): void {
+    this.#conflict.takeOver();
+    this.connection.retryNow();
   }
 
   #handle(frame: ServerFrame): void {
@@ -409,6 +444,7 @@ export class ChatSession {
   }
 
   #welcome(frame: WelcomeFrame): void {
+    this.#conflict.welcomed();
     this.clock.fromWelcome(frame.serverAt);
     this.online.reset(frame.online, frame.onlineCount);
     this.maxTextLength = frame.limits.maxTextLength;
@@ -465,7 +501,22 @@ export class ChatSession {
     if (frame.code === 'STORAGE_FAILED') return this.connection.restart('The server could not send what you missed.');
     // Typing frames carry no id: this is a typing notice to a room I just left.
     if (frame.code === 'NOT_ROOM_MEMBER' && frame.ref === undefined) return;
-    this.#notify(`The server said: ${frame.message}.`);
+    if (frame.code === 'RATE_LIMITED') return this.#rateLimited();
+    this.#notify(`The server said: ${frame.message}.`, frame.code);
+  }
+
+  /**
+   * The server dropped frames of mine (the connection paces itself, so this
+   * takes other limits than the welcome's, or a clock that jumped). The error
+   * names none of them: once the server's bucket has had time to refill, my
+   * unacknowledged messages go again with their ids (a retry, stored once),
+   * and the notice goes with the problem.
+   */
+  #rateLimited(): void {
+    this.#notices.show('RATE_LIMITED', 'Sending too fast for the server: some of what you sent is being sent again.', {
+      clearAfterMs: RATE_LIMIT_QUIET_MS,
+      onClear: () => this.#outbox.resend(),
+    });
   }
 
   #lost(reason: string): void {
@@ -586,8 +637,9 @@ export class ChatSession {
     return command;
   }
 
-  #notify(text: string): void {
-    this.notices = [...this.notices, { id: ++this.#notices, text }];
+  /** Shows a notice; one of the same `kind` (by default: the same text) is replaced, never stacked. */
+  #notify(text: string, kind: string = text): void {
+    this.#notices.show(kind, text);
   }
 
   #ref(kind: string): string {

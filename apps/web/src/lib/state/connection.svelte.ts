@@ -1,6 +1,8 @@
 import { ERRORS, SUBPROTOCOL, ServerFrame, shouldReconnect, type ClientFrame, type ErrorFrame } from '@chorus/protocol';
 import { Backoff } from '../backoff.js';
+import { clientPace, FramePacer } from './frame-pacer.js';
 import { explainClose } from './plain-words.js';
+import type { Timers } from './timers.js';
 
 /** Where the connection stands; `reason` says why, in plain words. */
 export type ConnectionStatus =
@@ -36,23 +38,33 @@ export interface ConnectionOptions {
   onLost(reason: string): void;
   /** The server closed with a code that does not reconnect (e.g. 4401: no valid token). */
   onEnded?(end: ConnectionEnd): void;
+  /** Frames accepted by {@link Connection.send} that were still waiting for the rate when the connection went. */
+  onUnsent?(frames: ClientFrame[]): void;
   /** The account's token, offered as the subprotocol `auth.<token>`; null or absent for a guest. */
   readonly token?: string | null;
   readonly backoff?: Backoff;
   /** How often to ping; a ping left unanswered for this long drops the socket. */
   readonly heartbeatMs?: number;
+  /** The pacer's timers and monotonic clock (tests drive them). */
+  readonly pacing?: { readonly timers: Timers; readonly clock: () => number };
 }
 
 /**
  * One client's WebSocket to the chat server: opens it with the `chorus.v1`
  * subprotocol, parses every inbound frame, and reconnects with exponential
  * backoff and full jitter when {@link shouldReconnect} allows. The backoff
- * starts over after each welcome.
+ * starts over after each welcome. Every frame it sends is paced to the rate
+ * the welcome names ({@link FramePacer}), so the server never refuses one.
  */
 export class Connection {
   status = $state<ConnectionStatus>({ kind: 'idle' });
   /** The local clock, ticking while a retry is scheduled (drives the countdown). */
   now = $state(Date.now());
+  /**
+   * Since when (local clock, ms) this tab has had no welcomed connection: since
+   * it started trying, or since the connection was lost; null while online.
+   */
+  disconnectedAt = $state<number | null>(null);
   /** Whole seconds until the next attempt, while reconnecting. */
   readonly retryInSeconds = $derived(
     this.status.kind === 'reconnecting' ? Math.max(0, Math.ceil((this.status.retryAt - this.now) / 1000)) : 0,
@@ -61,6 +73,7 @@ export class Connection {
   readonly #options: ConnectionOptions;
   readonly #backoff: Backoff;
   #socket: WebSocket | null = null;
+  readonly #pacer: FramePacer<ClientFrame>;
   /** Bumped by every attempt and by close(); stale callbacks compare it. */
   #generation = 0;
   #opened = false;
@@ -75,11 +88,17 @@ export class Connection {
   constructor(options: ConnectionOptions) {
     this.#options = options;
     this.#backoff = options.backoff ?? new Backoff({ baseMs: 500, capMs: 15_000 });
+    this.#pacer = new FramePacer((frame) => {
+      // A ping's sentAt is when it leaves, not when it was queued: the round trip must not include the wait for the rate.
+      const out = frame.type === 'ping' ? { ...frame, sentAt: Date.now() } : frame;
+      this.#socket?.send(JSON.stringify(out));
+    }, options.pacing);
   }
 
   /** Connects, unless already connecting or online. */
   open(): void {
     if (this.status.kind === 'connecting' || this.status.kind === 'online') return;
+    this.disconnectedAt ??= Date.now();
     this.#clearRetry();
     void this.#attempt();
   }
@@ -97,12 +116,20 @@ export class Connection {
     this.#drop(reason, true);
   }
 
-  /** Sends a frame; false when not online (the frame was not sent). */
+  /**
+   * Sends a frame, at once or, past the server's rate, after the frames before
+   * it (in order); false when not online (the frame was not taken).
+   */
   send(frame: ClientFrame): boolean {
     const socket = this.#socket;
     if (this.status.kind !== 'online' || socket === null || socket.readyState !== WebSocket.OPEN) return false;
-    socket.send(JSON.stringify(frame));
+    this.#pacer.push(frame);
     return true;
+  }
+
+  /** How many frames wait for the rate. */
+  get pacing(): number {
+    return this.#pacer.waiting;
   }
 
   /** Closes for good (the user left); nothing reconnects. */
@@ -112,8 +139,10 @@ export class Connection {
     this.#stopHeartbeat();
     const socket = this.#socket;
     this.#socket = null;
+    this.#unsent();
     socket?.close(1000, 'bye');
     this.status = { kind: 'idle' };
+    this.disconnectedAt = null;
   }
 
   async #attempt(): Promise<void> {
@@ -174,11 +203,18 @@ export class Connection {
     const frame = parsed.data;
     if (frame.type === 'welcome') {
       this.#backoff.reset();
+      // Before the frame is handled: what its handler sends (resume, outbox) is paced already.
+      const rate = frame.limits.frameRate;
+      this.#pacer.start(rate ? clientPace(rate) : null);
       this.status = { kind: 'online' };
+      this.disconnectedAt = null;
       this.#startHeartbeat();
     } else if (frame.type === 'error' && 'close' in ERRORS[frame.code]) {
       // Sent just before the close it explains.
       this.#announced = frame;
+    } else if (frame.type === 'error' && frame.code === 'RATE_LIMITED') {
+      // Paced, this should not happen (another server's limits, a clock that jumped): wait for a full refill.
+      this.#pacer.exhausted();
     }
     this.#options.onFrame(frame);
   }
@@ -186,7 +222,9 @@ export class Connection {
   #closed(code: number, reason: string): void {
     this.#socket = null;
     this.#stopHeartbeat();
+    this.#unsent();
     const wasOnline = this.status.kind === 'online';
+    if (wasOnline) this.disconnectedAt = Date.now();
     const explained = explainClose({
       code,
       reason,
@@ -206,10 +244,20 @@ export class Connection {
     this.#generation += 1;
     this.#socket = null;
     this.#stopHeartbeat();
+    this.#unsent();
     socket?.close();
-    if (this.status.kind === 'online') this.#options.onLost(reason);
+    if (this.status.kind === 'online') {
+      this.disconnectedAt = Date.now();
+      this.#options.onLost(reason);
+    }
     if (retry) this.#retryLater(reason);
     else this.status = { kind: 'offline', reason, code: null };
+  }
+
+  /** Hands back what the pacer still held: the socket it was meant for is gone. */
+  #unsent(): void {
+    const frames = this.#pacer.stop();
+    if (frames.length > 0) this.#options.onUnsent?.(frames);
   }
 
   #retryLater(reason: string): void {

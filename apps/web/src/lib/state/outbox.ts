@@ -67,6 +67,15 @@ export class Outbox {
     }
   }
 
+  /**
+   * Sends every waiting message again, in order, with its original id: the
+   * server dropped frames without saying which (RATE_LIMITED). One it had
+   * stored is acknowledged again, not stored twice.
+   */
+  resend(): void {
+    if (this.#ready) this.ready();
+  }
+
   /** The connection is gone: nothing is sent until the next {@link ready}. */
   lost(): void {
     this.#ready = false;

@@ -1,4 +1,5 @@
 import { CloseCode, type ErrorFrame } from '@chorus/protocol';
+import { nameProblem } from '../name-words.js';
 
 /** What ended a connection, as {@link explainClose} needs it. */
 export interface CloseFacts {
@@ -18,8 +19,11 @@ export function explainClose({ code, reason, error, clientId, opened }: CloseFac
   if (announced === 'CLIENT_ID_TAKEN' || code === CloseCode.CLIENT_ID_TAKEN) {
     return `Someone is already connected as “${clientId}”. Close the other tab or window, or choose another name.`;
   }
+  if (announced === 'REPLACED' || code === CloseCode.REPLACED) {
+    return `“${clientId}” is now in use in another tab or window, so this one was disconnected.`;
+  }
   if (announced === 'INVALID_CLIENT_ID' || code === CloseCode.INVALID_CLIENT_ID) {
-    return `“${clientId}” cannot be used as a name: ${error?.message ?? (reason || 'the server refused it')}.`;
+    return nameProblem(clientId) ?? `The server refused “${clientId}” as a name: ${error?.message ?? (reason || 'no reason given')}.`;
   }
   if (announced === 'AUTH_REQUIRED') return `“${clientId}” needs a password: sign in to chat under this name.`;
   if (announced === 'AUTH_FAILED' || code === CloseCode.AUTH_FAILED) {

@@ -1,6 +1,6 @@
-import { clientIdProblem } from '@chorus/protocol';
 import type { AuthApi, AuthResult, ProfileInput, SignedIn } from '../auth/auth-api.js';
-import { explainAuthFailure, type AuthAction } from '../auth/auth-words.js';
+import { explainAuthFailure, fieldOfFailure, type AuthAction, type AuthField } from '../auth/auth-words.js';
+import { nameProblem } from '../name-words.js';
 import type { GatePrompt, SignInMode } from '../auth/start-route.js';
 
 /** Password length bounds (Unicode code points), as the server checks them. */
@@ -53,6 +53,8 @@ export class SignInFlow {
   nameProblem = $state<string | null>(null);
   /** Why the last attempt failed, in plain words. */
   error = $state<string | null>(null);
+  /** The field the error is about (the form shows it there and marks the field); null: the form as a whole. */
+  errorField = $state<AuthField | null>(null);
   /** A request is under way (the submit buttons wait). */
   busy = $state(false);
   /** An account this browser is still signed in to, offered as a shortcut. */
@@ -75,7 +77,7 @@ export class SignInFlow {
     this.notice = prompt.notice;
     this.nameProblem = prompt.problem;
     this.known = known;
-    this.error = null;
+    this.#clearError();
     this.shown += 1;
   }
 
@@ -83,19 +85,19 @@ export class SignInFlow {
   choose(mode: SignInMode, name?: string): void {
     if (name !== undefined) this.name = name;
     this.mode = mode;
-    this.error = null;
+    this.#clearError();
   }
 
   /** What was typed changed: the last answer no longer applies. */
   edited(): void {
-    this.error = null;
+    this.#clearError();
   }
 
   /** Signs in; resolves true once in. */
   async signIn(username: string, password: string): Promise<boolean> {
     const name = username.trim();
     if (name === '' || password === '') {
-      this.error = 'Enter your username and your password.';
+      this.#fail('Enter your username and your password.', name === '' ? 'username' : 'password');
       return false;
     }
     return this.#attempt('sign-in', name, () => this.#api.login(name, password));
@@ -104,13 +106,15 @@ export class SignInFlow {
   /** Creates an account and signs in; resolves true once in. */
   async signUp(username: string, password: string, profile: ProfileInput = {}): Promise<boolean> {
     const name = username.trim();
-    const idProblem = clientIdProblem(name);
-    const problem =
-      (name === '' ? 'Choose a username.' : idProblem && `“${name}” cannot be used as a username: ${idProblem}.`) ??
-      passwordProblem(password, name) ??
-      profileProblem(profile);
-    if (problem) {
-      this.error = problem;
+    // Each problem is shown at the field it is about.
+    const problems: [string | null, AuthField][] = [
+      [nameProblem(name, 'username'), 'username'],
+      [passwordProblem(password, name), 'password'],
+      [profileProblem(profile), 'profile'],
+    ];
+    const found = problems.find(([problem]) => problem !== null);
+    if (found) {
+      this.#fail(found[0]!, found[1]);
       return false;
     }
     return this.#attempt('sign-up', name, () => this.#api.register(name, password, profile));
@@ -129,11 +133,11 @@ export class SignInFlow {
   async #attempt(action: AuthAction, name: string, request: () => Promise<AuthResult<SignedIn>>): Promise<boolean> {
     if (this.busy) return false;
     this.busy = true;
-    this.error = null;
+    this.#clearError();
     try {
       const result = await request();
       if (!result.ok) {
-        this.error = explainAuthFailure(result.failure, action, name);
+        this.#fail(explainAuthFailure(result.failure, action, name), fieldOfFailure(result.failure.code, action));
         return false;
       }
       this.notice = null;
@@ -142,5 +146,15 @@ export class SignInFlow {
     } finally {
       this.busy = false;
     }
+  }
+
+  #fail(text: string, field: AuthField | null): void {
+    this.error = text;
+    this.errorField = field;
+  }
+
+  #clearError(): void {
+    this.error = null;
+    this.errorField = null;
   }
 }
