@@ -1,5 +1,7 @@
 import type { Test } from 'tap';
 import { startInProcess } from './in-process-server.js';
+import { createDatabase } from './postgres-database.js';
+import { startRedis } from './redis-server.js';
 import { startApp } from './spawn-app.js';
 
 /** A running chat server a suite can talk to, however it was started. */
@@ -8,12 +10,36 @@ export interface ServerTarget {
   stop(): Promise<unknown>;
 }
 
-/** The two ways the server runs: one process, and a real two-worker cluster started as a user would. */
+/**
+ * The ways the server runs: one process; a real two-worker cluster started as
+ * a user would; and two nodes of a several-nodes service (a cluster whose two
+ * workers are each a node, sharing a private redis-server and a fresh
+ * PostgreSQL database), where every cross-worker frame goes through Redis.
+ */
 export const TARGETS: Record<string, (env?: Record<string, string>) => Promise<ServerTarget>> = {
   'single process': async (env = {}) => startInProcess(env),
   'cluster, 2 workers': async (env = {}) => {
     const app = await startApp('server', { WORKERS: '2', ...env });
     return { base: `ws://127.0.0.1:${app.port}`, stop: () => app.stop() };
+  },
+  'several nodes (Redis, PostgreSQL), 2 workers': async (env = {}) => {
+    const redis = await startRedis();
+    const database = await createDatabase();
+    try {
+      const app = await startApp('server', { WORKERS: '2', REDIS_URL: redis.url, DATABASE_URL: database.url, ...env });
+      return {
+        base: `ws://127.0.0.1:${app.port}`,
+        stop: async () => {
+          await app.stop();
+          await redis.stop();
+          await database.drop();
+        },
+      };
+    } catch (err) {
+      await redis.stop();
+      await database.drop();
+      throw err;
+    }
   },
 };
 
