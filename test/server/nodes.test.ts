@@ -231,8 +231,8 @@ t.test('Redis restarted mid-stream: no acknowledged message is lost, clients res
   t.ok(reconnects >= ids.length, 'the clients were told to reconnect (1012) and did');
 });
 
-t.test('upgrades per address are counted over every node', async (t) => {
-  const limited = { ...env(1), UPGRADES_PER_MINUTE_PER_IP: '4' };
+t.test('per-address limits are counted over every node: upgrades, failed sign-ins', async (t) => {
+  const limited = { ...env(1), UPGRADES_PER_MINUTE_PER_IP: '4', AUTH_FAILURES_PER_ACCOUNT: '3' };
   const extra = [await startApp('server', limited), await startApp('server', limited)];
   t.teardown(() => Promise.all(extra.map((n) => n.stop())));
   const statuses: string[] = [];
@@ -243,6 +243,16 @@ t.test('upgrades per address are counted over every node', async (t) => {
     await client.close();
   }
   t.same(statuses, ['open', 'open', 'open', 'open', 'HTTP 429', 'HTTP 429'], `the 5th and 6th upgrades from one address are refused (${statuses.join(', ')})`);
+
+  const http = (i: number) => `http://127.0.0.1:${extra[i % 2]!.port}`;
+  const post = (i: number, path: string, body: object) =>
+    fetch(`${http(i)}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  t.equal((await post(0, '/auth/register', { username: 'limited', password: 'correct horse battery' })).status, 201);
+  const logins: number[] = [];
+  for (let i = 0; i < 4; i++) logins.push((await post(i, '/auth/login', { username: 'limited', password: 'wrong password!' })).status);
+  t.same(logins, [401, 401, 401, 429], 'three failures over two nodes, then the account is blocked on both');
+  const right = await post(1, '/auth/login', { username: 'limited', password: 'correct horse battery' });
+  t.equal(right.status, 429, 'blocked even with the right password until the window closes');
 });
 
 t.test('a node cut off from Redis stops admitting, closes its connections, and the others release its clients within the lease', async (t) => {

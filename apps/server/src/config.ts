@@ -77,11 +77,11 @@ export const ServerConfigSchema = z
     AUTH_SECRET: z.string().default(DEVELOPMENT_AUTH_SECRET),
     /** How long a session token is valid after sign-in. */
     TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(366 * 24 * 3600).default(7 * 24 * 3600),
-    /** Failed sign-ins per account per AUTH_RATE_WINDOW_SECONDS before 429 (per worker). */
+    /** Failed sign-ins per account per AUTH_RATE_WINDOW_SECONDS before 429 (per worker; with REDIS_URL, over every node). */
     AUTH_FAILURES_PER_ACCOUNT: positiveInt.default(10),
-    /** Failed sign-ins per address per window, over all accounts (per worker). */
+    /** Failed sign-ins per address per window, over all accounts (per worker; with REDIS_URL, over every node). */
     AUTH_FAILURES_PER_IP: positiveInt.default(100),
-    /** Registrations per address per window (per worker). */
+    /** Registrations per address per window (per worker; with REDIS_URL, over every node). */
     AUTH_REGISTRATIONS_PER_IP: positiveInt.default(20),
     AUTH_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(15 * 60),
   })

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { RedisAttemptCounter } from './backends/redis/redis-attempt-counter.js';
 import type { Logger } from 'pino';
 import { explainListenError } from '@chorus/service-kit';
 import { accountsFromConfig } from './accounts/index.js';
@@ -10,8 +11,8 @@ import { Hub } from './hub/hub.js';
 import { GroupCommitWriter, openStorage, type Storage } from './storage/index.js';
 import { StoredMessageLog, type MessageWriter } from './stored-message-log.js';
 
-/** How long an upgrade waits for its count in Redis before it is let through uncounted. */
-const UPGRADE_COUNT_TIMEOUT_MS = 500;
+/** How long an upgrade or a sign-in waits for its count in Redis before it is let through uncounted. */
+const SHARED_COUNT_TIMEOUT_MS = 500;
 
 export interface RunningNode {
   readonly app: FastifyInstance;
@@ -77,16 +78,20 @@ export async function runNode(
     await storage.close().catch(() => {});
   };
   await hub.start();
+  // Several nodes: the per-address counts (upgrades, sign-in and sign-up attempts) live in Redis, on a
+  // connection of their own. A silent path to Redis (a partition) must not hold them: a count that does
+  // not come back in time is skipped.
+  const sharedCounters = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: SHARED_COUNT_TIMEOUT_MS })
+    : undefined;
+  sharedCounters?.on('error', () => {});
   const accounts = accountsFromConfig(config, storage, {
     clock: deps.clock,
     onBackgroundError: (err) => log.warn({ err }, 'accounts: background task failed'),
+    ...(sharedCounters
+      ? { attemptCounter: (name: string, max: number, windowMs: number) => new RedisAttemptCounter(sharedCounters, { name, max, windowMs }) }
+      : {}),
   });
-  // Several nodes: the per-address upgrade counts live in Redis too (their own connection, as the limiter expects).
-  // A silent path to Redis (a partition) must not hold upgrades: a count that does not come back in time is skipped.
-  const sharedCounters = config.REDIS_URL
-    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: UPGRADE_COUNT_TIMEOUT_MS })
-    : undefined;
-  sharedCounters?.on('error', () => {});
   const app = await build(config, { hub, node, log, stats: () => backend.stats(), accounts, ...(sharedCounters ? { sharedCounters } : {}) });
   app.addHook('onClose', async () => sharedCounters?.disconnect());
   try {

@@ -2,7 +2,7 @@ import type { Revocation } from '../hub/events.js';
 import { randomBytes } from 'node:crypto';
 import { clientIdProblem, ERRORS } from '@chorus/protocol';
 import type { Storage, StoredUser, UserProfile } from '../storage/index.js';
-import { AttemptLimiter } from './attempt-limiter.js';
+import { MemoryAttemptCounter, type AttemptCounter } from './attempt-counter.js';
 import { toPublicUser, type PublicUser } from './api-schemas.js';
 import { HasherBusyError, PasswordHasher, passwordProblem } from './passwords.js';
 import { newSessionId, TokenSigner } from './tokens.js';
@@ -48,6 +48,8 @@ export interface AccountsOptions {
   readonly tokenTtlMs: number;
   readonly mode: AuthMode;
   readonly limits?: AttemptLimits;
+  /** Makes the counter of one limit (`name`: which one); default: in this process's memory. */
+  readonly attemptCounter?: (name: string, max: number, windowMs: number) => AttemptCounter;
   /** Milliseconds since the epoch; injected in tests. */
   readonly clock?: () => number;
   /** Default: scrypt with DEFAULT_SCRYPT_PARAMS. */
@@ -125,8 +127,9 @@ const accountKey = (username: string) => username.replace(/[A-Z]/g, (c) => c.toL
  * once, in every process. Nothing about sessions is cached.
  *
  * Attempt limits (sign-in failures per account and per address, registrations
- * per address) are kept in this process's memory: with a cluster, each
- * worker counts for itself.
+ * per address) are counted by an AttemptCounter: in this process's memory by
+ * default (with a cluster, each worker counts for itself), in Redis with
+ * several nodes (every node and worker counts together).
  */
 export class Accounts {
   readonly mode: AuthMode;
@@ -136,9 +139,9 @@ export class Accounts {
   readonly #clock: () => number;
   readonly #tokenTtlMs: number;
   readonly #maxSessions: number;
-  readonly #failuresPerAccount: AttemptLimiter;
-  readonly #failuresPerIp: AttemptLimiter;
-  readonly #registrationsPerIp: AttemptLimiter;
+  readonly #failuresPerAccount: AttemptCounter;
+  readonly #failuresPerIp: AttemptCounter;
+  readonly #registrationsPerIp: AttemptCounter;
   readonly #onBackgroundError: (err: unknown) => void;
   readonly #revocationListeners = new Set<(revocation: Revocation) => void>();
   #dummyHash: Promise<string> | null = null;
@@ -154,10 +157,12 @@ export class Accounts {
     this.#maxSessions = options.maxSessionsPerUser ?? 100;
     this.#onBackgroundError = options.onBackgroundError ?? (() => {});
     const limits = options.limits ?? DEFAULT_ATTEMPT_LIMITS;
-    const limiter = (max: number) => new AttemptLimiter({ max, windowMs: limits.windowMs, clock: this.#clock });
-    this.#failuresPerAccount = limiter(limits.failuresPerAccount);
-    this.#failuresPerIp = limiter(limits.failuresPerIp);
-    this.#registrationsPerIp = limiter(limits.registrationsPerIp);
+    const counter =
+      options.attemptCounter ??
+      ((_name: string, max: number, windowMs: number) => new MemoryAttemptCounter({ max, windowMs, clock: this.#clock }));
+    this.#failuresPerAccount = counter('failures-per-account', limits.failuresPerAccount, limits.windowMs);
+    this.#failuresPerIp = counter('failures-per-ip', limits.failuresPerIp, limits.windowMs);
+    this.#registrationsPerIp = counter('registrations-per-ip', limits.registrationsPerIp, limits.windowMs);
   }
 
   /**
@@ -174,15 +179,14 @@ export class Accounts {
     const weak = passwordProblem(password, username);
     if (weak) return fail('WEAK_PASSWORD', weak);
 
-    const wait = this.#registrationsPerIp.blockedFor(ip);
+    const wait = await this.#registrationsPerIp.take(ip);
     if (wait > 0) return this.#tooMany(wait);
-    this.#registrationsPerIp.hit(ip);
 
     let passwordHash: string;
     try {
       passwordHash = await this.#hasher.hash(password);
     } catch (err) {
-      this.#registrationsPerIp.undo(ip);
+      await this.#registrationsPerIp.undo(ip);
       if (err instanceof HasherBusyError) return this.#busy();
       throw err;
     }
@@ -201,12 +205,10 @@ export class Accounts {
    */
   async login(username: string, password: string, ip: string): Promise<SignedIn | AuthFailure<'AUTH_FAILED' | 'TOO_MANY_ATTEMPTS'>> {
     const key = accountKey(username);
-    const wait = Math.max(this.#failuresPerAccount.blockedFor(key), this.#failuresPerIp.blockedFor(ip));
-    if (wait > 0) return this.#tooMany(wait);
     // Counted before the (slow) check and taken back on success, so that many
     // attempts in parallel cannot all slip through before the first one fails.
-    this.#failuresPerAccount.hit(key);
-    this.#failuresPerIp.hit(ip);
+    const wait = await this.#takeBoth(key, ip);
+    if (wait > 0) return this.#tooMany(wait);
 
     let matches: boolean;
     let user: StoredUser | null;
@@ -218,15 +220,13 @@ export class Accounts {
       matches = await this.#hasher.verify(password, user?.passwordHash ?? dummy);
     } catch (err) {
       // Not the caller's failure: a busy server or a storage error.
-      this.#failuresPerAccount.undo(key);
-      this.#failuresPerIp.undo(ip);
+      await Promise.all([this.#failuresPerAccount.undo(key), this.#failuresPerIp.undo(ip)]);
       if (err instanceof HasherBusyError) return this.#busy();
       throw err;
     }
     if (!user || !matches) return fail('AUTH_FAILED');
 
-    this.#failuresPerAccount.reset(key);
-    this.#failuresPerIp.undo(ip);
+    await Promise.all([this.#failuresPerAccount.reset(key), this.#failuresPerIp.undo(ip)]);
     if (this.#hasher.needsRehash(user.passwordHash)) {
       // Stored hashes move to the current parameters as people sign in; if
       // that fails, the old hash still works and the next sign-in tries again.
@@ -253,10 +253,8 @@ export class Accounts {
     const weak = passwordProblem(newPassword, identity.user);
     if (weak) return fail('WEAK_PASSWORD', weak);
     const key = accountKey(identity.user);
-    const wait = Math.max(this.#failuresPerAccount.blockedFor(key), this.#failuresPerIp.blockedFor(ip));
+    const wait = await this.#takeBoth(key, ip);
     if (wait > 0) return this.#tooMany(wait);
-    this.#failuresPerAccount.hit(key);
-    this.#failuresPerIp.hit(ip);
 
     let user: StoredUser | null;
     let matches: boolean;
@@ -268,14 +266,12 @@ export class Accounts {
       passwordHash = matches ? await this.#hasher.hash(newPassword) : '';
     } catch (err) {
       // Not the caller's failure: a busy server or a storage error.
-      this.#failuresPerAccount.undo(key);
-      this.#failuresPerIp.undo(ip);
+      await Promise.all([this.#failuresPerAccount.undo(key), this.#failuresPerIp.undo(ip)]);
       if (err instanceof HasherBusyError) return this.#busy();
       throw err;
     }
     if (!matches) return fail('WRONG_PASSWORD');
-    this.#failuresPerAccount.reset(key);
-    this.#failuresPerIp.undo(ip);
+    await Promise.all([this.#failuresPerAccount.reset(key), this.#failuresPerIp.undo(ip)]);
     const changed = await this.#storage.changePassword(user.username, passwordHash, this.#clock(), identity.sessionId);
     if (!changed) return fail('AUTH_FAILED');
     this.#revoked({ user: user.username, allExcept: identity.sessionId });
@@ -387,6 +383,15 @@ export class Accounts {
       throw err;
     });
     return this.#dummyHash;
+  }
+
+  /** One failure-counted attempt for the account and the address; the wait if either is blocked (then neither counts). */
+  async #takeBoth(key: string, ip: string): Promise<number> {
+    const account = await this.#failuresPerAccount.take(key);
+    if (account > 0) return account;
+    const address = await this.#failuresPerIp.take(ip);
+    if (address > 0) await this.#failuresPerAccount.undo(key);
+    return address;
   }
 
   #tooMany(waitMs: number): AuthFailure<'TOO_MANY_ATTEMPTS'> {

@@ -1,11 +1,17 @@
 import type { ServerConfig } from '../config.js';
 import { Accounts, type AccountStorage } from './accounts.js';
+import type { AttemptCounter } from './attempt-counter.js';
 
 /** The Accounts of a serving process, as the configuration says (AUTH_* and TOKEN_TTL_SECONDS). */
 export function accountsFromConfig(
   config: ServerConfig,
   storage: AccountStorage,
-  options: { clock?: (() => number) | undefined; onBackgroundError?: (err: unknown) => void } = {},
+  options: {
+    clock?: (() => number) | undefined;
+    onBackgroundError?: (err: unknown) => void;
+    /** Several nodes: where the attempt counts are shared (otherwise each process counts for itself). */
+    attemptCounter?: (name: string, max: number, windowMs: number) => AttemptCounter;
+  } = {},
 ): Accounts {
   return new Accounts({
     storage,
@@ -20,5 +26,6 @@ export function accountsFromConfig(
     },
     ...(options.clock && { clock: options.clock }),
     ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
+    ...(options.attemptCounter && { attemptCounter: options.attemptCounter }),
   });
 }
