@@ -232,7 +232,10 @@ t.test('Redis restarted mid-stream: no acknowledged message is lost, clients res
 });
 
 t.test('per-address limits are counted over every node: upgrades, failed sign-ins', async (t) => {
-  const limited = { ...env(1), UPGRADES_PER_MINUTE_PER_IP: '4', AUTH_FAILURES_PER_ACCOUNT: '3' };
+  // A Redis of their own: the suite's earlier upgrades from 127.0.0.1 would count against the limit.
+  const own = await startRedis();
+  t.teardown(() => own.stop());
+  const limited = { ...env(1), REDIS_URL: own.url, UPGRADES_PER_MINUTE_PER_IP: '4', AUTH_FAILURES_PER_ACCOUNT: '3' };
   const extra = [await startApp('server', limited), await startApp('server', limited)];
   t.teardown(() => Promise.all(extra.map((n) => n.stop())));
   const statuses: string[] = [];
