@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { explainListenError } from '@chorus/service-kit';
+import { explainListenError, listenOnce } from '@chorus/service-kit';
 import { accountsFromConfig } from './accounts/index.js';
 import { build } from './app.js';
 import type { ServerConfig } from './config.js';
@@ -78,14 +78,13 @@ export async function runNode(
     onBackgroundError: (err) => log.warn({ err }, 'accounts: background task failed'),
   });
   const app = await build(config, { hub, node, log, stats: () => backend.stats(), accounts });
+  let port: number;
   try {
-    await app.listen({ port: config.PORT, host: config.HOST, listenTextResolver: () => 'accepting connections' });
+    port = await listenOnce(app, { port: config.PORT, host: config.HOST });
   } catch (err) {
     await closeAll();
     throw new Error(explainListenError(err, config.PORT) ?? (err as Error).message, { cause: err });
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
   return {
     app,
     hub,
