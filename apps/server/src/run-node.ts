@@ -7,7 +7,7 @@ import type { ServerConfig } from './config.js';
 import type { HubBackend } from './hub/backend.js';
 import { Hub } from './hub/hub.js';
 import { GroupCommitWriter, openStorage, type Storage } from './storage/index.js';
-import { StoredMessageLog, type MessageWriter } from './stored-message-log.js';
+import { StoredMessageLog, type MessageWriter, type SideWriter } from './stored-message-log.js';
 
 export interface RunningNode {
   readonly app: FastifyInstance;
@@ -52,13 +52,14 @@ export async function runNode(
      * Where messages and seen marks are written, when not through this
      * process's own storage: the primary's single writer (a worker on SQLite).
      */
-    writer?: MessageWriter & Pick<Storage, 'markSeen'>;
+    writer?: MessageWriter & SideWriter;
   },
 ): Promise<RunningNode> {
   const { backend, storage, node, log, writer } = deps;
+  const onError = (what: string, err: unknown) => log.warn({ err }, `storage: could not write ${what}`);
   const messages = writer
-    ? new StoredMessageLog(storage, writer, writer)
-    : new StoredMessageLog(storage, new GroupCommitWriter(storage));
+    ? new StoredMessageLog(storage, writer, writer, { onError })
+    : new StoredMessageLog(storage, new GroupCommitWriter(storage), storage, { onError });
   const hub = new Hub({
     backend,
     messages,

@@ -152,19 +152,23 @@ export class Connection {
 
   /**
    * Sends what was held, in order, except messages the replay already carried
-   * (seq at or below the replayed last seq of their conversation).
+   * (seq at or below the replayed last seq of their conversation). Returns
+   * which stored messages it sent.
    */
-  release(replayed: ReadonlyMap<string, number>): void {
+  release(replayed: ReadonlyMap<string, number>): MessageKey[] {
     const held = this.#held;
-    if (!held) return;
+    const sent: MessageKey[] = [];
+    if (!held) return sent;
     this.#held = null;
     if (this.#holdTimer) clearTimeout(this.#holdTimer);
     this.#holdTimer = null;
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') return sent;
     for (const { frames, key } of held) {
       if (key && key.seq <= (replayed.get(key.conversation) ?? 0)) continue;
       this.emitCached(frames);
+      if (key) sent.push(key);
     }
+    return sent;
   }
 
   /** Tells the client why and closes with the error's close code. */
