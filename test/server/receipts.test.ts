@@ -80,6 +80,15 @@ forEachTarget(t, {}, async (t, server) => {
   });
 });
 
+/** Waits until `watcher` has heard that every one of `ids` left. */
+async function wentAway(watcher: TestClient, ids: readonly string[]): Promise<void> {
+  const waiting = new Set(ids);
+  while (waiting.size > 0) {
+    const presence = await watcher.nextJson((f) => f.type === 'presence');
+    if (presence.type === 'presence') for (const id of presence.left) waiting.delete(id);
+  }
+}
+
 /** A message frame as the protocol writes it, for exact comparisons. */
 function messageFrame(fields: Omit<MessageFrame, 'type'>): string {
   return JSON.stringify({ type: 'message', ...fields });
@@ -107,7 +116,10 @@ forEachTarget(t, {}, async (t, server) => {
     bob!.send({ type: 'receipt', status: 'read', from: 'hist-a', ids: [roomAck.id, dmAck.id] });
     carol!.send({ type: 'receipt', status: 'delivered', from: 'hist-a', ids: [roomAck.id] });
     await receiptsUntil(alice!, roomAck.id, { delivered: 2, read: 1 });
-    await Promise.all([alice!.close(), bob!.close(), carol!.close()]);
+    await Promise.all([alice!.close(), bob!.close()]);
+    // Once carol hears they left, their ids are free everywhere (in the cluster, too).
+    await wentAway(carol!, ['hist-a', 'hist-b']);
+    await carol!.close();
 
     // A later session (in the cluster, maybe on the other worker).
     const again = await jsonClient(server.base, 'hist-a', { resume: true });
