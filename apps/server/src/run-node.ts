@@ -49,8 +49,9 @@ export async function runNode(
     log: Logger;
     clock?: () => number;
     /**
-     * Where messages and seen marks are written, when not through this
-     * process's own storage: the primary's single writer (a worker on SQLite).
+     * Where messages, seen marks, receipt counts and text cursors are written,
+     * when not through this process's own storage: the primary's single
+     * writer (a worker on SQLite).
      */
     writer?: MessageWriter & SideWriter;
   },
