@@ -1,8 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { build } from '../../apps/client/src/app.js';
 import { loadClientConfig } from '../../apps/client/src/config.js';
+import { startApp } from '../helpers/spawn-app.js';
 
 function fixtureStatic(t: Test): string {
   const dir = t.testdir({ 'index.html': '<!doctype html><title>Chorus</title><div id="app"></div>', assets: { 'app.js': 'console.log(1)' } });
@@ -49,4 +51,34 @@ t.test('a missing build is reported plainly', async (t) => {
   mkdirSync(join(empty, 'x'));
   writeFileSync(join(empty, 'x', 'y'), '');
   await t.rejects(build({ ...loadClientConfig({ STATIC_DIR: empty }), LOG_LEVEL: 'silent' }), /no built browser client .* run "npm run build" first/);
+});
+
+/** An empty folder, removed at teardown: a working directory without .env files. */
+function emptyDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chorus-client-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('started: where its settings came from, "accepting connections" once, then the URL to open', async (t) => {
+  const cwd = emptyDir(t);
+  // 0.0.0.0: Fastify would log a line per address of the machine.
+  const app = await startApp('client', { HOST: '0.0.0.0' }, { cwd });
+  await app.stop();
+  t.match(app.logs.find((l) => 'envFile' in l), {
+    envFile: join(cwd, '.env'),
+    loaded: false,
+    msg: `no ${join(cwd, '.env')}: settings from environment variables and defaults only`,
+  });
+  t.equal(app.logs.filter((l) => l.msg === 'accepting connections').length, 1, '"accepting connections" once');
+  const url = `http://localhost:${app.port}/`;
+  t.match(app.logs.at(-2), { msg: 'listening', port: app.port });
+  t.match(app.logs.at(-1), { url, msg: `open ${url} in a browser to chat` }, 'the last line says which URL to open');
+});
+
+t.test('ENVIRONMENT=production without .env.prod: the log says there is none', async (t) => {
+  const cwd = emptyDir(t);
+  const app = await startApp('client', { ENVIRONMENT: 'production', SERVER: 'wss://chat.example.com' }, { cwd });
+  await app.stop();
+  t.match(app.logs.find((l) => 'envFile' in l), { envFile: join(cwd, '.env.prod'), loaded: false, msg: /^no .*\.env\.prod: / });
 });

@@ -47,13 +47,15 @@ const STARTUP_TIMEOUT_MS = 120_000;
 
 /**
  * Starts a deployable as a user would (`node apps/X/dist/main.js`) with PORT=0
- * and resolves once it logs `listening`, with the port it bound.
+ * and resolves once it logs `listening`, with the port it bound. Its stdout is
+ * a pipe, so it logs JSON lines.
  */
-export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> = {}): Promise<RunningApp> {
+export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> = {}, options: { cwd?: string } = {}): Promise<RunningApp> {
   // Each server gets its own data directory unless the test shares one on purpose (restarts).
   const ownDataDir = env.DATA_DIR === undefined && env.DATABASE_URL === undefined ? mkdtempSync(join(tmpdir(), 'chorus-data-')) : null;
-  const proc = spawn(process.execPath, [ENTRIES[app]], {
-    cwd: ROOT,
+  // `cwd`: where the app looks for its .env files (default the repository root).
+  const proc = spawn(process.execPath, [join(ROOT, ENTRIES[app])], {
+    cwd: options.cwd ?? ROOT,
     env: {
       ...process.env,
       PORT: '0',

@@ -324,6 +324,87 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     );
   });
 
+  t.test('receipt counts: stored per message, only ever larger, read back by id', async (t) => {
+    const s = await storage(t);
+    const [a, b] = await s.append([message({ id: 'rc-a' }), message({ id: 'rc-b' })]);
+    t.same(await s.receiptCounts(['rc-a']), new Map(), 'none before the first receipt');
+    await s.saveReceiptCounts([]);
+    await s.saveReceiptCounts([{ id: 'rc-a', recipients: 3, delivered: 1, read: 0 }]);
+    // One batch naming a message twice, and a second message.
+    await s.saveReceiptCounts([
+      { id: 'rc-a', recipients: 3, delivered: 2, read: 0 },
+      { id: 'rc-b', recipients: 1, delivered: 1, read: 1 },
+      { id: 'rc-a', recipients: 3, delivered: 1, read: 1 },
+    ]);
+    // A stale batch (written late, or by another process) takes nothing back.
+    await s.saveReceiptCounts([{ id: 'rc-a', recipients: 3, delivered: 1, read: 0 }]);
+    t.same(
+      await s.receiptCounts([a!.message.id, b!.message.id, 'rc-none', 'rc-a']),
+      new Map([
+        ['rc-a', { id: 'rc-a', recipients: 3, delivered: 2, read: 1 }],
+        ['rc-b', { id: 'rc-b', recipients: 1, delivered: 1, read: 1 }],
+      ]),
+    );
+    t.same(await s.receiptCounts([]), new Map());
+    // More ids than one statement's worth.
+    const many = Array.from({ length: 1200 }, (_, i) => ({ id: `rc-many-${i}`, recipients: 2, delivered: 1, read: i % 2 }));
+    await s.saveReceiptCounts(many);
+    const back = await s.receiptCounts(many.map((c) => c.id));
+    t.equal(back.size, 1200);
+    t.same(back.get('rc-many-7'), { id: 'rc-many-7', recipients: 2, delivered: 1, read: 1 });
+  });
+
+  t.test('receipt counts from two storages at once keep the largest', async (t) => {
+    const db = await database(t);
+    const [x, y] = await Promise.all([db.open(), db.open()]);
+    const ids = Array.from({ length: 50 }, (_, i) => `rc-race-${i}`);
+    // Opposite orders: sorted writes cannot deadlock each other.
+    await Promise.all([
+      x.saveReceiptCounts(ids.map((id) => ({ id, recipients: 5, delivered: 4, read: 1 }))),
+      y.saveReceiptCounts([...ids].reverse().map((id) => ({ id, recipients: 5, delivered: 2, read: 3 }))),
+    ]);
+    const back = await x.receiptCounts(ids);
+    t.ok(ids.every((id) => back.get(id)?.delivered === 4 && back.get(id)?.read === 3), 'each count is the larger one written');
+  });
+
+  t.test('receipt counts survive a reopen and go with their room', async (t) => {
+    const db = await database(t);
+    const before = await db.open();
+    await before.saveRoomChanges([{ kind: 'created', room: 'counted', owner: 'alice' }]);
+    await before.append([
+      message({ id: 'rc-room', conversation: 'room:counted', room: 'counted' }),
+      message({ id: 'rc-lobby', conversation: 'everyone' }),
+    ]);
+    await before.saveReceiptCounts([
+      { id: 'rc-room', recipients: 2, delivered: 2, read: 1 },
+      { id: 'rc-lobby', recipients: 4, delivered: 3, read: 2 },
+    ]);
+    await before.close();
+    const after = await db.open();
+    t.equal((await after.receiptCounts(['rc-room', 'rc-lobby'])).size, 2, 'kept across a reopen');
+    await after.saveRoomChanges([{ kind: 'deleted', room: 'counted', by: 'alice', members: ['alice'] }]);
+    t.same([...(await after.receiptCounts(['rc-room', 'rc-lobby'])).keys()], ['rc-lobby'], 'deleted with the room’s messages');
+  });
+
+  t.test('text cursors: per client and conversation, forward only, kept across a reopen', async (t) => {
+    const db = await database(t);
+    const s = await db.open();
+    t.same(await s.textCursors('bob'), new Map(), 'none yet');
+    await s.saveTextCursors([]);
+    await s.saveTextCursors([
+      { clientId: 'bob', conversation: 'dm:alice,bob', seq: 3 },
+      { clientId: 'bob', conversation: 'dm:bob,carol', seq: 1 },
+      { clientId: 'alice', conversation: 'dm:alice,bob', seq: 7 },
+      { clientId: 'bob', conversation: 'dm:alice,bob', seq: 5 },
+    ]);
+    await s.saveTextCursors([{ clientId: 'bob', conversation: 'dm:alice,bob', seq: 2 }]);
+    t.same(await s.textCursors('bob'), new Map([['dm:alice,bob', 5], ['dm:bob,carol', 1]]), 'the furthest; never back');
+    t.same(await s.textCursors('alice'), new Map([['dm:alice,bob', 7]]));
+    t.same(await s.textCursors('BOB'), new Map(), 'ids are case-sensitive');
+    await s.close();
+    t.same(await (await db.open()).textCursors('bob'), new Map([['dm:alice,bob', 5], ['dm:bob,carol', 1]]));
+  });
+
   t.test('concurrent appends from two storages to one conversation take every seq exactly once', async (t) => {
     const db = await database(t);
     const [a, b] = await Promise.all([db.open(), db.open()]);
@@ -600,5 +681,9 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     await t.rejects(s.append([message()]));
     await t.rejects(s.history('everyone', 10));
     await t.rejects(s.markSeen(['x']));
+    await t.rejects(s.saveReceiptCounts([{ id: 'x', recipients: 1, delivered: 1, read: 0 }]));
+    await t.rejects(s.receiptCounts(['x']));
+    await t.rejects(s.saveTextCursors([{ clientId: 'x', conversation: 'dm:x,y', seq: 1 }]));
+    await t.rejects(s.textCursors('x'));
   });
 }

@@ -33,6 +33,6 @@ t.test('the receipt book forgets its oldest messages past its capacity', async (
   t.equal(book.counts('m1'), null, 'the oldest is forgotten');
   t.notOk(book.record('m1', 'alice', 'bob', 'delivered'), 'and its receipts change nothing');
   t.ok(book.record('m3', 'alice', 'bob', 'delivered'));
-  t.same(book.counts('m3'), { delivered: 1, read: 0 });
-  t.same(book.counts('m2'), { delivered: 0, read: 0 });
+  t.same(book.counts('m3'), { recipients: 1, delivered: 1, read: 0 });
+  t.same(book.counts('m2'), { recipients: 1, delivered: 0, read: 0 });
 });

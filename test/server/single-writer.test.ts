@@ -182,6 +182,30 @@ t.test('writer: seen marks go through it; bad requests get a clear answer and ch
   t.same((await storage.since('everyone', 0, 10)).map((m) => m.id), ['ok1']);
 });
 
+t.test('writer: receipt counts and text cursors go through it, validated', async (t) => {
+  const { storage } = await primaryStorage(t);
+  const service = new MessageWriterService(storage);
+  const w1 = new WriterClient(link(service).channel);
+  const w2 = new WriterClient(link(service).channel);
+  await Promise.all([
+    w1.saveReceiptCounts([{ id: 'm1', recipients: 3, delivered: 2, read: 0 }]),
+    w2.saveReceiptCounts([{ id: 'm1', recipients: 3, delivered: 1, read: 1 }]),
+    w1.saveTextCursors([{ clientId: 'bob', conversation: 'dm:alice,bob', seq: 4 }]),
+    w2.saveTextCursors([{ clientId: 'bob', conversation: 'dm:alice,bob', seq: 2 }]),
+  ]);
+  t.same(await storage.receiptCounts(['m1']), new Map([['m1', { id: 'm1', recipients: 3, delivered: 2, read: 1 }]]), 'the larger of each count');
+  t.same(await storage.textCursors('bob'), new Map([['dm:alice,bob', 4]]), 'the furthest cursor');
+
+  const replies: WriterReply[] = [];
+  const peer: WriterPeer = { send: (reply) => void replies.push(reply) };
+  service.receive(peer, { ch: WRITER_TAG, type: 'receipts', bid: 1, counts: [['m1', 3, -1, 0]] });
+  t.match(replies.shift(), { type: 'failed', bid: 1, error: /receipt counts are not well formed/ });
+  service.receive(peer, { ch: WRITER_TAG, type: 'text-cursors', bid: 2, cursors: [['bob', 'dm:alice,bob']] });
+  t.match(replies.shift(), { type: 'failed', bid: 2, error: /text cursors are not well formed/ });
+  await service.close();
+  t.same(await storage.receiptCounts(['m1']), new Map([['m1', { id: 'm1', recipients: 3, delivered: 2, read: 1 }]]), 'unchanged');
+});
+
 /** The node (worker) of a connected client, from its welcome frame. */
 function nodeOf(client: TestClient): string {
   const welcome = client.frames.map((f) => JSON.parse(f) as ServerFrame).find((f) => f.type === 'welcome') as WelcomeFrame;

@@ -4,10 +4,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import t, { type Test } from 'tap';
+import { migrationProvider } from '../../apps/server/src/storage/migrations.js';
 import { openStorage } from '../../apps/server/src/storage/open-storage.js';
 import { PostgresStorage } from '../../apps/server/src/storage/postgres-storage.js';
+import type { Storage } from '../../apps/server/src/storage/storage.js';
 import { storageContract, type MakeStorage } from '../helpers/storage-contract.js';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -176,4 +180,46 @@ t.test('sqlite: the file is in WAL mode and synchronous=full opens and writes', 
   const raw = new Database(join(dataDir, 'chorus.db'), { readonly: true });
   t.teardown(() => raw.close());
   t.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+});
+
+/**
+ * A database at migration 0003 with three conversations (a private one, a
+ * note to oneself, the lobby), as a server before text cursors left it.
+ */
+async function conversationsBeforeTextCursors(db: Kysely<any>, migrationTableSchema?: string): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider, ...(migrationTableSchema && { migrationTableSchema }) });
+  const { error } = await migrator.migrateTo('0003_receipt_counts');
+  if (error) throw error;
+  await sql`insert into conversations (id, last_seq, peer_a, peer_b) values
+    ('dm:alice,bob', 4, 'alice', 'bob'), ('dm:carol,carol', 2, 'carol', 'carol'), ('everyone', 9, null, null)`.execute(db);
+  await db.destroy();
+}
+
+/** What migration 0004 must leave: text clients are not sent what was there before it. */
+async function checkCursorsStartAtTheEnd(t: Test, storage: Storage): Promise<void> {
+  t.same(await storage.textCursors('alice'), new Map([['dm:alice,bob', 4]]));
+  t.same(await storage.textCursors('bob'), new Map([['dm:alice,bob', 4]]));
+  t.same(await storage.textCursors('carol'), new Map([['dm:carol,carol', 2]]), 'a note to oneself: one cursor');
+}
+
+t.test('migration 0004 starts text cursors at the end of the private conversations it finds', async (t) => {
+  t.test('sqlite', async (t) => {
+    const dataDir = await tempDir(t);
+    await conversationsBeforeTextCursors(new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(join(dataDir, 'chorus.db')) }) }));
+    const storage = await openStorage({ dataDir });
+    t.teardown(() => storage.close());
+    await checkCursorsStartAtTheEnd(t, storage);
+  });
+
+  t.test('postgresql', async (t) => {
+    const admin = await postgresAdmin(t);
+    const { schema, drop } = await createSchema(admin);
+    t.teardown(drop);
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1, options: `-c search_path=${schema}` });
+    await conversationsBeforeTextCursors(new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), schema);
+    const storage = new PostgresStorage({ url: DATABASE_URL, schema, poolSize: 2 });
+    t.teardown(() => storage.close());
+    await storage.migrate();
+    await checkCursorsStartAtTheEnd(t, storage);
+  });
 });

@@ -335,6 +335,40 @@ t.test('ticks: pending, sent on ack, delivered and read from receipt counts', (t
   t.end();
 });
 
+t.test('ticks from history and resume: a message of mine comes back with its counts', (t) => {
+  const persisted: StoredMessage[] = [];
+  const log = new MessageLog('alice', (messages) => persisted.push(...messages));
+  // A later session: the lobby message bob read, as a history page or a replay brings it.
+  log.add(frameFrom('alice', 'h.1', { receipts: { recipients: 1, delivered: 1, read: 1 } }));
+  const [fromHistory] = log.in(LOBBY) as ChatMessage[];
+  t.same(tickOf(fromHistory!), { tick: 'read', label: 'Read by 1 of 1, delivered to 1 of 1', detail: 'read by 1 of 1' }, 'two blue ticks, not one');
+  t.match(persisted.at(-1), { id: 'h.1', recipients: 1, delivered: 1, read: 1 }, 'kept in the store with its counts');
+
+  // Held already (the store kept it before the read receipts came): the page brings it up to date.
+  const room: ConversationId = 'room:general';
+  const stored = frameFrom('alice', 'h.2', { room: 'general' });
+  log.addStored([{ ...toStoredFrame(stored), recipients: 2, delivered: 1, read: 0 }]);
+  const again = { ...stored, receipts: { recipients: 2, delivered: 2, read: 2 } };
+  t.equal(log.add(again), null, 'one copy');
+  t.match(tickOf(log.in(room)[0] as ChatMessage), { tick: 'read', detail: 'read by 2 of 2' });
+  t.match(persisted.at(-1), { id: 'h.2', delivered: 2, read: 2 });
+
+  // A page with older counts takes nothing back.
+  log.add({ ...again, receipts: { recipients: 2, delivered: 1, read: 0 } });
+  t.match(log.in(room)[0], { delivered: 2, read: 2 });
+
+  // Someone else's message never carries mine.
+  log.add(frameFrom('bob', 'h.3', { receipts: { recipients: 1, delivered: 1, read: 1 } }));
+  t.match(log.in(LOBBY).find((m) => m.key === 'm:h.3'), { recipients: null, delivered: 0, read: 0 });
+  t.end();
+});
+
+/** A message frame as the browser's store keeps it (counts unknown). */
+function toStoredFrame(frame: MessageFrame): StoredMessage {
+  const { type: _type, receipts: _receipts, ...fields } = frame;
+  return { ...fields, ref: null, recipients: null, delivered: 0, read: 0, seen: true };
+}
+
 t.test('message log: a note to myself is shown once, whichever of ack and delivery comes first', (t) => {
   const log = new MessageLog('alice');
   const notes: ConversationId = 'dm:alice,alice';

@@ -2,16 +2,22 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { logOptions } from '@chorus/service-kit';
 import type { ClientConfig } from './config.js';
+
+export interface BuildOptions {
+  /** Whether the logs go to a person's terminal (readable lines in development); default false: JSON. */
+  readonly terminal?: boolean;
+}
 
 /**
  * Builds the client app without listening: the built browser client from
  * STATIC_DIR, `GET /env` telling the browser where the chat server is, and the
  * app's index.html for any other path (the client id may be in the path).
  */
-export async function build(config: ClientConfig): Promise<FastifyInstance> {
+export async function build(config: ClientConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: config.LOG_LEVEL },
+    logger: logOptions('client', config, options.terminal ?? false),
     logController: new LogController({ disableRequestLogging: true }),
   });
   const index = join(config.STATIC_DIR, 'index.html');

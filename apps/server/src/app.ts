@@ -6,6 +6,7 @@ import type { Accounts } from './accounts/index.js';
 import authRoutes from './plugins/auth-routes.js';
 import chatRoute from './plugins/chat-route.js';
 import health from './plugins/health.js';
+import landingPage from './plugins/landing-page.js';
 
 export interface AppDeps {
   readonly hub: Hub;
@@ -35,6 +36,7 @@ export async function build(config: ServerConfig, deps: AppDeps): Promise<Fastif
     trustProxy: typeof config.TRUST_PROXY === 'number' ? trustHops(config.TRUST_PROXY) : config.TRUST_PROXY,
   });
   await app.register(health, { stats: deps.stats });
+  await app.register(landingPage, { clientUrl: config.CLIENT_URL });
   await app.register(authRoutes, {
     prefix: '/auth',
     accounts: deps.accounts,

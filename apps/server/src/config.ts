@@ -64,6 +64,15 @@ export const ServerConfigSchema = z
         }
       }),
     /**
+     * Where people chat: the web client's address (the client app), linked from
+     * this server's own page at / (a person who opens the server's port by
+     * mistake finds the way there). Optional.
+     */
+    CLIENT_URL: z
+      .url({ protocol: /^https?$/, error: 'CLIENT_URL must be an http:// or https:// URL, e.g. http://localhost:3000' })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
+    /**
      * Origins browsers may connect from, comma-separated (e.g. https://chat.example.com).
      * Empty: in development any localhost origin; in production no browser origin.
      */

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadEnvFile } from '@chorus/service-kit';
+import { ConfigError, envFileLogLine, loadEnvFile, type EnvFileResult } from '@chorus/service-kit';
 import { loadServerConfig, type ServerConfig } from './config.js';
 import { DeadNodeReaper } from './backends/redis/dead-node-reaper.js';
 import { redisBackendFromConfig } from './backends/redis/from-config.js';
@@ -27,7 +27,7 @@ import type { Storage } from './storage/index.js';
  * is a node of the service with the Redis backend.
  */
 function main(): void {
-  loadEnvFile(process.cwd());
+  const envFile = loadEnvFile(process.cwd());
   let config: ServerConfig;
   try {
     config = loadServerConfig(process.env);
@@ -37,26 +37,38 @@ function main(): void {
     process.exit(1);
   }
 
-  if (cluster.isPrimary && config.WORKERS > 1) void runPrimary(config);
+  if (cluster.isPrimary && config.WORKERS > 1) void runPrimary(config, envFile);
   else if (cluster.isWorker) void runWorker(config);
-  else void runSingle(config);
+  else void runSingle(config, envFile);
 }
 
-/** Says why the process cannot start, once, plainly, and exits. */
-function fail(log: Logger, err: unknown): never {
+/** Readable log lines when stdout is a person's terminal (cluster workers share the primary's). */
+const TERMINAL = process.stdout.isTTY === true;
+
+/** Says where the settings came from (the primary or the single process: once per server). */
+function logEnvFile(log: Logger, envFile: EnvFileResult): void {
+  const { fields, message } = envFileLogLine(envFile);
+  log.info(fields, message);
+}
+
+/**
+ * Says why the process cannot start, once, plainly, on stderr, and exits (a
+ * JSON copy of the same sentence on stdout made a terminal show it twice).
+ */
+function fail(err: unknown): never {
   process.stderr.write(`chorus server: ${(err as Error).message}\n`);
-  log.fatal((err as Error).message);
   process.exit(1);
 }
 
-async function runPrimary(config: ServerConfig): Promise<void> {
+async function runPrimary(config: ServerConfig, envFile: EnvFileResult): Promise<void> {
   keepPrimaryYoungGenerationSmall();
-  const log = createLogger(config, { role: 'primary' });
+  const log = createLogger(config, { role: 'primary' }, TERMINAL);
+  logEnvFile(log, envFile);
   let storage: Storage;
   try {
     storage = await openConfiguredStorage(config, { writesMessages: primaryWritesMessages(config), log });
   } catch (err) {
-    fail(log, err);
+    fail(err);
   }
   // With Redis the workers are the service's nodes and Redis holds the rooms: the primary only forks.
   const rooms = config.REDIS_URL ? [] : await storage.loadRooms();
@@ -99,13 +111,14 @@ function primaryWritesMessages(config: ServerConfig): boolean {
   return !config.DATABASE_URL;
 }
 
-async function runSingle(config: ServerConfig): Promise<void> {
-  const log = createLogger(config, { role: 'single' });
+async function runSingle(config: ServerConfig, envFile: EnvFileResult): Promise<void> {
+  const log = createLogger(config, { role: 'single' }, TERMINAL);
+  logEnvFile(log, envFile);
   let running: RunningNode;
   try {
     running = await runSingleProcess(config, log);
   } catch (err) {
-    fail(log, err);
+    fail(err);
   }
   log.info({ port: running.port, workers: 1 }, 'listening');
   stopOnSignal(running, log);
@@ -113,7 +126,7 @@ async function runSingle(config: ServerConfig): Promise<void> {
 
 async function runWorker(config: ServerConfig): Promise<void> {
   const workerId = cluster.worker!.id;
-  const log = createLogger(config, { role: 'worker', worker: workerId });
+  const log = createLogger(config, { role: 'worker', worker: workerId }, TERMINAL);
   const node = nodeName(`w${workerId}`);
   let running: RunningNode;
   try {

@@ -2,14 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { RedisAttemptCounter } from './backends/redis/redis-attempt-counter.js';
 import type { Logger } from 'pino';
-import { explainListenError } from '@chorus/service-kit';
+import { explainListenError, listenOnce } from '@chorus/service-kit';
 import { accountsFromConfig } from './accounts/index.js';
 import { build } from './app.js';
 import type { ServerConfig } from './config.js';
 import type { HubBackend } from './hub/backend.js';
 import { Hub } from './hub/hub.js';
 import { GroupCommitWriter, openStorage, type Storage } from './storage/index.js';
-import { StoredMessageLog, type MessageWriter } from './stored-message-log.js';
+import { StoredMessageLog, type MessageWriter, type SideWriter } from './stored-message-log.js';
 
 /** How long an upgrade or a sign-in waits for its count in Redis before it is let through uncounted. */
 const SHARED_COUNT_TIMEOUT_MS = 500;
@@ -54,16 +54,18 @@ export async function runNode(
     log: Logger;
     clock?: () => number;
     /**
-     * Where messages and seen marks are written, when not through this
-     * process's own storage: the primary's single writer (a worker on SQLite).
+     * Where messages, seen marks, receipt counts and text cursors are written,
+     * when not through this process's own storage: the primary's single
+     * writer (a worker on SQLite).
      */
-    writer?: MessageWriter & Pick<Storage, 'markSeen'>;
+    writer?: MessageWriter & SideWriter;
   },
 ): Promise<RunningNode> {
   const { backend, storage, node, log, writer } = deps;
+  const onError = (what: string, err: unknown) => log.warn({ err }, `storage: could not write ${what}`);
   const messages = writer
-    ? new StoredMessageLog(storage, writer, writer)
-    : new StoredMessageLog(storage, new GroupCommitWriter(storage));
+    ? new StoredMessageLog(storage, writer, writer, { onError })
+    : new StoredMessageLog(storage, new GroupCommitWriter(storage), storage, { onError });
   const hub = new Hub({
     backend,
     messages,
@@ -94,14 +96,13 @@ export async function runNode(
   });
   const app = await build(config, { hub, node, log, stats: () => backend.stats(), accounts, ...(sharedCounters ? { sharedCounters } : {}) });
   app.addHook('onClose', async () => sharedCounters?.disconnect());
+  let port: number;
   try {
-    await app.listen({ port: config.PORT, host: config.HOST, listenTextResolver: () => 'accepting connections' });
+    port = await listenOnce(app, { port: config.PORT, host: config.HOST });
   } catch (err) {
     await closeAll();
     throw new Error(explainListenError(err, config.PORT) ?? (err as Error).message, { cause: err });
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
   return {
     app,
     hub,

@@ -1,5 +1,6 @@
 import type { MessageLog } from './hub/message-log.js';
-import type { AppendResult, ConversationId, NewMessage, Storage, StoredMessage } from './storage/storage.js';
+import { MergingBatch } from './storage/merging-batch.js';
+import type { AppendResult, ConversationId, NewMessage, Storage, StoredMessage, StoredReceiptCounts, TextCursor } from './storage/storage.js';
 
 /**
  * Where appends and "seen" marks go: a GroupCommitWriter on this process's
@@ -13,24 +14,47 @@ export interface MessageWriter {
   flush(): Promise<void>;
 }
 
+/** Where the small writes go besides messages: this process's storage, or the primary's single writer. */
+export type SideWriter = Pick<Storage, 'markSeen' | 'saveReceiptCounts' | 'saveTextCursors'>;
+
+export interface StoredMessageLogOptions {
+  /** Told when a batched write (receipt counts, text cursors) fails. */
+  readonly onError?: (what: string, err: unknown) => void;
+}
+
 /**
  * The hub's MessageLog on a Storage: appends go through the writer; "seen"
  * marks are batched per event-loop turn; ids known to be seen are remembered
- * (an id never becomes unseen), so repeated checks cost nothing. Reads go to
- * the storage itself.
+ * (an id never becomes unseen), so repeated checks cost nothing. Receipt
+ * counts and text cursors are merged per key and written a batch at a time
+ * (MergingBatch). Reads go to the storage itself, and see what is still
+ * being written of the last two.
  */
 export class StoredMessageLog implements MessageLog {
   readonly #storage: Storage;
   readonly #writer: MessageWriter;
-  readonly #seenWriter: Pick<Storage, 'markSeen'>;
+  readonly #sideWriter: SideWriter;
   readonly #seen = new Set<string>();
   #pendingSeen: { ids: string[]; done: Promise<void> } | null = null;
+  readonly #receipts: MergingBatch<StoredReceiptCounts>;
+  readonly #textCursors: MergingBatch<TextCursor>;
 
-  /** `seenWriter` records seen ids; default the storage. */
-  constructor(storage: Storage, writer: MessageWriter, seenWriter: Pick<Storage, 'markSeen'> = storage) {
+  /** `sideWriter` records seen ids, receipt counts and text cursors; default the storage. */
+  constructor(storage: Storage, writer: MessageWriter, sideWriter: SideWriter = storage, options: StoredMessageLogOptions = {}) {
     this.#storage = storage;
     this.#writer = writer;
-    this.#seenWriter = seenWriter;
+    this.#sideWriter = sideWriter;
+    const onError = options.onError ?? (() => {});
+    this.#receipts = new MergingBatch({
+      write: (counts) => this.#sideWriter.saveReceiptCounts(counts),
+      merge: largerCounts,
+      onError: (err) => onError('receipt counts', err),
+    });
+    this.#textCursors = new MergingBatch({
+      write: (cursors) => this.#sideWriter.saveTextCursors(cursors),
+      merge: (older, newer) => (newer.seq > older.seq ? newer : older),
+      onError: (err) => onError('text cursors', err),
+    });
   }
 
   append(message: NewMessage): Promise<AppendResult> {
@@ -55,7 +79,7 @@ export class StoredMessageLog implements MessageLog {
       const ids: string[] = [];
       const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         this.#pendingSeen = null;
-        await this.#seenWriter.markSeen(ids);
+        await this.#sideWriter.markSeen(ids);
         for (const id of ids) this.#seen.add(id);
       });
       this.#pendingSeen = { ids, done };
@@ -71,9 +95,43 @@ export class StoredMessageLog implements MessageLog {
     return seen;
   }
 
+  saveReceiptCounts(counts: readonly StoredReceiptCounts[]): void {
+    for (const c of counts) this.#receipts.add(c.id, c);
+  }
+
+  async receiptCounts(ids: readonly string[]): Promise<Map<string, StoredReceiptCounts>> {
+    if (ids.length === 0) return new Map();
+    const stored = await this.#storage.receiptCounts(ids);
+    const wanted = new Set(ids);
+    for (const c of this.#receipts.unwritten()) {
+      if (!wanted.has(c.id)) continue;
+      const before = stored.get(c.id);
+      stored.set(c.id, before ? largerCounts(before, c) : c);
+    }
+    return stored;
+  }
+
+  advanceTextCursor(cursor: TextCursor): void {
+    // A space is in neither a client id nor a conversation id.
+    this.#textCursors.add(`${cursor.clientId} ${cursor.conversation}`, cursor);
+  }
+
+  async textCursors(clientId: string): Promise<Map<ConversationId, number>> {
+    const cursors = await this.#storage.textCursors(clientId);
+    for (const c of this.#textCursors.unwritten()) {
+      if (c.clientId === clientId && c.seq > (cursors.get(c.conversation) ?? 0)) cursors.set(c.conversation, c.seq);
+    }
+    return cursors;
+  }
+
   /** Writes what is pending; the storage itself is closed by its owner. */
   async flush(): Promise<void> {
     await this.#pendingSeen?.done;
+    await Promise.all([this.#receipts.flush(), this.#textCursors.flush()]);
     await this.#writer.flush();
   }
+}
+
+function largerCounts(a: StoredReceiptCounts, b: StoredReceiptCounts): StoredReceiptCounts {
+  return { id: a.id, recipients: Math.max(a.recipients, b.recipients), delivered: Math.max(a.delivered, b.delivered), read: Math.max(a.read, b.read) };
 }

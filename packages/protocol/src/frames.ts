@@ -179,6 +179,18 @@ export const WelcomeFrame = z.strictObject({
   }),
 });
 
+/**
+ * Receipt counts of a message of yours, as history and resume bring it back
+ * (live changes come in `receipts` frames): how many clients it was for (the
+ * M of "read by N of M"), how many have it, how many have seen it.
+ */
+export const MessageReceipts = z.strictObject({
+  recipients: z.number().int().nonnegative(),
+  delivered: z.number().int().nonnegative(),
+  read: z.number().int().nonnegative(),
+});
+export type MessageReceipts = z.infer<typeof MessageReceipts>;
+
 /** A chat message delivered to its recipients (and nobody else). */
 export const MessageFrame = z.strictObject({
   type: z.literal('message'),
@@ -198,6 +210,11 @@ export const MessageFrame = z.strictObject({
   sentAt: EpochMs,
   /** The server's clock when it accepted the message. */
   serverAt: EpochMs,
+  /**
+   * Only on a message of your own in a `history` page or a resume replay, once
+   * it has had receipts: its counts, so that a reload shows the right ticks.
+   */
+  receipts: MessageReceipts.optional(),
 });
 
 /** The server accepted the send whose `id` was `ref`. */

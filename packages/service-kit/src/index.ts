@@ -1,3 +1,5 @@
 export * from './config-error.js';
 export * from './env-files.js';
+export * from './listen.js';
 export * from './listen-error.js';
+export * from './log-options.js';

@@ -117,10 +117,10 @@ export class Primary {
       return;
     }
     if (message.type === 'fatal') {
-      // Every worker fails the same way (e.g. the port is taken): say it once.
+      // Every worker fails the same way (e.g. the port is taken): say it once, plainly, on stderr
+      // (a JSON copy on stdout made a terminal show it twice).
       if (this.#shuttingDown) return;
       process.stderr.write(`chorus server: ${message.message}\n`);
-      this.#log.fatal({ worker: worker.id }, message.message);
       return this.shutdown(1);
     }
     this.#state.receive(worker.id, message, worker.process.pid);

@@ -1,9 +1,18 @@
 import { WriterClosedError } from '../storage/group-commit.js';
 import { IdleWaiters } from '../storage/idle-waiters.js';
 import { messageProblem, UnstorableMessageError } from '../storage/storable.js';
-import type { AppendResult, NewMessage } from '../storage/storage.js';
+import type { AppendResult, NewMessage, StoredReceiptCounts, TextCursor } from '../storage/storage.js';
 import { postToPrimary } from './ipc.js';
-import { fromOutcome, parseWriterReply, toWire, WRITER_TAG, type WriterReply, type WriterRequest } from './writer-protocol.js';
+import {
+  fromOutcome,
+  parseWriterReply,
+  receiptCountsToWire,
+  textCursorToWire,
+  toWire,
+  WRITER_TAG,
+  type WriterReply,
+  type WriterRequest,
+} from './writer-protocol.js';
 import { PerTurn } from '../util/per-turn.js';
 
 /** How a worker reaches the primary's message writer: process IPC in production, an in-process pair in tests. */
@@ -105,8 +114,25 @@ export class WriterClient {
   /** Records that these client ids have connected, through the primary; resolves once it is durable. */
   markSeen(clientIds: readonly string[]): Promise<void> {
     if (clientIds.length === 0) return Promise.resolve();
+    return this.#write((bid) => ({ ch: WRITER_TAG, type: 'seen', bid, ids: [...clientIds] }));
+  }
+
+  /** Stores receipt counts through the primary (Storage.saveReceiptCounts); resolves once it is durable. */
+  saveReceiptCounts(counts: readonly StoredReceiptCounts[]): Promise<void> {
+    if (counts.length === 0) return Promise.resolve();
+    return this.#write((bid) => ({ ch: WRITER_TAG, type: 'receipts', bid, counts: counts.map(receiptCountsToWire) }));
+  }
+
+  /** Moves text cursors forward through the primary (Storage.saveTextCursors); resolves once it is durable. */
+  saveTextCursors(cursors: readonly TextCursor[]): Promise<void> {
+    if (cursors.length === 0) return Promise.resolve();
+    return this.#write((bid) => ({ ch: WRITER_TAG, type: 'text-cursors', bid, cursors: cursors.map(textCursorToWire) }));
+  }
+
+  /** Sends a request that is answered by `done` alone (not an append); resolves once the primary has written it. */
+  #write(request: (bid: number) => WriterRequest): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#request((bid) => ({ ch: WRITER_TAG, type: 'seen', bid, ids: [...clientIds] }), {
+      this.#request(request, {
         settle: (reply) => (reply.type === 'done' ? resolve() : reject(new Error(reply.error))),
         fail: reject,
       });

@@ -1,5 +1,5 @@
 import { withSeq } from '../storage/rows.js';
-import type { AppendResult, NewMessage } from '../storage/storage.js';
+import type { AppendResult, NewMessage, StoredReceiptCounts, TextCursor } from '../storage/storage.js';
 
 /**
  * The IPC messages between the workers and the primary's message writer
@@ -23,12 +23,19 @@ export type WireMessage = [string, string, string, string | null, string | null,
  */
 export type WireOutcome = number | [boolean, number, ...WireMessage] | string;
 
+/** StoredReceiptCounts on the wire: [id, recipients, delivered, read]. */
+export type WireReceiptCounts = [string, number, number, number];
+/** A TextCursor on the wire: [clientId, conversation, seq]. */
+export type WireTextCursor = [string, string, number];
+
 /** worker -> primary */
 export type WriterRequest =
   | { ch: typeof WRITER_TAG; type: 'append'; bid: number; messages: WireMessage[] }
-  | { ch: typeof WRITER_TAG; type: 'seen'; bid: number; ids: string[] };
+  | { ch: typeof WRITER_TAG; type: 'seen'; bid: number; ids: string[] }
+  | { ch: typeof WRITER_TAG; type: 'receipts'; bid: number; counts: WireReceiptCounts[] }
+  | { ch: typeof WRITER_TAG; type: 'text-cursors'; bid: number; cursors: WireTextCursor[] };
 
-/** primary -> worker: `results` has one outcome per message of an append (none for `seen`). */
+/** primary -> worker: `results` has one outcome per message of an append (none for the other requests). */
 export type WriterReply =
   | { ch: typeof WRITER_TAG; type: 'done'; bid: number; results: WireOutcome[] }
   | { ch: typeof WRITER_TAG; type: 'failed'; bid: number; error: string };
@@ -39,6 +46,22 @@ export function toWire(m: NewMessage): WireMessage {
 
 export function fromWire(w: WireMessage): NewMessage {
   return { id: w[0], conversation: w[1], from: w[2], to: w[3], room: w[4], text: w[5], sentAt: w[6], serverAt: w[7], ref: w[8] };
+}
+
+export function receiptCountsToWire(c: StoredReceiptCounts): WireReceiptCounts {
+  return [c.id, c.recipients, c.delivered, c.read];
+}
+
+export function receiptCountsFromWire(w: WireReceiptCounts): StoredReceiptCounts {
+  return { id: w[0], recipients: w[1], delivered: w[2], read: w[3] };
+}
+
+export function textCursorToWire(c: TextCursor): WireTextCursor {
+  return [c.clientId, c.conversation, c.seq];
+}
+
+export function textCursorFromWire(w: WireTextCursor): TextCursor {
+  return { clientId: w[0], conversation: w[1], seq: w[2] };
 }
 
 /** The outcome of `sent` as the primary's storage gave it. */
@@ -85,6 +108,16 @@ export function isWireMessage(value: unknown): value is WireMessage {
   );
 }
 
+const isCount = (v: unknown): v is number => isInteger(v) && v >= 0;
+
+function isWireReceiptCounts(value: unknown): value is WireReceiptCounts {
+  return Array.isArray(value) && value.length === 4 && isString(value[0]) && isCount(value[1]) && isCount(value[2]) && isCount(value[3]);
+}
+
+function isWireTextCursor(value: unknown): value is WireTextCursor {
+  return Array.isArray(value) && value.length === 3 && isString(value[0]) && isString(value[1]) && isCount(value[2]);
+}
+
 /** A request from a worker, or null when `raw` is not one (someone else's message, or not well formed). */
 export function parseWriterRequest(raw: unknown): WriterRequest | { bid: number; problem: string } | null {
   if (typeof raw !== 'object' || raw === null || (raw as { ch?: unknown }).ch !== WRITER_TAG) return null;
@@ -99,6 +132,16 @@ export function parseWriterRequest(raw: unknown): WriterRequest | { bid: number;
     const { ids } = raw as { ids?: unknown };
     if (!Array.isArray(ids) || !ids.every(isString)) return { bid, problem: 'ids are not well formed' };
     return { ch: WRITER_TAG, type, bid, ids };
+  }
+  if (type === 'receipts') {
+    const { counts } = raw as { counts?: unknown };
+    if (!Array.isArray(counts) || !counts.every(isWireReceiptCounts)) return { bid, problem: 'receipt counts are not well formed' };
+    return { ch: WRITER_TAG, type, bid, counts };
+  }
+  if (type === 'text-cursors') {
+    const { cursors } = raw as { cursors?: unknown };
+    if (!Array.isArray(cursors) || !cursors.every(isWireTextCursor)) return { bid, problem: 'text cursors are not well formed' };
+    return { ch: WRITER_TAG, type, bid, cursors };
   }
   return { bid, problem: `unknown request type ${String(type)}` };
 }

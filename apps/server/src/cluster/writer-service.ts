@@ -2,9 +2,14 @@ import { IdleWaiters } from '../storage/idle-waiters.js';
 import { messageProblem } from '../storage/storable.js';
 import type { NewMessage, Storage } from '../storage/storage.js';
 import { PerTurn } from '../util/per-turn.js';
+
+/** What the service writes: messages, and the small writes that go with them. */
+export type WriterStorage = Pick<Storage, 'append' | 'markSeen' | 'saveReceiptCounts' | 'saveTextCursors'>;
 import {
   fromWire,
   parseWriterRequest,
+  receiptCountsFromWire,
+  textCursorFromWire,
   toOutcome,
   WRITER_TAG,
   type WireOutcome,
@@ -47,21 +52,24 @@ export interface MessageWriterServiceOptions {
  *   all the same and the reply is dropped; its clients were not acknowledged,
  *   send again with the same refs on another worker and are answered with the
  *   stored message (dedupe on (from, ref)).
- * - `seen` marks are written at once (they are rare: once per client id per
- *   worker).
+ * - `seen` marks, receipt counts and text cursors are written at once, each
+ *   request in a transaction of its own: seen marks are rare (once per client
+ *   id per worker), and a worker sends the others already merged, at most one
+ *   request of each in flight (stored-message-log.ts).
  */
 export class MessageWriterService {
-  readonly #storage: Pick<Storage, 'append' | 'markSeen'>;
+  readonly #storage: WriterStorage;
   readonly #maxBatch: number;
   readonly #onError: (err: unknown) => void;
   #queue: AppendRequest[] = [];
   readonly #commitTurn = new PerTurn(() => void this.#commitNext());
   #inFlight = false;
   #closed = false;
-  #seenInFlight = 0;
+  /** Seen marks, receipt counts and text cursors being written. */
+  #sideInFlight = 0;
   readonly #idleWaiters = new IdleWaiters(() => this.#idle);
 
-  constructor(storage: Pick<Storage, 'append' | 'markSeen'>, options: MessageWriterServiceOptions = {}) {
+  constructor(storage: WriterStorage, options: MessageWriterServiceOptions = {}) {
     this.#storage = storage;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.#onError = options.onError ?? (() => {});
@@ -80,7 +88,18 @@ export class MessageWriterService {
       return true;
     }
     if (request.type === 'seen') {
-      this.#markSeen(peer, request.bid, request.ids);
+      const { ids } = request;
+      this.#sideWrite(peer, request.bid, () => this.#storage.markSeen(ids));
+      return true;
+    }
+    if (request.type === 'receipts') {
+      const counts = request.counts.map(receiptCountsFromWire);
+      this.#sideWrite(peer, request.bid, () => this.#storage.saveReceiptCounts(counts));
+      return true;
+    }
+    if (request.type === 'text-cursors') {
+      const cursors = request.cursors.map(textCursorFromWire);
+      this.#sideWrite(peer, request.bid, () => this.#storage.saveTextCursors(cursors));
       return true;
     }
     this.#queue.push({ peer, bid: request.bid, messages: request.messages.map(fromWire) });
@@ -95,23 +114,24 @@ export class MessageWriterService {
   }
 
   get #idle(): boolean {
-    return this.#queue.length === 0 && !this.#inFlight && !this.#commitTurn.scheduled && this.#seenInFlight === 0;
+    return this.#queue.length === 0 && !this.#inFlight && !this.#commitTurn.scheduled && this.#sideInFlight === 0;
   }
 
   #settled(): void {
     this.#idleWaiters.settled();
   }
 
-  #markSeen(peer: WriterPeer, bid: number, ids: readonly string[]): void {
-    this.#seenInFlight++;
-    this.#storage.markSeen(ids).then(
+  /** Runs one small write and answers `done` (or `failed`) once it has committed. */
+  #sideWrite(peer: WriterPeer, bid: number, write: () => Promise<void>): void {
+    this.#sideInFlight++;
+    write().then(
       () => peer.send({ ch: WRITER_TAG, type: 'done', bid, results: [] }),
       (err: unknown) => {
         this.#onError(err);
         peer.send({ ch: WRITER_TAG, type: 'failed', bid, error: (err as Error).message });
       },
     ).finally(() => {
-      this.#seenInFlight--;
+      this.#sideInFlight--;
       this.#settled();
     });
   }

@@ -6,6 +6,13 @@ export type ProtocolName = 'text' | 'json';
 /** Parses one protocol's inbound frames and renders hub events in it. */
 export interface Codec {
   readonly name: ProtocolName;
+  /**
+   * Who keeps a client's place in its private conversations. `client`: it
+   * sends its cursors when it resumes (chorus.v1). `server`: it has no cursor
+   * of its own (the text protocol), so the hub keeps one per conversation in
+   * storage and, when the client connects, sends what was kept for it since.
+   */
+  readonly cursors: 'client' | 'server';
   /** Parses one inbound text frame; bad frames come back as an `invalid` command. */
   decode(frame: string, receivedAt: number): Command;
   /**

@@ -49,6 +49,8 @@ export class Connection {
   /** Fanout held back while a resume replays what the client missed (null: not holding). */
   #held: { readonly frames: FrameCache; readonly key: MessageKey | undefined }[] | null = null;
   #holdTimer: NodeJS.Timeout | null = null;
+  /** The last seq a resume replayed per conversation: live copies at or below it are not sent again. */
+  #replayed: ReadonlyMap<string, number> | null = null;
 
   /** Inbound rate: frames beyond it are answered RATE_LIMITED, and a client that keeps on is closed. */
   readonly #bucket: TokenBucket | null;
@@ -135,6 +137,8 @@ export class Connection {
       this.#held.push({ frames, key });
       return;
     }
+    // A live copy that arrives after the release (a slower route: Redis) of a message the replay carried.
+    if (key && this.#replayed && key.seq <= (this.#replayed.get(key.conversation) ?? 0)) return;
     const frame = frames.frameFor(this.codec);
     if (frame !== null) this.session.send(frame);
   }
@@ -152,19 +156,24 @@ export class Connection {
 
   /**
    * Sends what was held, in order, except messages the replay already carried
-   * (seq at or below the replayed last seq of their conversation).
+   * (seq at or below the replayed last seq of their conversation). Returns
+   * which stored messages it sent.
    */
-  release(replayed: ReadonlyMap<string, number>): void {
+  release(replayed: ReadonlyMap<string, number>): MessageKey[] {
     const held = this.#held;
-    if (!held) return;
+    const sent: MessageKey[] = [];
+    if (!held) return sent;
     this.#held = null;
     if (this.#holdTimer) clearTimeout(this.#holdTimer);
     this.#holdTimer = null;
-    if (this.state === 'closed') return;
+    if (replayed.size > 0) this.#replayed = replayed;
+    if (this.state === 'closed') return sent;
     for (const { frames, key } of held) {
       if (key && key.seq <= (replayed.get(key.conversation) ?? 0)) continue;
       this.emitCached(frames);
+      if (key) sent.push(key);
     }
+    return sent;
   }
 
   /** Tells the client why and closes with the error's close code. */

@@ -18,6 +18,16 @@ export interface Envelope {
   readonly serverAt: number;
 }
 
+/**
+ * Receipt counts that come back with a message of the client's own (history,
+ * resume): delivered to N, read by N, of M recipients.
+ */
+export interface MessageReceipts {
+  readonly recipients: number;
+  readonly delivered: number;
+  readonly read: number;
+}
+
 /** A recipient telling a sender its messages reached it or were seen. */
 export interface Receipt {
   /** The recipient who has them. */
@@ -110,9 +120,18 @@ export type OutEvent =
       readonly conversation: string;
       readonly seq: number;
     }
-  | { readonly kind: 'history'; readonly ref?: string | undefined; readonly conversation: string; readonly messages: readonly Envelope[]; readonly more: boolean }
+  | {
+      readonly kind: 'history';
+      readonly ref?: string | undefined;
+      readonly conversation: string;
+      readonly messages: readonly Envelope[];
+      readonly more: boolean;
+      /** Receipt counts of the requester's own messages in the page, by message id. */
+      readonly receipts?: ReadonlyMap<string, MessageReceipts> | undefined;
+    }
   | { readonly kind: 'resumed'; readonly conversations: Readonly<Record<string, number>>; readonly truncated: readonly string[] }
-  | { readonly kind: 'message'; readonly envelope: Envelope }
+  /** `receipts`: the counts of a message of the recipient's own, replayed to it (resume). */
+  | { readonly kind: 'message'; readonly envelope: Envelope; readonly receipts?: MessageReceipts | undefined }
   | { readonly kind: 'unknown-recipient'; readonly target: string; readonly ref?: string | undefined }
   | { readonly kind: 'presence'; readonly joined: readonly string[]; readonly left: readonly string[]; readonly serverAt: number }
   | { readonly kind: 'joined'; readonly clientId: string }

@@ -18,11 +18,13 @@ import { Connection, type FrameHandler, type MessageKey } from './connection.js'
 import type { Command, Delivery, Envelope, OutEvent, PresenceChange, Receipt, Revocation, RoomChange, Target, Typing } from './events.js';
 import { FrameCache } from './frame-cache.js';
 import { presenceInterval, RESUME_LIMIT, RESUME_WAIT_MS } from './limits.js';
-import type { MessageLog, StoredMessage } from './message-log.js';
+import type { MessageLog, StoredMessage, StoredReceiptCounts } from './message-log.js';
+import { ownReceipts } from './own-receipts.js';
 import { ReceiptBook } from './receipt-book.js';
 import { RecentIds } from './recent-ids.js';
 import type { OutFrame, Session } from './session.js';
 import { OfflineWaiters, TAKEOVER_WAIT_MS } from './takeover.js';
+import { textCatchUp } from './text-catch-up.js';
 
 /** The few log calls the hub makes (pino's signature; the hub does not import pino). */
 export interface HubLogger {
@@ -95,6 +97,12 @@ export class Hub implements FrameHandler {
   readonly #revocationListeners = new Set<(revocation: Revocation) => void>();
   /** Connections taking an id over, waiting for it to go offline. */
   readonly #takeovers = new OfflineWaiters();
+  /**
+   * Connections whose server-side cursors must not follow live messages in some
+   * private conversations ('all': any): their catch-up left older messages for
+   * the next connect (or failed), and a cursor past a live one would skip them.
+   */
+  readonly #behind = new WeakMap<Connection, ReadonlySet<string> | 'all'>();
 
   constructor(options: HubOptions) {
     this.#backend = options.backend;
@@ -229,7 +237,8 @@ export class Hub implements FrameHandler {
     }
     // Updates from before this client joined go to the others only (its welcome has them).
     this.#flush();
-    if (resume) connection.hold(RESUME_WAIT_MS);
+    // Live traffic waits for the replay: the client's resume frame, or the server's catch-up.
+    if (resume || connection.codec.cursors === 'server') connection.hold(RESUME_WAIT_MS);
     this.#connections.add(connection);
     if (connection.codec.name === 'text') this.#textConnections.add(connection);
     const tabs = this.#clients.get(clientId);
@@ -250,6 +259,11 @@ export class Hub implements FrameHandler {
       frameRate: this.#rate && { perSecond: this.#rate.perSecond, burst: this.#rate.burst },
     });
     this.#log.info({ clientId, protocol: connection.codec.name }, 'connected');
+    if (connection.codec.cursors === 'server') {
+      await this.#catchUp(connection);
+      // It may have hung up meanwhile, when handleClosed took it for one still being admitted.
+      if (connection.isClosed) return this.#release(connection);
+    }
     connection.opened();
   }
 
@@ -267,6 +281,49 @@ export class Hub implements FrameHandler {
     if (held && !(await released.offline)) return 'taken';
     this.#log.info({ clientId }, 'taking over');
     return this.#backend.admit(clientId, ip, multi);
+  }
+
+  /**
+   * A client whose protocol keeps no cursors (text): sends the private
+   * messages kept for it while it was away, in their conversations' order,
+   * then the live traffic held meanwhile, and moves its server-side cursors
+   * past both.
+   */
+  async #catchUp(connection: Connection): Promise<void> {
+    const { clientId } = connection;
+    let caught;
+    try {
+      caught = await textCatchUp(this.#messages, clientId);
+    } catch (err) {
+      this.#log.error({ err, clientId }, 'could not send the private messages kept for a text client');
+    }
+    if (!caught || connection.isClosed) {
+      // Its cursors stay where they were: what was kept comes at the next connect.
+      this.#behind.set(connection, 'all');
+      connection.release(new Map());
+      return;
+    }
+    for (const message of caught.messages) connection.emit({ kind: 'message', envelope: envelopeOf(message) });
+    const { through, behind } = caught;
+    if (behind.size > 0) this.#behind.set(connection, behind);
+    const advanced = new Map(through);
+    for (const key of connection.release(through)) {
+      if (parseConversation(key.conversation)?.kind !== 'direct' || behind.has(key.conversation)) continue;
+      if (key.seq > (advanced.get(key.conversation) ?? 0)) advanced.set(key.conversation, key.seq);
+    }
+    for (const [conversation, seq] of advanced) this.#messages.advanceTextCursor({ clientId, conversation, seq });
+  }
+
+  /** A private message reached its recipient live: a text client's cursor moves past it. */
+  #deliveredLive(envelope: Envelope): void {
+    const to = envelope.to!;
+    for (const connection of this.#clients.get(to) ?? []) {
+      if (connection.codec.cursors !== 'server' || connection.holding) continue;
+      const behind = this.#behind.get(connection);
+      if (behind === 'all' || behind?.has(envelope.conversation)) continue;
+      this.#messages.advanceTextCursor({ clientId: to, conversation: envelope.conversation, seq: envelope.seq });
+      return;
+    }
   }
 
   async #release(connection: Connection): Promise<void> {
@@ -457,7 +514,9 @@ export class Hub implements FrameHandler {
     }
     const page = await this.#messages.history(conversation, command.limit + 1, before);
     const more = page.length > command.limit;
-    connection.emit({ kind: 'history', ref, conversation, messages: page.slice(0, command.limit).map(envelopeOf), more });
+    const messages = page.slice(0, command.limit);
+    const receipts = await ownReceipts(connection.clientId, messages, this.#receipts, this.#messages);
+    connection.emit({ kind: 'history', ref, conversation, messages: messages.map(envelopeOf), more, receipts });
   }
 
   /**
@@ -482,8 +541,10 @@ export class Hub implements FrameHandler {
         const missed = await this.#messages.since(conversation, after, RESUME_LIMIT + 1);
         if (missed.length > RESUME_LIMIT) truncated.push(conversation);
         let last = after;
-        for (const message of missed.slice(0, RESUME_LIMIT)) {
-          connection.emit({ kind: 'message', envelope: envelopeOf(message) });
+        const replay = missed.slice(0, RESUME_LIMIT);
+        const receipts = await ownReceipts(clientId, replay, this.#receipts, this.#messages);
+        for (const message of replay) {
+          connection.emit({ kind: 'message', envelope: envelopeOf(message), receipts: receipts.get(message.id) });
           last = message.seq;
         }
         replayed.set(conversation, last);
@@ -582,7 +643,10 @@ export class Hub implements FrameHandler {
       case 'message': {
         this.#flush();
         const { envelope } = payload;
-        return this.#fanout(delivery.target, { kind: 'message', envelope }, { origin: delivery.origin, key: envelope }, payload.json);
+        const { target } = delivery;
+        this.#fanout(target, { kind: 'message', envelope }, { origin: delivery.origin, key: envelope }, payload.json);
+        if (target.kind === 'client' && envelope.to === target.clientId && envelope.from !== envelope.to) this.#deliveredLive(envelope);
+        return;
       }
       case 'probe':
         return;
@@ -766,18 +830,30 @@ export class Hub implements FrameHandler {
       }
     }
     this.#roomMembers.clear();
+    if (this.#receiptUpdates.size > 0) this.#flushReceipts();
+  }
+
+  /**
+   * Sends each sender the counts that changed, and stores them (whether the
+   * sender is here or not), so that history and resume bring them back: one
+   * merged write per turn, never one per receipt.
+   */
+  #flushReceipts(): void {
+    const changed: StoredReceiptCounts[] = [];
     for (const [sender, ids] of this.#receiptUpdates) {
       const connections = this.#clients.get(sender);
-      if (!connections) continue;
       const updates: { id: string; delivered: number; read: number }[] = [];
       for (const id of ids) {
         const counts = this.#receipts.counts(id);
-        if (counts) updates.push({ id, delivered: counts.delivered, read: counts.read });
+        if (!counts) continue;
+        changed.push({ id, ...counts });
+        if (connections) updates.push({ id, delivered: counts.delivered, read: counts.read });
       }
       if (updates.length === 0) continue;
-      for (const connection of connections) connection.emit({ kind: 'receipts', updates });
+      for (const connection of connections!) connection.emit({ kind: 'receipts', updates });
     }
     this.#receiptUpdates.clear();
+    if (changed.length > 0) this.#messages.saveReceiptCounts(changed);
   }
 }
 

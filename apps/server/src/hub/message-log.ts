@@ -1,6 +1,6 @@
-import type { AppendResult, ConversationId, NewMessage, StoredMessage } from '../storage/storage.js';
+import type { AppendResult, ConversationId, NewMessage, StoredMessage, StoredReceiptCounts, TextCursor } from '../storage/storage.js';
 
-export type { AppendResult, ConversationId, NewMessage, StoredMessage };
+export type { AppendResult, ConversationId, NewMessage, StoredMessage, StoredReceiptCounts, TextCursor };
 
 /**
  * What the hub needs of durable storage. The composition root builds it from a
@@ -18,4 +18,16 @@ export interface MessageLog {
   /** Records (durably, batched with others) that `clientId` has connected. */
   markSeen(clientId: string): Promise<void>;
   hasBeenSeen(clientId: string): Promise<boolean>;
+  /**
+   * Records receipt counts of messages, batched: merged per message over a
+   * turn, one write in flight. Counts only grow. Returns at once; a failed
+   * write is reported, and the next count of the message writes it again.
+   */
+  saveReceiptCounts(counts: readonly StoredReceiptCounts[]): void;
+  /** The counts recorded for these messages (those still being written included); absent: none. */
+  receiptCounts(ids: readonly string[]): Promise<Map<string, StoredReceiptCounts>>;
+  /** A text client has been given a private conversation up to a seq (batched like receipt counts; forward only). */
+  advanceTextCursor(cursor: TextCursor): void;
+  /** A text client's cursors by conversation (those still being written included). */
+  textCursors(clientId: string): Promise<Map<ConversationId, number>>;
 }

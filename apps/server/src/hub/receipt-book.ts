@@ -11,8 +11,9 @@ interface Tracked {
   read: Set<string> | null;
 }
 
-/** How many distinct recipients have a message, and how many have seen it. */
+/** How many clients a message was for, how many distinct ones have it, and how many have seen it. */
 export interface ReceiptCounts {
+  readonly recipients: number;
   readonly delivered: number;
   readonly read: number;
 }
@@ -71,6 +72,6 @@ export class ReceiptBook {
   /** The counts of a tracked message (null once it is forgotten). */
   counts(id: string): ReceiptCounts | null {
     const entry = this.#tracked.get(id);
-    return entry ? { delivered: entry.delivered?.size ?? 0, read: entry.read?.size ?? 0 } : null;
+    return entry ? { recipients: entry.recipients, delivered: entry.delivered?.size ?? 0, read: entry.read?.size ?? 0 } : null;
   }
 }

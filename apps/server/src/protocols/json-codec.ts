@@ -1,6 +1,6 @@
-import { ClientFrame, ERRORS, MAX_TEXT_LENGTH, SUBPROTOCOL, type ServerFrame } from '@chorus/protocol';
+import { ClientFrame, ERRORS, MAX_TEXT_LENGTH, SUBPROTOCOL, type MessageFrame, type ServerFrame } from '@chorus/protocol';
 import type { Codec } from '../hub/codec.js';
-import type { Command, OutEvent } from '../hub/events.js';
+import type { Command, MessageReceipts, OutEvent } from '../hub/events.js';
 import { DEFAULT_HISTORY_PAGE } from '../hub/limits.js';
 import { fastDecode } from './json-fast-path.js';
 import { jsonNumber, messageFrame, messageFrameJson } from './message-frame.js';
@@ -8,6 +8,7 @@ import { jsonNumber, messageFrame, messageFrameJson } from './message-frame.js';
 /** The typed protocol `chorus.v1`: one JSON object per frame, validated by packages/protocol. */
 export class JsonCodec implements Codec {
   readonly name = 'json' as const;
+  readonly cursors = 'client' as const;
   readonly #node: string;
   readonly #maxFrameBytes: number;
 
@@ -56,8 +57,9 @@ export class JsonCodec implements Codec {
   }
 
   encode(event: OutEvent): string | null {
-    // The hot one, rendered by the function the mesh uses too (same bytes).
-    if (event.kind === 'message') return messageFrameJson(event.envelope);
+    // The hot one, rendered by the function the mesh uses too (same bytes). A replayed
+    // message of the client's own also carries its receipt counts (rare: no fast path).
+    if (event.kind === 'message') return event.receipts ? JSON.stringify(this.#frame(event)) : messageFrameJson(event.envelope);
     if (event.kind === 'ack') return ackFrameJson(event);
     if (event.kind === 'receipts') return receiptsFrameJson(event);
     const frame = this.#frame(event);
@@ -84,7 +86,7 @@ export class JsonCodec implements Codec {
           },
         };
       case 'message':
-        return messageFrame(event.envelope);
+        return withReceipts(messageFrame(event.envelope), event.receipts);
       case 'ack':
         return {
           type: 'ack',
@@ -97,7 +99,12 @@ export class JsonCodec implements Codec {
         };
       case 'history':
         return withRef(
-          { type: 'history', conversation: event.conversation, messages: event.messages.map(messageFrame), more: event.more },
+          {
+            type: 'history',
+            conversation: event.conversation,
+            messages: event.messages.map((m) => withReceipts(messageFrame(m), event.receipts?.get(m.id))),
+            more: event.more,
+          },
           event.ref,
         );
       case 'resumed':
@@ -167,6 +174,13 @@ function errorFrame(code: keyof typeof ERRORS, detail: string | undefined, ref: 
   const spec = ERRORS[code];
   const message = detail ? `${spec.message}: ${detail}` : spec.message;
   return withRef({ type: 'error', code, message, retryable: spec.retryable }, ref);
+}
+
+/** Adds a message's receipt counts when there are some (the schema makes them optional). */
+function withReceipts(frame: MessageFrame, receipts: MessageReceipts | undefined): MessageFrame {
+  return receipts === undefined
+    ? frame
+    : { ...frame, receipts: { recipients: receipts.recipients, delivered: receipts.delivered, read: receipts.read } };
 }
 
 /** Adds `ref` when there is one (the schemas make it optional, never undefined). */

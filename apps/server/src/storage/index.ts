@@ -13,6 +13,8 @@ export type {
   StoredMessage,
   StoredRoom,
   StoredRoomChange,
+  StoredReceiptCounts,
+  TextCursor,
 } from './storage.js';
 export { openStorage, type OpenStorageOptions } from './open-storage.js';
 export { GroupCommitWriter, WriterClosedError, type GroupCommitOptions } from './group-commit.js';

@@ -109,6 +109,56 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('users').execute();
     },
   },
+
+  '0003_receipt_counts': {
+    // Receipt counts of a message, as its sender's node computed them (delivered to
+    // N, read by N, of M recipients), so that history and resume can show them
+    // after a reload or in a later session. A table of its own, not columns of
+    // messages: counts change after the message is stored (PostgreSQL rewrites a
+    // whole row on update), and most messages never get a row here.
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('receipt_counts')
+        .addColumn('message_id', 'text', (c) => c.primaryKey())
+        .addColumn('recipients', 'integer', (c) => c.notNull())
+        .addColumn('delivered', 'integer', (c) => c.notNull())
+        .addColumn('read', 'integer', (c) => c.notNull())
+        .execute();
+    },
+
+    async down(db: Kysely<any>): Promise<void> {
+      await db.schema.dropTable('receipt_counts').execute();
+    },
+  },
+
+  '0004_text_cursors': {
+    // A text-protocol client has no resume cursor of its own: the server keeps one
+    // per client and private conversation, so that messages kept for it while it
+    // was away reach it when it is back, once.
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('text_cursors')
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('conversation', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('text_cursors_pkey', ['client_id', 'conversation'])
+        .execute();
+      // Private conversations from before this migration start at their end: what
+      // was in them is not replayed to text clients (some of it they were given
+      // live, and nothing says which). Newer conversations start at 0. UNION,
+      // not UNION ALL: a note to oneself has one participant twice.
+      await sql`
+        insert into text_cursors (client_id, conversation, seq)
+        select peer_a, id, last_seq from conversations where peer_a is not null
+        union
+        select peer_b, id, last_seq from conversations where peer_b is not null
+      `.execute(db);
+    },
+
+    async down(db: Kysely<any>): Promise<void> {
+      await db.schema.dropTable('text_cursors').execute();
+    },
+  },
 };
 
 /** Hands the in-code migrations to Kysely's Migrator. */

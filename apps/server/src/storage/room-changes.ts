@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { roomConversation } from '@chorus/protocol';
+import { deleteReceiptCountsOf } from './progress-rows.js';
 import { byCodeUnits } from './rows.js';
 import type { StorageDatabase } from './schema.js';
 import type { StoredRoom, StoredRoomChange } from './storage.js';
@@ -10,7 +11,7 @@ import type { StoredRoom, StoredRoomChange } from './storage.js';
  * equals the one that produced the changes: `created` starts the room afresh
  * (owner set, no members; the owner's `joined` follows), a join to a room
  * that does not exist is ignored, `deleted` removes the room, its members and
- * its messages (not its seq counter).
+ * its messages with their receipt counts (not its seq counter).
  * Every change is idempotent, so replaying a sequence is harmless.
  */
 export async function applyRoomChange(tx: Kysely<StorageDatabase>, change: StoredRoomChange): Promise<void> {
@@ -49,6 +50,7 @@ export async function applyRoomChange(tx: Kysely<StorageDatabase>, change: Store
       // The room's messages go with it: a room made later under the same name must not
       // show them. Its seq counter stays, so the new room's seqs follow the old ones and
       // no client cursor mistakes a new message for one it already has.
+      await deleteReceiptCountsOf(tx, roomConversation(change.room));
       await tx.deleteFrom('messages').where('conversation', '=', roomConversation(change.room)).execute();
       return;
   }

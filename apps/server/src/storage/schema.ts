@@ -11,6 +11,8 @@ export interface StorageDatabase {
   seen_clients: SeenClientsTable;
   users: UsersTable;
   sessions: SessionsTable;
+  receipt_counts: ReceiptCountsTable;
+  text_cursors: TextCursorsTable;
 }
 
 /** One row per stored message; primary key (conversation, seq). */
@@ -81,4 +83,20 @@ export interface SessionsTable {
   expires_at: number;
   /** Null while the session is active. */
   revoked_at: number | null;
+}
+
+/** Receipt counts of a message that has had receipts (counts only grow). */
+export interface ReceiptCountsTable {
+  message_id: string;
+  /** How many clients the message was for, its sender excluded. */
+  recipients: number;
+  delivered: number;
+  read: number;
+}
+
+/** Where a text-protocol client is in one private conversation: everything up to `seq` has been given to it. */
+export interface TextCursorsTable {
+  client_id: string;
+  conversation: string;
+  seq: number;
 }

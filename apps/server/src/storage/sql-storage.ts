@@ -10,6 +10,7 @@ import {
 } from './accounts.js';
 import { appendInTransaction, StoredRefsFound } from './append.js';
 import { migrationProvider } from './migrations.js';
+import { selectReceiptCounts, selectTextCursors, upsertReceiptCounts, upsertTextCursors } from './progress-rows.js';
 import { applyRoomChange, loadRooms } from './room-changes.js';
 import { byCodeUnits, chunks, toStoredMessage } from './rows.js';
 import type { StorageDatabase } from './schema.js';
@@ -22,10 +23,12 @@ import type {
   NewUser,
   Storage,
   StoredMessage,
+  StoredReceiptCounts,
   StoredRoom,
   StoredRoomChange,
   StoredSession,
   StoredUser,
+  TextCursor,
 } from './storage.js';
 import { assertStorable } from './storable.js';
 
@@ -152,6 +155,24 @@ export abstract class SqlStorage implements Storage {
 
   async loadRooms(): Promise<StoredRoom[]> {
     return loadRooms(this.db);
+  }
+
+  async saveReceiptCounts(counts: readonly StoredReceiptCounts[]): Promise<void> {
+    if (counts.length === 0) return;
+    await this.write((tx) => upsertReceiptCounts(tx, counts));
+  }
+
+  async receiptCounts(ids: readonly string[]): Promise<Map<string, StoredReceiptCounts>> {
+    return selectReceiptCounts(this.db, ids);
+  }
+
+  async saveTextCursors(cursors: readonly TextCursor[]): Promise<void> {
+    if (cursors.length === 0) return;
+    await this.write((tx) => upsertTextCursors(tx, cursors));
+  }
+
+  async textCursors(clientId: string): Promise<Map<ConversationId, number>> {
+    return selectTextCursors(this.db, clientId);
   }
 
   async markSeen(clientIds: readonly string[]): Promise<void> {

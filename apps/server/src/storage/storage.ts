@@ -52,6 +52,25 @@ export interface AppendResult {
   readonly duplicate: boolean;
 }
 
+/** The receipt counts of one message, as its sender's node computed them. */
+export interface StoredReceiptCounts {
+  /** The message's id. */
+  readonly id: string;
+  /** How many clients it was for, its sender excluded: the M of "read by N of M". */
+  readonly recipients: number;
+  /** How many of them have it, and have seen it. */
+  readonly delivered: number;
+  readonly read: number;
+}
+
+/** How far a text-protocol client has been given one of its private conversations. */
+export interface TextCursor {
+  readonly clientId: string;
+  readonly conversation: ConversationId;
+  /** Every message of the conversation up to this seq was given to the client (or was its own). */
+  readonly seq: number;
+}
+
 /** A room as stored: rooms and their membership survive a restart. */
 export interface StoredRoom {
   readonly name: string;
@@ -154,6 +173,29 @@ export interface Storage {
   saveRoomChanges(changes: readonly StoredRoomChange[]): Promise<void>;
   /** Every room with its members; rooms sorted by name, members by id. */
   loadRooms(): Promise<StoredRoom[]>;
+
+  /**
+   * Stores receipt counts, in one transaction. Counts only grow: a stored
+   * count is replaced by a larger one only, so batches may be written in any
+   * order, or twice, from several processes at once. A message deleted with
+   * its room loses its counts.
+   */
+  saveReceiptCounts(counts: readonly StoredReceiptCounts[]): Promise<void>;
+  /** The stored counts of these messages; ids without any are absent. */
+  receiptCounts(ids: readonly string[]): Promise<Map<string, StoredReceiptCounts>>;
+
+  /**
+   * Moves text clients' cursors forward, in one transaction; a cursor never
+   * moves back (a smaller seq changes nothing). Several processes may write
+   * at once.
+   */
+  saveTextCursors(cursors: readonly TextCursor[]): Promise<void>;
+  /**
+   * The cursors of `clientId`, by conversation. A private conversation
+   * without one started after the client's last cursor was written (or after
+   * migration 0004): all of it is new to the client.
+   */
+  textCursors(clientId: string): Promise<Map<ConversationId, number>>;
 
   /** Records that these client ids have connected at least once. */
   markSeen(clientIds: readonly string[]): Promise<void>;

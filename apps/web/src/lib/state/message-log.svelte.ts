@@ -1,4 +1,4 @@
-import type { AckFrame, MessageFrame, ReceiptsFrame } from '@chorus/protocol';
+import type { AckFrame, MessageFrame, MessageReceipts, ReceiptsFrame } from '@chorus/protocol';
 import { SvelteMap } from 'svelte/reactivity';
 import type { OutboxEntry, StoredMessage } from '../store/chat-store.js';
 import type { ChatMessage, ChatNote, TimelineItem } from './chat-message.js';
@@ -172,8 +172,13 @@ export class MessageLog {
   add(frame: MessageFrame): ChatMessage | null {
     const conversation = frame.conversation as ConversationId;
     const thread = this.#thread(conversation);
-    if (thread.bySeq.has(frame.seq)) return null;
     const mine = frame.from === this.#me;
+    const held = thread.bySeq.get(frame.seq);
+    if (held) {
+      // Held already (from the store, say), but a history page or a replay knows its ticks better.
+      if (mine && frame.receipts && this.#countsFrom(held, frame.receipts)) this.#persist([toStored(held)]);
+      return null;
+    }
     if (mine) {
       // My message whose ack is still to come (lost with a connection, or behind this replay), or a note to myself.
       const own = thread.pending.find(
@@ -181,6 +186,7 @@ export class MessageLog {
       );
       if (own) {
         this.#settle(thread, own, frame.id, frame.seq, frame.serverAt);
+        if (frame.receipts) this.#countsFrom(own, frame.receipts);
         this.#persist([toStored(own)]);
         return null;
       }
@@ -206,7 +212,11 @@ export class MessageLog {
       read: 0,
       seen: mine,
     });
-    if (mine) this.#mine.set(frame.id, message);
+    if (mine) {
+      this.#mine.set(frame.id, message);
+      // From history or a resume: the counts it had, so a reload shows the same ticks.
+      if (frame.receipts) this.#countsFrom(message, frame.receipts);
+    }
     this.#persist([toStored(message)]);
     return message;
   }
@@ -384,6 +394,13 @@ export class MessageLog {
     let thread = this.#threads.get(conversation);
     if (!thread) this.#threads.set(conversation, (thread = new Thread()));
     return thread;
+  }
+
+  /** Takes the counts a message frame carries (history, resume): whom it was for, and the counts, never lower. */
+  #countsFrom(message: ChatMessage, receipts: MessageReceipts): boolean {
+    let changed = false;
+    if (message.recipients === null || receipts.recipients > message.recipients) ((message.recipients = receipts.recipients), (changed = true));
+    return this.#count(message, { id: message.id!, delivered: receipts.delivered, read: receipts.read }) || changed;
   }
 
   /** Counts only grow: a stale batch must not take a tick back. Returns whether anything changed. */
