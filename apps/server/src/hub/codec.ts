@@ -13,6 +13,18 @@ export interface Codec {
    * storage and, when the client connects, sends what was kept for it since.
    */
   readonly cursors: 'client' | 'server';
+  /**
+   * How presence reaches its sessions. `per-event`: one line per join or
+   * leave, at once (the text protocol). `batched`: a presence frame at most
+   * every presenceInterval, carrying every change since the last (chorus.v1).
+   */
+  readonly presence: 'per-event' | 'batched';
+  /**
+   * A private message to someone offline who has connected before:
+   * `accepted` (kept, and delivered when they are back: chorus.v1), or
+   * `refused` as not a valid client (the original text protocol's answer).
+   */
+  readonly offlineRecipients: 'accepted' | 'refused';
   /** Parses one inbound text frame; bad frames come back as an `invalid` command. */
   decode(frame: string, receivedAt: number): Command;
   /**

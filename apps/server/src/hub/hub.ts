@@ -1,12 +1,7 @@
 import {
   CloseCode,
-  CLIENT_ID_PATTERN,
   MAX_WELCOME_ONLINE,
-  directConversation,
-  LOBBY,
   parseConversation,
-  roomConversation,
-  roomNameProblem,
   TYPING_REFRESH_MS,
   TYPING_TTL_MS,
   type ErrorCode,
@@ -14,15 +9,19 @@ import {
 } from '@chorus/protocol';
 import { BackendUnavailableError, type Admission, type HubBackend } from './backend.js';
 import type { Codec } from './codec.js';
-import { Connection, type FrameHandler, type MessageKey } from './connection.js';
-import type { Command, Delivery, Envelope, OutEvent, PresenceChange, Receipt, Revocation, RoomChange, Target, Typing } from './events.js';
-import { FrameCache } from './frame-cache.js';
-import { presenceInterval, RESUME_LIMIT, RESUME_WAIT_MS } from './limits.js';
-import type { MessageLog, StoredMessage, StoredReceiptCounts } from './message-log.js';
-import { ownReceipts } from './own-receipts.js';
+import { Connection, type FrameHandler } from './connection.js';
+import type { Command, Delivery, Envelope, Revocation, Target, Typing } from './events.js';
+import { RESUME_WAIT_MS } from './limits.js';
+import type { MessageLog } from './message-log.js';
+import { BatchedUpdates } from './batched-updates.js';
+import { ConversationReads } from './conversation-reads.js';
+import { envelopeOf } from './envelope.js';
+import { LocalSessions } from './local-sessions.js';
+import { OutboundReceipts } from './outbound-receipts.js';
 import { ReceiptBook } from './receipt-book.js';
-import { RecentIds } from './recent-ids.js';
-import type { OutFrame, Session } from './session.js';
+import { runRoomCommand } from './room-commands.js';
+import { MessageSender } from './message-sender.js';
+import type { Session } from './session.js';
 import { OfflineWaiters, TAKEOVER_WAIT_MS } from './takeover.js';
 import { textCatchUp } from './text-catch-up.js';
 
@@ -47,20 +46,22 @@ export interface HubOptions {
   readonly rate?: { readonly perSecond: number; readonly burst: number };
 }
 
-type SendCommand = Extract<Command, { kind: 'send' }>;
-
 /** What a refused admission tells the client. */
 const REFUSALS = { full: 'SERVER_FULL', taken: 'CLIENT_ID_TAKEN', 'too-many': 'TOO_MANY_CONNECTIONS' } as const;
-type RoomCommand = Extract<Command, { kind: 'create-room' | 'join-room' | 'leave-room' | 'delete-room' }>;
 
 /**
  * The chat core of one node: admission, routing, rooms, presence, receipts and
  * typing for the sessions connected here. It knows neither the transport
  * (sessions) nor where the shared state lives (the backend).
  *
- * JSON clients get presence, room-list, room-member and receipt updates batched
- * per event-loop turn; whatever is pending is flushed before the next message is
- * delivered, so no update arrives after a message that depends on it.
+ * It is the composition of its parts, each in a file of its own: the local
+ * sessions and their fanout (LocalSessions), the updates sent in batches
+ * (BatchedUpdates: presence, rooms, receipt counts), a send from frame to ack
+ * (MessageSender), history and resume (ConversationReads), room commands
+ * (runRoomCommand), receipts on their way to senders (OutboundReceipts),
+ * take-overs of an id (takeover.ts) and the text clients' catch-up
+ * (text-catch-up.ts). What stays here: admission and release, the dispatch of
+ * commands, and what the backend delivers.
  */
 export class Hub implements FrameHandler {
   /** Set by closeAll: the server is shutting down. */
@@ -71,29 +72,13 @@ export class Hub implements FrameHandler {
   readonly #log: HubLogger;
   readonly #clock: () => number;
   readonly #rate: HubOptions['rate'];
-  /** Admitted connections of this node, by client id (several for a registered user in several tabs). */
-  readonly #clients = new Map<string, Connection[]>();
-  /** Every admitted connection of this node (fanout to everyone). */
-  readonly #connections = new Set<Connection>();
-  /** The text-protocol ones: only they get a line per presence event. */
-  readonly #textConnections = new Set<Connection>();
+  readonly #sessions: LocalSessions;
   #connectionCount = 0;
   readonly #receipts = new ReceiptBook();
-  /** Messages this node has routed lately, so a client's retry is not delivered twice. */
-  readonly #routed = new RecentIds(100_000);
-  // Batched updates for JSON sessions (text sessions get one line per event at once).
-  readonly #presence = new Map<string, boolean>();
-  readonly #roomList = new Map<string, RoomSummary | null>();
-  readonly #roomMembers = new Map<string, Map<string, boolean>>();
-  /** Messages whose receipt counts changed since the last flush, by sender. */
-  readonly #receiptUpdates = new Map<string, Set<string>>();
-  #flushScheduled: NodeJS.Immediate | null = null;
-  /** Receipts this node's clients sent during this turn, by the sender they are for. */
-  readonly #outboundReceipts = new Map<string, Receipt[]>();
-  #receiptRoute: NodeJS.Immediate | null = null;
-  #presenceTimer: NodeJS.Timeout | null = null;
-  #lastPresenceFlush = 0;
-  #messageCount = 0;
+  readonly #sender: MessageSender;
+  readonly #updates: BatchedUpdates;
+  readonly #outboundReceipts: OutboundReceipts;
+  readonly #reads: ConversationReads;
   readonly #revocationListeners = new Set<(revocation: Revocation) => void>();
   /** Connections taking an id over, waiting for it to go offline. */
   readonly #takeovers = new OfflineWaiters();
@@ -111,13 +96,40 @@ export class Hub implements FrameHandler {
     this.#log = options.log;
     this.#clock = options.clock ?? Date.now;
     this.#rate = options.rate;
+    const view = () => this.#backend.view;
+    this.#sessions = new LocalSessions(view);
+    this.#updates = new BatchedUpdates({
+      sessions: this.#sessions,
+      view,
+      receipts: this.#receipts,
+      clock: this.#clock,
+      saveReceiptCounts: (counts) => this.#messages.saveReceiptCounts(counts),
+    });
+    this.#outboundReceipts = new OutboundReceipts(this.#backend);
+    this.#sender = new MessageSender({
+      backend: this.#backend,
+      messages: this.#messages,
+      node: this.#node,
+      clock: this.#clock,
+      receipts: this.#receipts,
+      log: this.#log,
+    });
+    this.#reads = new ConversationReads({
+      messages: this.#messages,
+      receipts: this.#receipts,
+      view,
+      onError: (err, clientId) => this.#log.error({ err, clientId }, 'resume failed'),
+    });
   }
 
   start(): Promise<void> {
     return this.#backend.start({
       deliver: (delivery) => this.#deliver(delivery),
-      presence: (change) => this.#onPresence(change),
-      room: (change) => this.#onRoomChange(change),
+      presence: (change) => {
+        if (!change.online) this.#takeovers.offline(change.clientId);
+        this.#updates.presence(change);
+      },
+      room: (change) => this.#updates.room(change),
       interrupted: () => this.#dropAll(),
     });
   }
@@ -127,8 +139,8 @@ export class Hub implements FrameHandler {
    * (any node) and resumes from storage, which has every acknowledged message.
    */
   #dropAll(): void {
-    if (this.#connections.size > 0) this.#log.warn({ connections: this.#connections.size }, 'closing every connection: reconnect and resume');
-    for (const connection of [...this.#connections]) {
+    if (this.#sessions.size > 0) this.#log.warn({ connections: this.#sessions.size }, 'closing every connection: reconnect and resume');
+    for (const connection of [...this.#sessions.all()]) {
       connection.session.close(CloseCode.SERVICE_RESTART, 'reconnect and resume');
       void this.#release(connection);
     }
@@ -136,7 +148,7 @@ export class Hub implements FrameHandler {
 
   /** The number of admitted connections on this node. */
   get size(): number {
-    return this.#connections.size;
+    return this.#sessions.size;
   }
 
   /**
@@ -175,11 +187,12 @@ export class Hub implements FrameHandler {
   async closeAll(code: number, reason: string): Promise<void> {
     this.#closingAll = true;
     const releases: Promise<void>[] = [];
-    for (const connection of [...this.#connections]) {
+    for (const connection of [...this.#sessions.all()]) {
       connection.session.close(code, reason);
       releases.push(this.#release(connection));
     }
     await Promise.all(releases);
+    this.#updates.stop();
   }
 
   handleFrame(connection: Connection, frame: string): Promise<void> | void {
@@ -236,14 +249,10 @@ export class Hub implements FrameHandler {
       return;
     }
     // Updates from before this client joined go to the others only (its welcome has them).
-    this.#flush();
+    this.#updates.flush();
     // Live traffic waits for the replay: the client's resume frame, or the server's catch-up.
     if (resume || connection.codec.cursors === 'server') connection.hold(RESUME_WAIT_MS);
-    this.#connections.add(connection);
-    if (connection.codec.name === 'text') this.#textConnections.add(connection);
-    const tabs = this.#clients.get(clientId);
-    if (tabs) tabs.push(connection);
-    else this.#clients.set(clientId, [connection]);
+    this.#sessions.add(connection);
     const view = this.#backend.view;
     const online = view.online();
     connection.emit({
@@ -317,7 +326,7 @@ export class Hub implements FrameHandler {
   /** A private message reached its recipient live: a text client's cursor moves past it. */
   #deliveredLive(envelope: Envelope): void {
     const to = envelope.to!;
-    for (const connection of this.#clients.get(to) ?? []) {
+    for (const connection of this.#sessions.tabsOf(to)) {
       if (connection.codec.cursors !== 'server' || connection.holding) continue;
       const behind = this.#behind.get(connection);
       if (behind === 'all' || behind?.has(envelope.conversation)) continue;
@@ -328,11 +337,7 @@ export class Hub implements FrameHandler {
 
   async #release(connection: Connection): Promise<void> {
     const { clientId } = connection;
-    if (!this.#connections.delete(connection)) return;
-    this.#textConnections.delete(connection);
-    const tabs = this.#clients.get(clientId)!.filter((c) => c !== connection);
-    if (tabs.length > 0) this.#clients.set(clientId, tabs);
-    else this.#clients.delete(clientId);
+    if (!this.#sessions.remove(connection)) return;
     connection.state = 'closed';
     this.#log.info({ clientId }, 'disconnected');
     try {
@@ -351,24 +356,24 @@ export class Hub implements FrameHandler {
     const view = this.#backend.view;
     switch (command.kind) {
       case 'send':
-        return this.#send(connection, command);
+        return this.#sender.send(connection, command);
       case 'create-room':
       case 'join-room':
       case 'leave-room':
       case 'delete-room':
-        return this.#roomCommand(connection, command);
+        return runRoomCommand(connection, command, this.#backend);
       case 'list-rooms':
         connection.emit({ kind: 'rooms', reply: true, ref: command.ref, rooms: view.rooms().sort(byName), deleted: [] });
         return;
       case 'history':
-        return this.#history(connection, command);
+        return this.#reads.history(connection, command);
       case 'resume':
-        return this.#resume(connection, command.cursors);
+        return this.#reads.resume(connection, command.cursors);
       case 'list-users':
         connection.emit({ kind: 'users', online: view.online().sort() });
         return;
       case 'receipt':
-        return this.#receipt(connection, command);
+        return this.#outboundReceipts.add(command.from, { by: connection.clientId, status: command.status, ids: command.ids });
       case 'typing':
         return this.#typing(connection, command);
       case 'time':
@@ -384,234 +389,6 @@ export class Hub implements FrameHandler {
         connection.emit({ kind: 'error', code: command.code, detail: command.detail, ref: command.ref });
         return;
     }
-  }
-
-  async #send(connection: Connection, command: SendCommand): Promise<void> {
-    const from = connection.clientId;
-    const { ref } = command;
-    const view = this.#backend.view;
-    let recipients: number;
-    let target: Target;
-    let conversation: string;
-    if (command.room !== null) {
-      // A room message that cannot go out gets the error alone: an echo would say it went out.
-      const room = view.room(command.room);
-      if (!room) return connection.emit({ kind: 'error', code: 'ROOM_NOT_FOUND', detail: command.room, ref });
-      if (!room.members.has(from)) return connection.emit({ kind: 'error', code: 'NOT_ROOM_MEMBER', detail: command.room, ref });
-      connection.emit({ kind: 'echo', text: command.text });
-      target = { kind: 'room', room: command.room };
-      conversation = roomConversation(command.room);
-      recipients = room.members.size - 1;
-    } else if (command.to !== null) {
-      // The original protocol's order: the echo, then the delivery or the error.
-      connection.emit({ kind: 'echo', text: command.text });
-      const to = command.to;
-      // Most recipients are online: answered without a promise to wait for.
-      const canReceive = this.#canReceive(to, connection.codec.name === 'json');
-      if (!(canReceive === true || (canReceive !== false && (await canReceive)))) {
-        return connection.emit({ kind: 'unknown-recipient', target: to, ref });
-      }
-      target = { kind: 'client', clientId: to };
-      conversation = directConversation(from, to);
-      recipients = to === from ? 0 : 1;
-    } else {
-      connection.emit({ kind: 'echo', text: command.text });
-      target = { kind: 'all' };
-      conversation = LOBBY;
-      recipients = Math.max(0, view.onlineCount() - 1);
-    }
-
-    let stored: StoredMessage;
-    let duplicate: boolean;
-    try {
-      const result = await this.#messages.append({
-        id: `${this.#node}.${(++this.#messageCount).toString(36)}`,
-        conversation,
-        from,
-        to: command.to,
-        room: command.room,
-        text: command.text,
-        sentAt: command.sentAt,
-        serverAt: this.#clock(),
-        ref: ref ?? null,
-      });
-      stored = result.message;
-      duplicate = result.duplicate;
-    } catch (err) {
-      this.#log.error({ err, clientId: from }, 'could not store a message');
-      return connection.emit({ kind: 'error', code: 'STORAGE_FAILED', ref });
-    }
-    if (duplicate && !isRetryOf(stored, conversation, command.text)) {
-      // The id names another message: acknowledging it would claim this one was stored.
-      return connection.emit({ kind: 'error', code: 'ID_REUSED', detail: `id ${ref} was used for another message`, ref });
-    }
-    const envelope = envelopeOf(stored);
-    const ack: OutEvent = {
-      kind: 'ack',
-      ref: ref ?? envelope.id,
-      id: envelope.id,
-      serverAt: envelope.serverAt,
-      recipients,
-      conversation,
-      seq: envelope.seq,
-    };
-    if (envelope.to === from) {
-      // A note to yourself needs no routing: acknowledge it, then deliver it, like the text echo.
-      connection.emit(ack);
-      connection.emit({ kind: 'message', envelope });
-      return;
-    }
-    // A retry of a message this node routed is only acknowledged again. A retry of
-    // one it did not route (sent before a crash or a reconnect to another node) is
-    // routed: it may never have gone out; clients keep one copy per (conversation, seq).
-    if (!(duplicate && this.#routed.has(envelope.id))) {
-      this.#receipts.track(envelope.id, from, envelope.to, recipients);
-      this.#routed.add(envelope.id);
-      const delivery = { target, payload: { kind: 'message', envelope }, origin: connection.id } as const;
-      try {
-        // An offline recipient of a private message gets it when it resumes.
-        await this.#backend.route(delivery);
-        // The sender's other tabs see what it sent (to everyone and to rooms they get it anyway).
-        if (target.kind === 'client' && view.connections(from) > 1) {
-          await this.#backend.route({ ...delivery, target: { kind: 'client', clientId: from } });
-        }
-      } catch (err) {
-        // Stored, so acknowledged all the same: recipients that missed it live get it when they resume.
-        this.#log.warn({ err, clientId: from }, 'a stored message could not be routed live');
-      }
-    }
-    connection.emit(ack);
-  }
-
-  /**
-   * Whether a private message to `to` can be accepted: it is online, or (JSON
-   * protocol only; text clients keep the original answer) it has connected
-   * before, so it will get the message when it comes back.
-   */
-  #canReceive(to: string, keepForOffline: boolean): boolean | Promise<boolean> {
-    if (!CLIENT_ID_PATTERN.test(to)) return false;
-    if (this.#backend.view.isOnline(to)) return true;
-    if (!keepForOffline) {
-      // Not in this node's replica: it may have connected a moment ago elsewhere.
-      return this.#backend.route({ target: { kind: 'client', clientId: to }, payload: { kind: 'probe' } });
-    }
-    return this.#messages.hasBeenSeen(to).catch(() => false);
-  }
-
-  /** Whether `clientId` may read `conversation`. */
-  #mayRead(clientId: string, conversation: string): boolean {
-    const parsed = parseConversation(conversation);
-    if (!parsed) return false;
-    if (parsed.kind === 'lobby') return true;
-    if (parsed.kind === 'room') return this.#backend.view.room(parsed.room)?.members.has(clientId) ?? false;
-    return parsed.a === clientId || parsed.b === clientId;
-  }
-
-  async #history(connection: Connection, command: Extract<Command, { kind: 'history' }>): Promise<void> {
-    const { conversation, ref, before } = command;
-    if (!this.#mayRead(connection.clientId, conversation)) {
-      return connection.emit({ kind: 'error', code: 'NOT_IN_CONVERSATION', detail: conversation, ref });
-    }
-    const page = await this.#messages.history(conversation, command.limit + 1, before);
-    const more = page.length > command.limit;
-    const messages = page.slice(0, command.limit);
-    const receipts = await ownReceipts(connection.clientId, messages, this.#receipts, this.#messages);
-    connection.emit({ kind: 'history', ref, conversation, messages: messages.map(envelopeOf), more, receipts });
-  }
-
-  /**
-   * Replays what the client missed since its cursors, in order per
-   * conversation, then releases the live traffic held meanwhile (without what
-   * the replay already carried). Private conversations the client has no cursor
-   * for are replayed from the start: that is how offline messages arrive.
-   */
-  async #resume(connection: Connection, cursors: Readonly<Record<string, number>>): Promise<void> {
-    const clientId = connection.clientId;
-    const conversations = new Map<string, number>();
-    for (const [conversation, seq] of Object.entries(cursors)) {
-      if (this.#mayRead(clientId, conversation)) conversations.set(conversation, seq);
-    }
-    const replayed = new Map<string, number>();
-    const truncated: string[] = [];
-    try {
-      for (const conversation of await this.#messages.directConversationsOf(clientId)) {
-        if (!conversations.has(conversation)) conversations.set(conversation, 0);
-      }
-      for (const [conversation, after] of conversations) {
-        const missed = await this.#messages.since(conversation, after, RESUME_LIMIT + 1);
-        if (missed.length > RESUME_LIMIT) truncated.push(conversation);
-        let last = after;
-        const replay = missed.slice(0, RESUME_LIMIT);
-        const receipts = await ownReceipts(clientId, replay, this.#receipts, this.#messages);
-        for (const message of replay) {
-          connection.emit({ kind: 'message', envelope: envelopeOf(message), receipts: receipts.get(message.id) });
-          last = message.seq;
-        }
-        replayed.set(conversation, last);
-      }
-    } catch (err) {
-      this.#log.error({ err, clientId }, 'resume failed');
-      connection.emit({ kind: 'error', code: 'STORAGE_FAILED', detail: 'resume failed; reconnect to try again' });
-    }
-    connection.emit({ kind: 'resumed', conversations: Object.fromEntries(replayed), truncated });
-    connection.release(replayed);
-  }
-
-  async #roomCommand(connection: Connection, command: RoomCommand): Promise<void> {
-    const { clientId } = connection;
-    const { room, ref } = command;
-    const problem = roomNameProblem(room);
-    if (problem && command.kind === 'create-room') {
-      return connection.emit({ kind: 'error', code: 'BAD_ROOM_NAME', detail: problem, ref });
-    }
-    const fail = (code: ErrorCode) => connection.emit({ kind: 'error', code, detail: room, ref });
-    switch (command.kind) {
-      case 'create-room': {
-        if ((await this.#backend.createRoom(room, clientId)) === 'exists') return fail('ROOM_EXISTS');
-        return connection.emit({ kind: 'room', ref, name: room, owner: clientId, members: [clientId], created: true });
-      }
-      case 'join-room': {
-        const joined = await this.#backend.joinRoom(room, clientId);
-        if (joined === 'not-found') return fail('ROOM_NOT_FOUND');
-        return connection.emit({ kind: 'room', ref, name: room, owner: joined.owner, members: [...joined.members].sort(), created: false });
-      }
-      case 'leave-room': {
-        const left = await this.#backend.leaveRoom(room, clientId);
-        if (left === 'not-found') return fail('ROOM_NOT_FOUND');
-        if (left === 'not-member') return fail('NOT_ROOM_MEMBER');
-        return connection.emit({ kind: 'room-left', ref, room });
-      }
-      case 'delete-room': {
-        const deleted = await this.#backend.deleteRoom(room, clientId);
-        if (deleted === 'not-found') return fail('ROOM_NOT_FOUND');
-        if (deleted === 'not-owner') {
-          const owner = this.#backend.view.room(room)?.owner ?? 'its owner';
-          return connection.emit({ kind: 'error', code: 'NOT_ROOM_OWNER', detail: `${room} belongs to ${owner}`, ref });
-        }
-        return connection.emit({ kind: 'room-deleted', reply: true, ref, room, by: clientId });
-      }
-    }
-  }
-
-  /**
-   * Every recipient answers every message, so receipts are as many as
-   * deliveries: the ones for one sender leave together, once per event-loop turn.
-   */
-  #receipt(connection: Connection, command: Extract<Command, { kind: 'receipt' }>): void {
-    const receipt: Receipt = { by: connection.clientId, status: command.status, ids: command.ids };
-    const batch = this.#outboundReceipts.get(command.from);
-    if (batch) batch.push(receipt);
-    else this.#outboundReceipts.set(command.from, [receipt]);
-    this.#receiptRoute ??= setImmediate(() => this.#routeReceipts());
-  }
-
-  #routeReceipts(): void {
-    this.#receiptRoute = null;
-    for (const [to, receipts] of this.#outboundReceipts) {
-      // A receipt for a sender who has gone is of no use to anyone: dropped, not an error.
-      this.#backend.route({ target: { kind: 'client', clientId: to }, payload: { kind: 'receipts', to, receipts } }).catch(() => {});
-    }
-    this.#outboundReceipts.clear();
   }
 
   async #typing(connection: Connection, command: Extract<Command, { kind: 'typing' }>): Promise<void> {
@@ -641,10 +418,10 @@ export class Hub implements FrameHandler {
     const { payload } = delivery;
     switch (payload.kind) {
       case 'message': {
-        this.#flush();
+        this.#updates.flush();
         const { envelope } = payload;
         const { target } = delivery;
-        this.#fanout(target, { kind: 'message', envelope }, { origin: delivery.origin, key: envelope }, payload.json);
+        this.#sessions.fanout(target, { kind: 'message', envelope }, { origin: delivery.origin, key: envelope }, payload.json);
         if (target.kind === 'client' && envelope.to === target.clientId && envelope.from !== envelope.to) this.#deliveredLive(envelope);
         return;
       }
@@ -654,141 +431,15 @@ export class Hub implements FrameHandler {
         for (const listener of this.#revocationListeners) listener(payload.revocation);
         return;
       case 'replaced':
-        for (const connection of [...(this.#clients.get(payload.clientId) ?? [])]) {
+        for (const connection of [...this.#sessions.tabsOf(payload.clientId)]) {
           connection.refuse('REPLACED');
           void this.#release(connection);
         }
         return;
       case 'typing':
-        return this.#fanout(delivery.target, { kind: 'typing', typing: payload.typing }, { client: payload.typing.from });
-      case 'receipts': {
-        const { to } = payload;
-        let pending: Set<string> | undefined;
-        for (const receipt of payload.receipts) {
-          for (const id of receipt.ids) {
-            if (!this.#receipts.record(id, to, receipt.by, receipt.status)) continue;
-            if (!pending) {
-              pending = this.#receiptUpdates.get(to);
-              if (!pending) this.#receiptUpdates.set(to, (pending = new Set()));
-            }
-            pending.add(id);
-          }
-        }
-        if (pending) this.#scheduleFlush();
-        return;
-      }
-    }
-  }
-
-  #onPresence(change: PresenceChange): void {
-    if (!change.online) this.#takeovers.offline(change.clientId);
-    // Text clients get a line per event, at once; JSON clients a batched frame.
-    if (this.#textConnections.size > 0) {
-      const frames = new FrameCache(change.online ? { kind: 'joined', clientId: change.clientId } : { kind: 'left', clientId: change.clientId });
-      for (const connection of this.#textConnections) if (connection.clientId !== change.clientId) connection.emitCached(frames);
-    }
-    this.#presence.set(change.clientId, change.online);
-    this.#schedulePresenceFlush();
-  }
-
-  /**
-   * Presence reaches JSON clients at most every presenceInterval (100 ms, up to
-   * 1 s on a node with 10,000 clients; at once when it has been quiet): a storm
-   * of connects costs a few frames per client, not one per connect per client.
-   */
-  #schedulePresenceFlush(): void {
-    if (this.#presenceTimer) return;
-    const wait = Math.max(0, this.#lastPresenceFlush + presenceInterval(this.#clients.size) - this.#clock());
-    this.#presenceTimer = setTimeout(() => this.#flushPresence(), wait);
-  }
-
-  #flushPresence(): void {
-    if (this.#presenceTimer) clearTimeout(this.#presenceTimer);
-    this.#presenceTimer = null;
-    if (this.#presence.size === 0) return;
-    this.#lastPresenceFlush = this.#clock();
-    const joined: string[] = [];
-    const left: string[] = [];
-    for (const [clientId, online] of this.#presence) (online ? joined : left).push(clientId);
-    this.#presence.clear();
-    const serverAt = this.#lastPresenceFlush;
-    // A client that joined in this batch learned the rest from its welcome: it gets the batch without itself.
-    const joiners = new Set(joined.filter((id) => this.#clients.has(id)));
-    this.#fanoutExcept({ kind: 'all' }, { kind: 'presence', joined, left, serverAt }, joiners);
-    for (const joiner of joiners) {
-      const others = joined.filter((id) => id !== joiner);
-      if (others.length + left.length === 0) continue;
-      for (const connection of this.#clients.get(joiner)!) connection.emit({ kind: 'presence', joined: others, left, serverAt });
-    }
-  }
-
-  #onRoomChange(change: RoomChange): void {
-    const { room } = change;
-    this.#roomList.set(room, change.kind === 'deleted' ? null : summaryOf(this.#backend.view, room));
-    if (change.kind === 'deleted') {
-      this.#roomMembers.delete(room);
-      const frames = new FrameCache({ kind: 'room-deleted', reply: false, room, by: change.by });
-      for (const member of change.members) {
-        if (member === change.by) continue;
-        for (const connection of this.#clients.get(member) ?? []) connection.emitCached(frames);
-      }
-    } else if (change.kind === 'joined' || change.kind === 'left') {
-      const joined = change.kind === 'joined';
-      // The joiner learns the room from its answer; the others from this.
-      this.#fanout({ kind: 'room', room }, { kind: 'room-member', room, clientId: change.clientId, joined }, { client: change.clientId });
-      let pending = this.#roomMembers.get(room);
-      if (!pending) this.#roomMembers.set(room, (pending = new Map()));
-      pending.set(change.clientId, joined);
-    }
-    this.#scheduleFlush();
-  }
-
-  /**
-   * Sends one event to the local connections a target names, rendered once per
-   * protocol; skips the connection it came from (`origin`) or every connection
-   * of one client (`client`). `key` names the stored message it carries.
-   */
-  #fanout(
-    target: Target,
-    event: OutEvent,
-    skip: { origin?: string | undefined; client?: string; key?: MessageKey } = {},
-    json?: OutFrame,
-  ): void {
-    const frames = new FrameCache(event, json);
-    if (target.kind === 'client') {
-      // The hot one (a private message, receipts, typing): no closure.
-      const tabs = this.#clients.get(target.clientId);
-      if (!tabs) return;
-      for (const connection of tabs) {
-        if (connection.id !== skip.origin && connection.clientId !== skip.client) connection.emitCached(frames, skip.key);
-      }
-      return;
-    }
-    const send = (connection: Connection) => {
-      if (connection.id !== skip.origin && connection.clientId !== skip.client) connection.emitCached(frames, skip.key);
-    };
-    if (target.kind === 'all') {
-      for (const connection of this.#connections) send(connection);
-      return;
-    }
-    const members = this.#backend.view.room(target.room)?.members;
-    if (!members) return;
-    if (members.size < this.#clients.size) {
-      for (const member of members) for (const connection of this.#clients.get(member) ?? []) send(connection);
-    } else {
-      for (const connection of this.#connections) if (members.has(connection.clientId)) send(connection);
-    }
-  }
-
-  /** Like #fanout to everyone or to a room, skipping several clients (the ones that just joined). */
-  #fanoutExcept(target: Target, event: OutEvent, except: ReadonlySet<string>): void {
-    if (except.size === 0) return this.#fanout(target, event);
-    const frames = new FrameCache(event);
-    const members = target.kind === 'room' ? this.#backend.view.room(target.room)?.members : undefined;
-    for (const connection of this.#connections) {
-      if (except.has(connection.clientId)) continue;
-      if (members && !members.has(connection.clientId)) continue;
-      connection.emitCached(frames);
+        return this.#sessions.fanout(delivery.target, { kind: 'typing', typing: payload.typing }, { client: payload.typing.from });
+      case 'receipts':
+        return this.#updates.receipts(payload.to, payload.receipts);
     }
   }
 
@@ -796,96 +447,9 @@ export class Hub implements FrameHandler {
     return `${this.#node}:${(++this.#connectionCount).toString(36)}`;
   }
 
-  #scheduleFlush(): void {
-    this.#flushScheduled ??= setImmediate(() => this.#flush());
-  }
 
-  /** Sends every batched update now. */
-  #flush(): void {
-    if (this.#flushScheduled) {
-      clearImmediate(this.#flushScheduled);
-      this.#flushScheduled = null;
-    }
-    // Called before every message delivered: most of the time there is nothing to send.
-    if (this.#roomList.size === 0 && this.#roomMembers.size === 0 && this.#receiptUpdates.size === 0) return;
-    const serverAt = this.#clock();
-    if (this.#roomList.size > 0) {
-      const rooms: RoomSummary[] = [];
-      const deleted: string[] = [];
-      for (const [name, summary] of this.#roomList) summary ? rooms.push(summary) : deleted.push(name);
-      this.#roomList.clear();
-      this.#fanout({ kind: 'all' }, { kind: 'rooms', reply: false, rooms, deleted });
-    }
-    for (const [room, changes] of this.#roomMembers) {
-      const joined: string[] = [];
-      const left: string[] = [];
-      for (const [clientId, isIn] of changes) (isIn ? joined : left).push(clientId);
-      // A joiner learned the room from its answer: it gets the batch without itself.
-      const joiners = new Set(joined.filter((id) => this.#clients.has(id)));
-      this.#fanoutExcept({ kind: 'room', room }, { kind: 'room-members', room, joined, left, serverAt }, joiners);
-      for (const joiner of joiners) {
-        const others = joined.filter((id) => id !== joiner);
-        if (others.length + left.length === 0) continue;
-        for (const connection of this.#clients.get(joiner)!) connection.emit({ kind: 'room-members', room, joined: others, left, serverAt });
-      }
-    }
-    this.#roomMembers.clear();
-    if (this.#receiptUpdates.size > 0) this.#flushReceipts();
-  }
-
-  /**
-   * Sends each sender the counts that changed, and stores them (whether the
-   * sender is here or not), so that history and resume bring them back: one
-   * merged write per turn, never one per receipt.
-   */
-  #flushReceipts(): void {
-    const changed: StoredReceiptCounts[] = [];
-    for (const [sender, ids] of this.#receiptUpdates) {
-      const connections = this.#clients.get(sender);
-      const updates: { id: string; delivered: number; read: number }[] = [];
-      for (const id of ids) {
-        const counts = this.#receipts.counts(id);
-        if (!counts) continue;
-        changed.push({ id, ...counts });
-        if (connections) updates.push({ id, delivered: counts.delivered, read: counts.read });
-      }
-      if (updates.length === 0) continue;
-      for (const connection of connections!) connection.emit({ kind: 'receipts', updates });
-    }
-    this.#receiptUpdates.clear();
-    if (changed.length > 0) this.#messages.saveReceiptCounts(changed);
-  }
-}
-
-/**
- * Whether a send whose (sender, id) is stored already is a retry of that
- * message: the same conversation and text. Anything else reuses the id for a
- * new message, which is refused (ID_REUSED) rather than silently dropped.
- */
-function isRetryOf(stored: StoredMessage, conversation: string, text: string): boolean {
-  return stored.conversation === conversation && stored.text === text;
-}
-
-/** The envelope of a stored message (what travels and what clients see). */
-function envelopeOf(m: StoredMessage): Envelope {
-  return {
-    id: m.id,
-    from: m.from,
-    to: m.to,
-    room: m.room,
-    conversation: m.conversation,
-    seq: m.seq,
-    text: m.text,
-    sentAt: m.sentAt,
-    serverAt: m.serverAt,
-  };
 }
 
 function byName(a: RoomSummary, b: RoomSummary): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-function summaryOf(view: HubBackend['view'], room: string): RoomSummary | null {
-  const state = view.room(room);
-  return state ? { name: room, owner: state.owner, members: state.members.size } : null;
 }

@@ -9,6 +9,8 @@ import { jsonNumber, messageFrame, messageFrameJson } from './message-frame.js';
 export class JsonCodec implements Codec {
   readonly name = 'json' as const;
   readonly cursors = 'client' as const;
+  readonly presence = 'batched' as const;
+  readonly offlineRecipients = 'accepted' as const;
   readonly #node: string;
   readonly #maxFrameBytes: number;
 

@@ -15,6 +15,8 @@ export class TextCodec implements Codec {
   readonly name = 'text' as const;
   /** A text client cannot say where it stopped: the server remembers (hub/text-catch-up.ts). */
   readonly cursors = 'server' as const;
+  readonly presence = 'per-event' as const;
+  readonly offlineRecipients = 'refused' as const;
 
   decode(frame: string, receivedAt: number): Command {
     // The WebSocket layer already refuses invalid UTF-8; NUL is valid there but cannot be stored.

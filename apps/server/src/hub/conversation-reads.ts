@@ -1,0 +1,83 @@
+import { parseConversation } from '@chorus/protocol';
+import type { StateView } from './backend.js';
+import type { Connection } from './connection.js';
+import type { Command } from './events.js';
+import { envelopeOf } from './envelope.js';
+import { RESUME_LIMIT } from './limits.js';
+import type { MessageLog } from './message-log.js';
+import { ownReceipts } from './own-receipts.js';
+import type { ReceiptBook } from './receipt-book.js';
+
+/** Who may read what, and the two ways a client reads stored messages: a history page, and a resume replay. */
+export class ConversationReads {
+  readonly #messages: MessageLog;
+  readonly #receipts: ReceiptBook;
+  readonly #view: () => StateView;
+  readonly #onError: (err: unknown, clientId: string) => void;
+
+  constructor(options: { messages: MessageLog; receipts: ReceiptBook; view: () => StateView; onError: (err: unknown, clientId: string) => void }) {
+    this.#messages = options.messages;
+    this.#receipts = options.receipts;
+    this.#view = options.view;
+    this.#onError = options.onError;
+  }
+
+  /** Whether `clientId` may read `conversation`. */
+  mayRead(clientId: string, conversation: string): boolean {
+    const parsed = parseConversation(conversation);
+    if (!parsed) return false;
+    if (parsed.kind === 'lobby') return true;
+    if (parsed.kind === 'room') return this.#view().room(parsed.room)?.members.has(clientId) ?? false;
+    return parsed.a === clientId || parsed.b === clientId;
+  }
+
+  async history(connection: Connection, command: Extract<Command, { kind: 'history' }>): Promise<void> {
+    const { conversation, ref, before } = command;
+    if (!this.mayRead(connection.clientId, conversation)) {
+      return connection.emit({ kind: 'error', code: 'NOT_IN_CONVERSATION', detail: conversation, ref });
+    }
+    const page = await this.#messages.history(conversation, command.limit + 1, before);
+    const more = page.length > command.limit;
+    const messages = page.slice(0, command.limit);
+    const receipts = await ownReceipts(connection.clientId, messages, this.#receipts, this.#messages);
+    connection.emit({ kind: 'history', ref, conversation, messages: messages.map(envelopeOf), more, receipts });
+  }
+
+  /**
+   * Replays what the client missed since its cursors, in order per
+   * conversation, then releases the live traffic held meanwhile (without what
+   * the replay already carried). Private conversations the client has no cursor
+   * for are replayed from the start: that is how offline messages arrive.
+   */
+  async resume(connection: Connection, cursors: Readonly<Record<string, number>>): Promise<void> {
+    const clientId = connection.clientId;
+    const conversations = new Map<string, number>();
+    for (const [conversation, seq] of Object.entries(cursors)) {
+      if (this.mayRead(clientId, conversation)) conversations.set(conversation, seq);
+    }
+    const replayed = new Map<string, number>();
+    const truncated: string[] = [];
+    try {
+      for (const conversation of await this.#messages.directConversationsOf(clientId)) {
+        if (!conversations.has(conversation)) conversations.set(conversation, 0);
+      }
+      for (const [conversation, after] of conversations) {
+        const missed = await this.#messages.since(conversation, after, RESUME_LIMIT + 1);
+        if (missed.length > RESUME_LIMIT) truncated.push(conversation);
+        let last = after;
+        const replay = missed.slice(0, RESUME_LIMIT);
+        const receipts = await ownReceipts(clientId, replay, this.#receipts, this.#messages);
+        for (const message of replay) {
+          connection.emit({ kind: 'message', envelope: envelopeOf(message), receipts: receipts.get(message.id) });
+          last = message.seq;
+        }
+        replayed.set(conversation, last);
+      }
+    } catch (err) {
+      this.#onError(err, clientId);
+      connection.emit({ kind: 'error', code: 'STORAGE_FAILED', detail: 'resume failed; reconnect to try again' });
+    }
+    connection.emit({ kind: 'resumed', conversations: Object.fromEntries(replayed), truncated });
+    connection.release(replayed);
+  }
+}
