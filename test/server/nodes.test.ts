@@ -310,6 +310,9 @@ t.test('PostgreSQL unavailable: sends get STORAGE_FAILED and nothing unstored is
   database_.port = String(proxy.port);
   const node = await startApp('server', { ...env(1), DATABASE_URL: database_.toString() });
   t.teardown(() => node.stop());
+  t.teardown(() => {
+    if (!t.passing()) for (const line of node.logs) if (Number(line.level) >= 40) t.comment(JSON.stringify(line));
+  });
   const base = `ws://127.0.0.1:${node.port}`;
   const sender = await jsonClient(base, 'pgsender');
   const reader = await jsonClient(B, 'pgreader');
@@ -321,6 +324,7 @@ t.test('PostgreSQL unavailable: sends get STORAGE_FAILED and nothing unstored is
   const answer = await sender.nextJson((f) => f.type === 'ack' || f.type === 'error', 20_000);
   t.match(answer, { type: 'error', code: 'STORAGE_FAILED', ref: 'pg-2', retryable: true }, 'refused, not acknowledged');
 
+  t.equal(node.proc.exitCode, null, 'the node is still running (broken database connections do not end it)');
   proxy.heal();
   // The client sends it again with the same id, as the browser's outbox does, until it is stored.
   let acked = null;

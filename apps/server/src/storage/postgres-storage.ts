@@ -67,6 +67,11 @@ export class PostgresStorage extends SqlStorage {
     // would crash the process. The next query opens a new connection and
     // reports any lasting problem to its caller.
     pool.on('error', () => {});
+    // A connection that breaks while it is checked out (inside a transaction,
+    // between two queries) emits 'error' on its client, where the pool does not
+    // listen: unheard, that error would end the process. The query in flight
+    // (or the next one) fails and reports it to its caller.
+    pool.on('connect', (client) => client.on('error', () => {}));
     super(new Kysely<StorageDatabase>({ dialect: new PostgresDialect({ pool }) }));
     this.#schema = schema;
   }
