@@ -24,7 +24,7 @@ t.test('.env.example and .env.prod.example list exactly the variables the apps r
 
 t.test('docs/protocol.md lists every error code and close code', async (t) => {
   const doc = readFileSync('docs/protocol.md', 'utf8');
-  for (const code of Object.keys(ERRORS)) t.match(doc, new RegExp('`' + code + '`'), `error ${code} documented`);
+  for (const code of Object.keys(ERRORS)) t.match(doc, new RegExp(`\`${code}\``), `error ${code} documented`);
   for (const [name, code] of Object.entries(CloseCode)) t.match(doc, new RegExp(`\\b${code}\\b`), `close ${name} documented`);
 });
 

@@ -150,7 +150,7 @@ t.test('chorus-redis: two Chorus nodes on one private Redis and a fresh PostgreS
 
 t.test('a node that fails to start leaves no redis-server and no database behind', async (t) => {
   const spec = systemSpec('chorus-redis', 1000, '/nonexistent/main.js');
-  await t.rejects(RunningSystem.start(spec, null, undefined, 30_000), /chorus-redis exited with 1 while starting[^]*\(node 1 of 2\)/);
+  await t.rejects(RunningSystem.start(spec, null, undefined, 30_000), /chorus-redis exited with 1 while starting[\s\S]*\(node 1 of 2\)/);
   const children = processTree(process.pid).filter((pid) => pid !== process.pid);
   const names = children.map((pid) => {
     try {

@@ -84,7 +84,10 @@ export class ResilientClient {
       if (Date.now() > deadline) throw new Error(`${this.id}: condition not met within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 200);
-        this.#onChange.push(() => (clearTimeout(timer), resolve()));
+        this.#onChange.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 
 /** Removes colour and cursor escapes, and the carriage returns a terminal adds. */
 export function plainText(output: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the escapes this removes.
   return output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 }
 

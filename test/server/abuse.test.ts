@@ -40,7 +40,10 @@ t.test('origin allow-list: browsers from other sites are refused before the upgr
   const open = (base: string, origin?: string) => {
     const socket = new WebSocket(`${base}/ws/o${Math.random().toString(36).slice(2, 8)}`, origin ? { origin } : {});
     return new Promise<number>((resolve) => {
-      socket.once('open', () => (socket.close(), resolve(101)));
+      socket.once('open', () => {
+        socket.close();
+        resolve(101);
+      });
       socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       socket.once('error', () => {});
     });
@@ -106,7 +109,7 @@ t.test('hostile frames get an error with a code; the connection and the server s
     ['{"type":"send","id":"h3","text":"x","sentAt":1,"__proto__":{"polluted":true}}', 'BAD_FRAME'],
     [JSON.stringify({ type: 'send', id: 'h5', text: 42, sentAt: 1 }), 'BAD_FRAME'],
     ['['.repeat(20_000) + ']'.repeat(20_000), 'BAD_FRAME'],
-    ['{"type":"send"' + ',"x":1'.repeat(5_000) + '}', 'BAD_FRAME'],
+    [`{"type":"send"${',"x":1'.repeat(5_000)}}`, 'BAD_FRAME'],
     ['{"type":', 'BAD_JSON'],
     [JSON.stringify({ type: 'send', id: 'nul', text: 'a\u0000b', sentAt: 1 }), 'BAD_FRAME'],
     ['{"type":"send","id":"sur","text":"a\\ud800b","sentAt":1}', 'BAD_FRAME'],

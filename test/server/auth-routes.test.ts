@@ -12,6 +12,7 @@ import { GENEROUS_LIMITS } from '../helpers/spawn-app.js';
 interface Response {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: parsed JSON; each test reads the fields its route answers.
   body: any;
 }
 

@@ -1,7 +1,7 @@
 import type { AckFrame, HistoryPageFrame, MessageFrame, ResumedFrame, ServerFrame } from '@chorus/protocol';
 import t from 'tap';
 import { forEachTarget } from '../helpers/targets.js';
-import { jsonClient, TestClient, textClient } from '../helpers/ws-client.js';
+import { jsonClient, type TestClient, textClient } from '../helpers/ws-client.js';
 
 const is =
   <T extends ServerFrame['type']>(type: T) =>

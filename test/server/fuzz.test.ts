@@ -110,7 +110,7 @@ t.test(`fuzz a two-worker cluster (seed ${SEED})`, async (t) => {
         chars[int(chars.length)] = String.fromCharCode(int(0x3000));
         return chars.join('');
       case 2:
-        return frame.replace(/"[a-z]+"/, '"' + pick(['__proto__', 'constructor', 'type', 'x'.repeat(100)]) + '"');
+        return frame.replace(/"[a-z]+"/, `"${pick(['__proto__', 'constructor', 'type', 'x'.repeat(100)])}"`);
       case 3:
         return frame.replace(/\d+/, pick(['-1', '1e308', '9007199254740993', 'NaN', '"1"', 'null', '[]']));
       case 4:

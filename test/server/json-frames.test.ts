@@ -29,7 +29,9 @@ t.test('messageFrameJson is JSON.stringify(messageFrame(envelope))', async (t) =
   // A malformed one (fields undefined) too: JSON.stringify leaves such fields out.
   envelopes.push({ ...base, to: undefined as unknown as null, room: undefined as unknown as null });
   // Labelled by index: a raw U+2028 in an assertion's name would break the TAP stream.
-  envelopes.forEach((e, i) => t.equal(messageFrameJson(e), JSON.stringify(messageFrame(e)), `envelope ${i}`));
+  envelopes.forEach((e, i) => {
+    t.equal(messageFrameJson(e), JSON.stringify(messageFrame(e)), `envelope ${i}`);
+  });
 });
 
 t.test('the ack frame is JSON.stringify of its fields in the protocol order', async (t) => {

@@ -43,7 +43,7 @@ async function closeAll(clients: TestClient[]): Promise<void> {
 
 /** Waits until /ready of a node reports `n` clients in the whole service. */
 async function serviceClients(base: string, n: number): Promise<void> {
-  const url = base.replace('ws://', 'http://') + '/ready';
+  const url = `${base.replace('ws://', 'http://')}/ready`;
   const deadline = Date.now() + 20_000;
   for (;;) {
     const body = (await (await fetch(url)).json()) as { clients: number };
@@ -92,9 +92,9 @@ t.test('JSON: one sender, messages to a peer and to everyone, arrive in order ac
   const peer = await jsonClient(B, 'peer');
   const watcher = await jsonClient(C, 'watcher');
   const texts = Array.from({ length: 60 }, (_, i) => `m${i}`);
-  texts.forEach((text, i) =>
-    sender.send(i % 3 === 0 ? { type: 'send', id: `o${i}`, text, sentAt: Date.now() } : { type: 'send', id: `o${i}`, to: 'peer', text, sentAt: Date.now() }),
-  );
+  texts.forEach((text, i) => {
+    sender.send(i % 3 === 0 ? { type: 'send', id: `o${i}`, text, sentAt: Date.now() } : { type: 'send', id: `o${i}`, to: 'peer', text, sentAt: Date.now() });
+  });
   const got: string[] = [];
   while (got.length < texts.length) got.push(((await peer.nextJson((f) => f.type === 'message')) as MessageFrame).text);
   t.same(got, texts, 'private and lobby messages interleaved as sent');

@@ -49,7 +49,12 @@ function link(service: MessageWriterService): { channel: WriterChannel; kill(): 
   const peer: WriterPeer = {
     send(reply: WriterReply) {
       const copy: unknown = JSON.parse(JSON.stringify(reply));
-      setImmediate(() => open && listeners.forEach((l) => l(copy)));
+      setImmediate(() => {
+        if (!open) return;
+        listeners.forEach((l) => {
+          l(copy);
+        });
+      });
     },
   };
   return {

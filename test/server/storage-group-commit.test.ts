@@ -11,7 +11,10 @@ import { message } from '../helpers/storage-contract.js';
 function deferred<T>() {
   let resolve!: (value: T) => void;
   let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }
 
@@ -172,7 +175,10 @@ t.test('over a real SQLite storage: concurrent appends are numbered in append or
   });
   let calls = 0;
   const counting: Pick<Storage, 'append'> = {
-    append: (messages) => (calls++, storage.append(messages)),
+    append: (messages) => {
+      calls++;
+      return storage.append(messages);
+    },
   };
   const writer = new GroupCommitWriter(counting);
   const sent = Array.from({ length: 1000 }, (_, i) => message({ ref: `r${i % 900}` }));

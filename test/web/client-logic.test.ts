@@ -203,7 +203,10 @@ t.test('typing indicators go by the server clock estimate, never early', (t) => 
 t.test('typing sender: throttled to one refresh per TYPING_REFRESH_MS, stopped on send, empty text or switch', (t) => {
   const time = new FakeTime();
   const sent: [ConversationId, boolean][] = [];
-  const sender = new TypingSender((conversation, active) => (sent.push([conversation, active]), true), time.clock);
+  const sender = new TypingSender((conversation, active) => {
+    sent.push([conversation, active]);
+    return true;
+  }, time.clock);
   sender.input(LOBBY, 'h');
   sender.input(LOBBY, 'he');
   time.advance(TYPING_REFRESH_MS - 1);
@@ -237,7 +240,14 @@ t.test('receipt outbox: batched per sender and status, at most MAX_RECEIPT_IDS p
   const time = new FakeTime();
   const frames: ReceiptFrame[] = [];
   let online = true;
-  const outbox = new ReceiptOutbox((frame) => (online ? (frames.push(frame), true) : false), { delayMs: 100, timers: time });
+  const outbox = new ReceiptOutbox(
+    (frame) => {
+      if (!online) return false;
+      frames.push(frame);
+      return true;
+    },
+    { delayMs: 100, timers: time },
+  );
   outbox.add('delivered', 'alice', 'm1');
   outbox.add('delivered', 'bob', 'm2');
   outbox.add('delivered', 'alice', 'm3');
@@ -603,7 +613,11 @@ t.test('outbox: kept while offline, sent in order with the original ids after th
   let online = false;
   const kept = new Map<string, OutboxEntry>();
   const outbox = new Outbox({
-    send: (frame) => online && (sent.push(frame), true),
+    send: (frame) => {
+      if (!online) return false;
+      sent.push(frame);
+      return true;
+    },
     save: (entry) => kept.set(entry.ref, entry),
     remove: (ref) => kept.delete(ref),
     timers: time,
@@ -658,7 +672,14 @@ t.test('outbox: kept while offline, sent in order with the original ids after th
   t.equal(outbox.waiting, 2);
 
   // A reload: the kept entries come back in the order written.
-  const again = new Outbox({ send: (frame) => (sent.push(frame), true), save: () => {}, remove: () => {} });
+  const again = new Outbox({
+    send: (frame) => {
+      sent.push(frame);
+      return true;
+    },
+    save: () => {},
+    remove: () => {},
+  });
   again.restore([...kept.values()].reverse());
   t.same(again.entries.map((e) => e.ref), ['b', 'c', 'd'], 'restored in the order written');
   t.ok(again.nextOrder(0) > 4, 'new messages are ordered after the kept ones');

@@ -177,7 +177,10 @@ t.test('a name in use: the conflict, "use this tab instead" with ?takeover=1, an
   FakeSocket.install();
   t.equal(socketUrl('ws://h', 'alice', { resume: true, takeover: true }), 'ws://h/ws/alice?resume=1&takeover=1');
   const asked: boolean[] = [];
-  const session = new ChatSession('alice', async ({ takeover }) => (asked.push(takeover), `ws://chat.test/ws/alice?resume=1${takeover ? '&takeover=1' : ''}`));
+  const session = new ChatSession('alice', async ({ takeover }) => {
+    asked.push(takeover);
+    return `ws://chat.test/ws/alice?resume=1${takeover ? '&takeover=1' : ''}`;
+  });
   session.start();
   t.teardown(() => session.stop());
   const socket = await FakeSocket.next();

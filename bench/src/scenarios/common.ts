@@ -91,7 +91,9 @@ export class Session {
     const clients = await this.clients(ctx);
     const ids = counts.map((count) => Array.from({ length: count }, () => Session.idOf(this.#next++)));
     const added = await this.#connect(ctx, ids);
-    added.forEach((list, g) => clients[g]!.push(...list));
+    added.forEach((list, g) => {
+      clients[g]!.push(...list);
+    });
   }
 
   async #connect(ctx: ScenarioContext, ids: string[][]): Promise<ConnectedClient[][]> {

@@ -161,8 +161,14 @@ export class MessageWriterService {
         this.#inFlight = false;
       }
       // In batch order, as the results are.
-      requests.forEach((r, i) => r.messages.forEach((m, j) => (outcomes[i]![j] ??= fill(m))));
-      requests.forEach((r, i) => r.peer.send({ ch: WRITER_TAG, type: 'done', bid: r.bid, results: outcomes[i] as WireOutcome[] }));
+      requests.forEach((r, i) => {
+        r.messages.forEach((m, j) => {
+          outcomes[i]![j] ??= fill(m);
+        });
+      });
+      requests.forEach((r, i) => {
+        r.peer.send({ ch: WRITER_TAG, type: 'done', bid: r.bid, results: outcomes[i] as WireOutcome[] });
+      });
     }
     this.#settled();
   }

@@ -208,7 +208,10 @@ export class IndexedDbStore implements ChatStore {
     if (!batch) {
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
-      const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
       batch = this.#batch = { writes: [], done, resolve, reject };
       const scheduled = batch;
       queueMicrotask(() => this.#commit(scheduled));
