@@ -11,7 +11,11 @@ t.test('flooding: an error frame first, then close 1008 (the clock stands still,
   t.same(welcome.limits.frameRate, { perSecond: 5, burst: 5 }, 'the welcome tells the client the rate it may send at');
   for (let i = 0; i < 6; i++) c.send({ type: 'ping', id: `p${i}`, sentAt: i });
   const frames = (await c.take(6)).map((f) => JSON.parse(f));
-  t.same(frames.slice(0, 5).map((f) => f.id), ['p0', 'p1', 'p2', 'p3', 'p4'], 'the burst goes through');
+  t.same(
+    frames.slice(0, 5).map((f) => f.id),
+    ['p0', 'p1', 'p2', 'p3', 'p4'],
+    'the burst goes through',
+  );
   t.same(frames[5], { type: 'error', code: 'RATE_LIMITED', message: 'too many frames: slow down', retryable: true });
   for (let i = 0; i < 6; i++) c.send({ type: 'ping', sentAt: i });
   t.match(JSON.parse(await c.next()), { type: 'error', code: 'FLOODING' });

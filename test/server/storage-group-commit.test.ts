@@ -143,7 +143,10 @@ t.test('a message that cannot be stored is rejected alone, before it can fail a 
   const bad = writer.append(message({ text: 'nul\0' }));
   const alsoGood = writer.append(message());
   await t.rejects(bad, { name: 'UnstorableMessageError' });
-  t.same((await Promise.all([good, alsoGood])).map((r) => r.message.seq), [1, 2]);
+  t.same(
+    (await Promise.all([good, alsoGood])).map((r) => r.message.seq),
+    [1, 2],
+  );
   t.same(storage.sizes, [2]);
 });
 
@@ -188,6 +191,9 @@ t.test('over a real SQLite storage: concurrent appends are numbered in append or
     results.slice(0, 900).map((r) => r.message.seq),
     Array.from({ length: 900 }, (_, i) => i + 1),
   );
-  t.ok(results.slice(900).every((r, i) => r.duplicate && r.message.seq === i + 1), 'retries across batches are answered with the original');
+  t.ok(
+    results.slice(900).every((r, i) => r.duplicate && r.message.seq === i + 1),
+    'retries across batches are answered with the original',
+  );
   t.same(await storage.lastSeqs(['everyone']), new Map([['everyone', 900]]));
 });

@@ -124,16 +124,18 @@ export class MessageWriterService {
   /** Runs one small write and answers `done` (or `failed`) once it has committed. */
   #sideWrite(peer: WriterPeer, bid: number, write: () => Promise<void>): void {
     this.#sideInFlight++;
-    write().then(
-      () => peer.send({ ch: WRITER_TAG, type: 'done', bid, results: [] }),
-      (err: unknown) => {
-        this.#onError(err);
-        peer.send({ ch: WRITER_TAG, type: 'failed', bid, error: (err as Error).message });
-      },
-    ).finally(() => {
-      this.#sideInFlight--;
-      this.#settled();
-    });
+    write()
+      .then(
+        () => peer.send({ ch: WRITER_TAG, type: 'done', bid, results: [] }),
+        (err: unknown) => {
+          this.#onError(err);
+          peer.send({ ch: WRITER_TAG, type: 'failed', bid, error: (err as Error).message });
+        },
+      )
+      .finally(() => {
+        this.#sideInFlight--;
+        this.#settled();
+      });
   }
 
   /** Commits whole requests from the head of the queue, one transaction after another, until it is empty. */

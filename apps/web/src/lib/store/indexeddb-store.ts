@@ -105,7 +105,8 @@ export class IndexedDbStore implements ChatStore {
       };
       let gaveUp = false;
       request.onsuccess = () => {
-        if (gaveUp) request.result.close(); // too late: the session went on without it
+        if (gaveUp)
+          request.result.close(); // too late: the session went on without it
         else resolve(new IndexedDbStore(request.result));
       };
       request.onerror = () => reject(request.error);
