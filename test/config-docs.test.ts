@@ -24,7 +24,7 @@ t.test('.env.example and .env.prod.example list exactly the variables the apps r
 
 t.test('docs/protocol.md lists every error code and close code', async (t) => {
   const doc = readFileSync('docs/protocol.md', 'utf8');
-  for (const code of Object.keys(ERRORS)) t.match(doc, new RegExp('`' + code + '`'), `error ${code} documented`);
+  for (const code of Object.keys(ERRORS)) t.match(doc, new RegExp(`\`${code}\``), `error ${code} documented`);
   for (const [name, code] of Object.entries(CloseCode)) t.match(doc, new RegExp(`\\b${code}\\b`), `close ${name} documented`);
 });
 
@@ -35,7 +35,8 @@ t.test('the JSON examples send a real clock time, in milliseconds, and say how t
     const doc = readFileSync(file, 'utf8');
     const values = [...doc.matchAll(/"sentAt":\s*(\d+)/g)].map((m) => Number(m[1]));
     t.ok(values.length > 0, `${file} has a JSON example`);
-    for (const value of values) t.ok(value >= year2020 && value < Date.UTC(2100, 0, 1), `${file}: sentAt ${value} is a time in ms since the epoch`);
+    for (const value of values)
+      t.ok(value >= year2020 && value < Date.UTC(2100, 0, 1), `${file}: sentAt ${value} is a time in ms since the epoch`);
     t.match(doc, /date \+%s%3N/, `${file} shows how to get the time now`);
   }
 });

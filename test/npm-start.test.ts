@@ -19,7 +19,14 @@ t.test('npm start with its ports taken: each app reports its own port, once', as
   const script = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start;
   const { code, stdout, stderr } = await runToExit('sh', ['-c', script], {
     // One PORT for both apps: both find it taken, as a second `npm start` finds 8080 and 3000.
-    env: { ...process.env, PATH: `${join(process.cwd(), 'node_modules/.bin')}${delimiter}${process.env.PATH}`, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      PATH: `${join(process.cwd(), 'node_modules/.bin')}${delimiter}${process.env.PATH}`,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+    },
   });
   const output = stdout + stderr;
   t.not(code, 0, 'npm start fails');

@@ -18,7 +18,11 @@ import { snapshotChorus } from './snapshot.js';
 import { Status } from './status.js';
 import { ROOT } from './systems.js';
 
-const REQUIRED_BUILDS = ['bench/dist/baselines/ws-relay.js', 'bench/dist/baselines/socketio-cluster.js', 'bench/dist/baselines/socketio-redis.js'];
+const REQUIRED_BUILDS = [
+  'bench/dist/baselines/ws-relay.js',
+  'bench/dist/baselines/socketio-cluster.js',
+  'bench/dist/baselines/socketio-redis.js',
+];
 
 async function main(): Promise<number> {
   let parsed: ReturnType<typeof parseOptions>;
@@ -38,7 +42,13 @@ async function main(): Promise<number> {
     report(saved, options, false);
     return 0;
   }
-  const missing = [options.chorusEntry, ...(options.beforeEntry === null ? [] : [options.beforeEntry]), ...REQUIRED_BUILDS.map((p) => join(ROOT, p))].filter((p) => !existsSync(p)).map((p) => relative(ROOT, p));
+  const missing = [
+    options.chorusEntry,
+    ...(options.beforeEntry === null ? [] : [options.beforeEntry]),
+    ...REQUIRED_BUILDS.map((p) => join(ROOT, p)),
+  ]
+    .filter((p) => !existsSync(p))
+    .map((p) => relative(ROOT, p));
   if (missing.length > 0) {
     process.stderr.write(`bench: ${missing.join(', ')} missing: run \`npm run build\` first (npm run bench does)\n`);
     return 2;

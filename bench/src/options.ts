@@ -135,16 +135,23 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const list = <T extends string>(name: string, all: readonly T[]): T[] => {
     const raw = str(name);
     if (raw === undefined) return [...all];
-    const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const item of items) if (!all.includes(item as T)) throw new Error(`--${name}: unknown "${item}" (one of ${all.join(', ')})`);
     // Keep the canonical order, so that runs interleave the same way whatever the flag's order.
     return all.filter((name) => items.includes(name));
   };
 
   const beforeEntry = str('before') === undefined ? null : resolve(str('before')!);
-  if (beforeEntry === null && /\bbefore-w/.test(str('systems') ?? '')) throw new Error('--systems: before-w1 and before-w2 need --before PATH');
+  if (beforeEntry === null && /\bbefore-w/.test(str('systems') ?? ''))
+    throw new Error('--systems: before-w1 and before-w2 need --before PATH');
   // The before-* systems exist only with --before, and then run by default beside the others.
-  const systems = list('systems', beforeEntry === null ? SYSTEM_NAMES.filter((s) => !(BEFORE_SYSTEMS as readonly string[]).includes(s)) : SYSTEM_NAMES);
+  const systems = list(
+    'systems',
+    beforeEntry === null ? SYSTEM_NAMES.filter((s) => !(BEFORE_SYSTEMS as readonly string[]).includes(s)) : SYSTEM_NAMES,
+  );
   const connections = num('connections', quick ? 2000 : 10_000, 1);
   const clients = num('clients', 1000, 4);
   const out = str('out');

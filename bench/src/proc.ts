@@ -126,7 +126,8 @@ export function listeningPorts(pids: readonly number[]): number[] {
 /** The repository's commit (short), with "+ changes" when the server's sources differ from it; null outside git. */
 export function sourceVersion(root: string): string | null {
   try {
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const commit = git('rev-parse', '--short', 'HEAD');
     const dirty = git('status', '--porcelain', '--', 'apps/server', 'packages');
     return dirty === '' ? commit : `${commit} + uncommitted changes`;

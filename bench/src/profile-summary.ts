@@ -37,7 +37,11 @@ const RULES: readonly [string, RegExp | null, RegExp | null][] = [
   ['GC', null, /^\(garbage collector\)$/],
   ['idle', null, /^\(idle\)$/],
   ['V8/native (program)', null, /^\(program\)$/],
-  ['socket write syscalls (kernel TCP, loopback included)', /^$/, /^(writev|writeUtf8String|writeBuffer|writeLatin1String|writeAsciiString)$/],
+  [
+    'socket write syscalls (kernel TCP, loopback included)',
+    /^$/,
+    /^(writev|writeUtf8String|writeBuffer|writeLatin1String|writeAsciiString)$/,
+  ],
   ['ws: receive (frame parsing, unmasking, UTF-8 check)', /\/ws\/lib\/(receiver|buffer-util|validation|permessage-deflate)\.js/, null],
   ['ws: send (framing, masking)', /\/ws\/lib\/sender\.js/, null],
   ['ws: WebSocket object, events', /\/ws\/lib\/(websocket|event-target|extension|subprotocol)\.js/, null],
@@ -99,7 +103,9 @@ function tally(profile: CpuProfile, into: Tally, window?: Window): void {
     }
     into.byCategory.set(category, (into.byCategory.get(category) ?? 0) + ms);
     const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${url.replace(/^file:\/\/.*?\/node_modules\//, '').replace(/^file:\/\/.*?\/(apps|packages)\//, '$1/')}:${lineNumber + 1}` : '(native)';
+    const where = url
+      ? `${url.replace(/^file:\/\/.*?\/node_modules\//, '').replace(/^file:\/\/.*?\/(apps|packages)\//, '$1/')}:${lineNumber + 1}`
+      : '(native)';
     const key = `${functionName || '(anonymous)'} ${where}`;
     const prior = into.byFunction.get(key);
     if (prior) prior.ms += ms;
@@ -110,7 +116,9 @@ function tally(profile: CpuProfile, into: Tally, window?: Window): void {
 function print(title: string, t: Tally, top: number): void {
   const busy = t.totalMs - t.idleMs;
   const pct = (ms: number) => `${((ms / busy) * 100).toFixed(1).padStart(5)}%`;
-  process.stdout.write(`\n== ${title}: ${(busy / 1000).toFixed(2)} s busy of ${(t.totalMs / 1000).toFixed(2)} s sampled\n\nby category (self time):\n`);
+  process.stdout.write(
+    `\n== ${title}: ${(busy / 1000).toFixed(2)} s busy of ${(t.totalMs / 1000).toFixed(2)} s sampled\n\nby category (self time):\n`,
+  );
   for (const [name, ms] of [...t.byCategory].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${pct(ms)}  ${name}\n`);
   process.stdout.write(`\ntop ${top} functions (self time):\n`);
   for (const [name, { ms, category }] of [...t.byFunction].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) {

@@ -55,7 +55,9 @@ export class Runner {
         `${options.generators} load generators; results in ${relative(process.cwd(), options.outDir) || '.'}`,
     );
     if (options.cpuProfDir !== null) {
-      this.#status.log(`bench: profiling every system into ${options.cpuProfDir} (the profiler slows them: figures are not comparable, docs/ is left alone)`);
+      this.#status.log(
+        `bench: profiling every system into ${options.cpuProfDir} (the profiler slows them: figures are not comparable, docs/ is left alone)`,
+      );
     }
     const groups: ScenarioName[][] = [];
     for (const name of options.scenarios) {
@@ -96,11 +98,15 @@ export class Runner {
     const step = `run ${run}/${this.#options.runs} · ${todo.join('+')} · ${spec.name}`;
     this.#status.step(step);
     this.#status.detail('starting');
-    const profileDir = this.#options.cpuProfDir === null ? null : join(this.#options.cpuProfDir, `run${run}-${todo.join('+')}-${spec.name}`);
+    const profileDir =
+      this.#options.cpuProfDir === null ? null : join(this.#options.cpuProfDir, `run${run}-${todo.join('+')}-${spec.name}`);
     let system: RunningSystem | null = null;
     let startError = '';
     try {
-      system = await RunningSystem.start(spec, profileDir, { postgresUrl: this.#options.postgresUrl, redisServer: this.#options.redisServer });
+      system = await RunningSystem.start(spec, profileDir, {
+        postgresUrl: this.#options.postgresUrl,
+        redisServer: this.#options.redisServer,
+      });
     } catch (err) {
       startError = (err as Error).message;
     }
@@ -116,7 +122,8 @@ export class Runner {
         continue;
       }
       this.#status.step(`run ${run}/${this.#options.runs} · ${name} · ${spec.name}`);
-      const onWindow = (label: string, startUs: number, endUs: number): void => void windows.push({ scenario: name, label, startUs, endUs });
+      const onWindow = (label: string, startUs: number, endUs: number): void =>
+        void windows.push({ scenario: name, label, startUs, endUs });
       let outcome: Outcome;
       try {
         outcome = await SCENARIOS[name].run({ system, pool: this.#pool, options: this.#options, status: this.#status, session, onWindow });
@@ -165,7 +172,9 @@ export class Runner {
   #record(r: RunRecord): void {
     this.#runs.push(r);
     if (r.seconds > 0 || r.error !== undefined) {
-      this.#status.log(`run ${r.run}/${this.#options.runs} ${r.scenario.padEnd(11)} ${r.system.padEnd(16)} ${describe(r)} (${r.seconds} s)`);
+      this.#status.log(
+        `run ${r.run}/${this.#options.runs} ${r.scenario.padEnd(11)} ${r.system.padEnd(16)} ${describe(r)} (${r.seconds} s)`,
+      );
     }
   }
 }

@@ -146,7 +146,8 @@ export function systemSpec(name: SystemName, maxClients: number, chorusEntry: st
     case 'socketio-cluster':
       return {
         name,
-        description: 'Socket.IO 4, cluster of 2 workers, @socket.io/sticky + @socket.io/cluster-adapter (bench/src/baselines/socketio-cluster.ts)',
+        description:
+          'Socket.IO 4, cluster of 2 workers, @socket.io/sticky + @socket.io/cluster-adapter (bench/src/baselines/socketio-cluster.ts)',
         protocol: 'socketio',
         nodes: [{ args: [`${BASELINE_DIR}/socketio-cluster.js`], env: { WORKERS: '2' }, workers: 2 }],
         services: [],

@@ -63,14 +63,22 @@ t.test('npm run bench, tiny: every system and scenario, sane figures', async (t)
   const docsBefore = docsMtime();
 
   const { code, stdout, stderr } = await runBench([
-    '--runs', '1',
-    '--connections', '200',
-    '--clients', '200',
-    '--rate', '1000',
-    '--duration', '1',
-    '--warmup', '0.3',
-    '--noise-retries', '0',
-    '--out', out,
+    '--runs',
+    '1',
+    '--connections',
+    '200',
+    '--clients',
+    '200',
+    '--rate',
+    '1000',
+    '--duration',
+    '1',
+    '--warmup',
+    '0.3',
+    '--noise-retries',
+    '0',
+    '--out',
+    out,
     '--no-docs',
   ]);
   t.equal(code, 0, `exits 0\n${stderr.slice(-3000)}`);
@@ -84,9 +92,16 @@ t.test('npm run bench, tiny: every system and scenario, sane figures', async (t)
   t.match(stdout, /#### fanout/, 'prints the tables');
 
   const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
-  t.same(results.systems.map((s) => s.name), SYSTEMS);
+  t.same(
+    results.systems.map((s) => s.name),
+    SYSTEMS,
+  );
   t.ok(results.machine.cpus > 0 && results.machine.node.startsWith('v'), 'describes the machine');
-  t.same(results.runs.filter((r) => r.error !== undefined), [], 'no measurement failed');
+  t.same(
+    results.runs.filter((r) => r.error !== undefined),
+    [],
+    'no measurement failed',
+  );
   t.equal(results.targets.length, 12, 'evaluates the eight targets of issue 6 and the four of issue 12');
 
   const finitePositive = (cell: Cell, key: string) => {
@@ -144,19 +159,31 @@ t.test('--before: a build before a change runs beside the current one, with pair
   const docsBefore = docsMtime();
   // The current build stands in for the one before: the pipeline is what is tested.
   const { code, stdout, stderr } = await runBench([
-    '--before', join(ROOT, 'apps/server/dist/main.js'),
-    '--systems', 'chorus-w1,before-w1',
-    '--scenarios', 'direct',
-    '--runs', '1',
-    '--clients', '100',
-    '--rate', '500',
-    '--duration', '0.5',
-    '--warmup', '0.2',
-    '--out', out,
+    '--before',
+    join(ROOT, 'apps/server/dist/main.js'),
+    '--systems',
+    'chorus-w1,before-w1',
+    '--scenarios',
+    'direct',
+    '--runs',
+    '1',
+    '--clients',
+    '100',
+    '--rate',
+    '500',
+    '--duration',
+    '0.5',
+    '--warmup',
+    '0.2',
+    '--out',
+    out,
   ]);
   t.equal(code, 0, `exits 0\n${stderr.slice(-3000)}`);
   const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
-  t.same(results.systems.map((s) => s.name), ['chorus-w1', 'before-w1']);
+  t.same(
+    results.systems.map((s) => s.name),
+    ['chorus-w1', 'before-w1'],
+  );
   t.ok(results.summary.direct?.['before-w1']?.figures.maxRate, 'the build before is measured');
   t.match(stdout, /### This build against the build before the change \(--before\)/);
   t.match(stdout, /\| figure \| chorus-w1 \/ before-w1 \|/);

@@ -16,10 +16,13 @@ async function hangsOnFirstConnect(t: Test): Promise<{ port: number; upgrades: M
     if (n > 1) socket.send(JSON.stringify({ type: 'welcome', node: 'n1' }));
   });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  t.teardown(() => new Promise<void>((resolve) => {
-    for (const client of server.clients) client.terminate();
-    server.close(() => resolve());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  );
   return { port: (server.address() as { port: number }).port, upgrades };
 }
 

@@ -38,7 +38,9 @@ async function ourDatabases(): Promise<string[]> {
   const client = new pg.Client({ connectionString: DEFAULT_POSTGRES_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`chorus_bench_${process.pid}_%`]);
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+      `chorus_bench_${process.pid}_%`,
+    ]);
     return rows.map((r) => r.datname);
   } finally {
     await client.end();
@@ -79,7 +81,11 @@ t.test('socketio-redis: two Socket.IO nodes on one private Redis relay across no
   const pids = system.sample().pids;
   t.equal(pids.length, 3, 'two node processes and redis-server are counted');
   t.equal(await system.stop(), true, 'stopped without SIGKILL');
-  t.same(pids.filter((pid) => startTime(pid) !== null), [], 'every process is gone, redis-server too');
+  t.same(
+    pids.filter((pid) => startTime(pid) !== null),
+    [],
+    'every process is gone, redis-server too',
+  );
 });
 
 t.test("the load generator deals one command's clients to the nodes in turn", async (t) => {
@@ -112,7 +118,10 @@ t.test('chorus-redis: two Chorus nodes on one private Redis and a fresh PostgreS
   const [p0, p1] = system.ports;
   t.not(p0, p1, 'two nodes, each on its own port');
 
-  const connect = async (port: number, id: string): Promise<{ ws: WebSocket; node: string; frames: (type: string) => Promise<Record<string, unknown>> }> => {
+  const connect = async (
+    port: number,
+    id: string,
+  ): Promise<{ ws: WebSocket; node: string; frames: (type: string) => Promise<Record<string, unknown>> }> => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/${id}`, ['chorus.v1']);
     t.teardown(() => ws.terminate());
     const waiting: { type: string; deliver: (f: Record<string, unknown>) => void }[] = [];
@@ -150,7 +159,7 @@ t.test('chorus-redis: two Chorus nodes on one private Redis and a fresh PostgreS
 
 t.test('a node that fails to start leaves no redis-server and no database behind', async (t) => {
   const spec = systemSpec('chorus-redis', 1000, '/nonexistent/main.js');
-  await t.rejects(RunningSystem.start(spec, null, undefined, 30_000), /chorus-redis exited with 1 while starting[^]*\(node 1 of 2\)/);
+  await t.rejects(RunningSystem.start(spec, null, undefined, 30_000), /chorus-redis exited with 1 while starting[\s\S]*\(node 1 of 2\)/);
   const children = processTree(process.pid).filter((pid) => pid !== process.pid);
   const names = children.map((pid) => {
     try {

@@ -25,7 +25,10 @@ t.test('a fresh database per start: usable at its URL, its backends found, dropp
   const client = new pg.Client({ connectionString: db.url });
   client.on('error', () => {}); // the drop below terminates this connection
   await client.connect();
-  const { rows } = await client.query<{ n: number; pid: number }>('SELECT count(*)::int AS n, pg_backend_pid() AS pid FROM pg_tables WHERE schemaname = $1', ['public']);
+  const { rows } = await client.query<{ n: number; pid: number }>(
+    'SELECT count(*)::int AS n, pg_backend_pid() AS pid FROM pg_tables WHERE schemaname = $1',
+    ['public'],
+  );
   t.equal(rows[0]!.n, 0, 'it is empty');
   await client.query('CREATE TABLE t (x int)');
   t.ok((await db.backendPids()).includes(rows[0]!.pid), "the backend serving the connection is found (its CPU is the system's)");
@@ -39,5 +42,8 @@ t.test('a fresh database per start: usable at its URL, its backends found, dropp
 });
 
 t.test('an unreachable PostgreSQL is a readable error', async (t) => {
-  await t.rejects(PostgresDatabase.create('postgresql://postgres@127.0.0.1:1/postgres'), /PostgreSQL at postgresql:\/\/postgres@127\.0\.0\.1:1\/postgres is not reachable/);
+  await t.rejects(
+    PostgresDatabase.create('postgresql://postgres@127.0.0.1:1/postgres'),
+    /PostgreSQL at postgresql:\/\/postgres@127\.0\.0\.1:1\/postgres is not reachable/,
+  );
 });

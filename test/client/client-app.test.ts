@@ -7,7 +7,10 @@ import { loadClientConfig } from '../../apps/client/src/config.js';
 import { startApp } from '../helpers/spawn-app.js';
 
 function fixtureStatic(t: Test): string {
-  const dir = t.testdir({ 'index.html': '<!doctype html><title>Chorus</title><div id="app"></div>', assets: { 'app.js': 'console.log(1)' } });
+  const dir = t.testdir({
+    'index.html': '<!doctype html><title>Chorus</title><div id="app"></div>',
+    assets: { 'app.js': 'console.log(1)' },
+  });
   return dir;
 }
 
@@ -50,7 +53,10 @@ t.test('a missing build is reported plainly', async (t) => {
   const empty = t.testdir({});
   mkdirSync(join(empty, 'x'));
   writeFileSync(join(empty, 'x', 'y'), '');
-  await t.rejects(build({ ...loadClientConfig({ STATIC_DIR: empty }), LOG_LEVEL: 'silent' }), /no built browser client .* run "npm run build" first/);
+  await t.rejects(
+    build({ ...loadClientConfig({ STATIC_DIR: empty }), LOG_LEVEL: 'silent' }),
+    /no built browser client .* run "npm run build" first/,
+  );
 });
 
 /** An empty folder, removed at teardown: a working directory without .env files. */
@@ -65,11 +71,14 @@ t.test('started: where its settings came from, "accepting connections" once, the
   // 0.0.0.0: Fastify would log a line per address of the machine.
   const app = await startApp('client', { HOST: '0.0.0.0' }, { cwd });
   await app.stop();
-  t.match(app.logs.find((l) => 'envFile' in l), {
-    envFile: join(cwd, '.env'),
-    loaded: false,
-    msg: `no ${join(cwd, '.env')}: settings from environment variables and defaults only`,
-  });
+  t.match(
+    app.logs.find((l) => 'envFile' in l),
+    {
+      envFile: join(cwd, '.env'),
+      loaded: false,
+      msg: `no ${join(cwd, '.env')}: settings from environment variables and defaults only`,
+    },
+  );
   t.equal(app.logs.filter((l) => l.msg === 'accepting connections').length, 1, '"accepting connections" once');
   const url = `http://localhost:${app.port}/`;
   t.match(app.logs.at(-2), { msg: 'listening', port: app.port });
@@ -80,5 +89,8 @@ t.test('ENVIRONMENT=production without .env.prod: the log says there is none', a
   const cwd = emptyDir(t);
   const app = await startApp('client', { ENVIRONMENT: 'production', SERVER: 'wss://chat.example.com' }, { cwd });
   await app.stop();
-  t.match(app.logs.find((l) => 'envFile' in l), { envFile: join(cwd, '.env.prod'), loaded: false, msg: /^no .*\.env\.prod: / });
+  t.match(
+    app.logs.find((l) => 'envFile' in l),
+    { envFile: join(cwd, '.env.prod'), loaded: false, msg: /^no .*\.env\.prod: / },
+  );
 });

@@ -80,9 +80,7 @@ export function backendContract(t: Test, makeService: MakeService): void {
   t.test('AdmissionService: permits exact under concurrency, returned when a node dies', async (t) => {
     t.test('admission is atomic across nodes: exactly the cap is admitted', async (t) => {
       const { nodes } = await service(t, 2, 5);
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => nodes[i % 2]!.backend.admit(`c${i}`, '127.0.0.1')),
-      );
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => nodes[i % 2]!.backend.admit(`c${i}`, '127.0.0.1')));
       t.equal(results.filter((r) => r === 'admitted').length, 5);
       t.equal(results.filter((r) => r === 'full').length, 15);
     });
@@ -152,7 +150,7 @@ export function backendContract(t: Test, makeService: MakeService): void {
       t.equal((await b.stats()).clients, 1);
     });
 
-    t.test("a node that dies has its ids released and announced to the others", async (t) => {
+    t.test('a node that dies has its ids released and announced to the others', async (t) => {
       const service_ = await service(t, 2, 2);
       const { nodes } = service_;
       await nodes[0]!.backend.admit('doomed', '127.0.0.1');
@@ -220,7 +218,10 @@ export function backendContract(t: Test, makeService: MakeService): void {
       }
       const sink = nodes[1]!.sink;
       await sink.until(() => sink.deliveries.length === 20);
-      t.same(sink.deliveries.map((e) => e.text), Array.from({ length: 20 }, (_, i) => `m${i}`));
+      t.same(
+        sink.deliveries.map((e) => e.text),
+        Array.from({ length: 20 }, (_, i) => `m${i}`),
+      );
     });
 
     t.test("one node's messages reach a recipient in the order it routed them", async (t) => {
@@ -235,7 +236,10 @@ export function backendContract(t: Test, makeService: MakeService): void {
       }
       const sink = nodes[1]!.sink;
       await sink.until(() => sink.deliveries.length === 300);
-      t.same(sink.deliveries.map((e) => e.text), sent);
+      t.same(
+        sink.deliveries.map((e) => e.text),
+        sent,
+      );
     });
 
     t.test('broadcast reaches every node, the sender included', async (t) => {
@@ -300,10 +304,13 @@ export function backendContract(t: Test, makeService: MakeService): void {
       await a.createRoom('club', 'alice');
       await a.release('alice');
       await b.createRoom('other', 'bob');
-      t.same(b.view.rooms().sort((x, y) => x.name.localeCompare(y.name)), [
-        { name: 'club', owner: 'alice', members: 1 },
-        { name: 'other', owner: 'bob', members: 1 },
-      ]);
+      t.same(
+        b.view.rooms().sort((x, y) => x.name.localeCompare(y.name)),
+        [
+          { name: 'club', owner: 'alice', members: 1 },
+          { name: 'other', owner: 'bob', members: 1 },
+        ],
+      );
     });
   });
 }

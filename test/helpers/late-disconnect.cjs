@@ -10,7 +10,7 @@ const { spawn } = require('node:child_process');
 
 if (cluster.isWorker) {
   process.once('SIGTERM', () => {
-    const fd = process.channel && process.channel.fd;
+    const fd = process.channel?.fd;
     if (typeof fd === 'number' && fd >= 0) spawn('sleep', ['1'], { stdio: ['ignore', 'ignore', 'ignore', fd] }).unref();
   });
 }

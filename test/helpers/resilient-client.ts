@@ -51,7 +51,10 @@ export class ResilientClient {
     });
     client.socket.on('message', () => this.#drain(client));
     let welcomedHere = false;
-    void welcomed.then(() => (welcomedHere = true), () => {});
+    void welcomed.then(
+      () => (welcomedHere = true),
+      () => {},
+    );
     client.closed.then(({ code }) => {
       // A connection refused before its welcome is retried by whoever called connect(), not here as well.
       if (!welcomedHere || this.#stopped || !shouldReconnect(code)) return;
@@ -84,7 +87,10 @@ export class ResilientClient {
       if (Date.now() > deadline) throw new Error(`${this.id}: condition not met within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 200);
-        this.#onChange.push(() => (clearTimeout(timer), resolve()));
+        this.#onChange.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   }
@@ -97,7 +103,8 @@ export class ResilientClient {
   #drain(client: TestClient): void {
     for (const raw of client.frames.splice(0)) {
       const frame = JSON.parse(raw) as ServerFrame;
-      if (process.env.TRACE_CLIENT === this.id) this.trace.push(frame.type === 'message' ? `m:${frame.id}:${frame.seq}` : frame.type === 'ack' ? `a:${frame.seq}` : frame.type);
+      if (process.env.TRACE_CLIENT === this.id)
+        this.trace.push(frame.type === 'message' ? `m:${frame.id}:${frame.seq}` : frame.type === 'ack' ? `a:${frame.seq}` : frame.type);
       if (frame.type === 'welcome') this.#onWelcome?.();
       else if (frame.type === 'ack') {
         if (this.outbox.delete(frame.ref)) this.acks.set(frame.ref, frame);

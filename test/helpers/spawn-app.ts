@@ -83,7 +83,11 @@ export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> 
       return;
     }
     logs.push(line);
-    for (const w of waiters) if (w.match(line)) (waiters.delete(w), w.resolve(line));
+    for (const w of waiters) {
+      if (!w.match(line)) continue;
+      waiters.delete(w);
+      w.resolve(line);
+    }
   });
   const exited = new Promise<number | null>((resolve) =>
     proc.once('exit', (code) => {
@@ -101,7 +105,13 @@ export function startApp(app: keyof typeof ENTRIES, env: Record<string, string> 
         waiters.delete(waiter);
         reject(new Error(`${app}: no matching log line within ${timeoutMs} ms\nstderr: ${stderr}`));
       }, timeoutMs);
-      const waiter = { match, resolve: (l: Record<string, unknown>) => (clearTimeout(timer), resolve(l)) };
+      const waiter = {
+        match,
+        resolve: (l: Record<string, unknown>) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      };
       waiters.add(waiter);
       void exited.then((code) => {
         if (!waiters.has(waiter)) return;

@@ -87,7 +87,10 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     );
     const more = await s.append(messages(2, { conversation: 'room:general' }));
     t.same(seqs(more.map((r) => r.message)), [4, 5]);
-    t.same(await s.history('room:general', 10), [...more.map((r) => r.message)].reverse().concat([...results.map((r) => r.message)].reverse()));
+    t.same(
+      await s.history('room:general', 10),
+      [...more.map((r) => r.message)].reverse().concat([...results.map((r) => r.message)].reverse()),
+    );
     t.same(await s.append([]), [], 'an empty batch is a no-op');
   });
 
@@ -217,7 +220,13 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     t.same(await s.lastSeqs(['everyone']), new Map());
     await s.append([...messages(3), ...messages(2, { conversation: 'room:x', room: 'x' })]);
     const last = await s.lastSeqs(['everyone', 'room:x', 'room:empty', 'everyone']);
-    t.same(last, new Map([['everyone', 3], ['room:x', 2]]));
+    t.same(
+      last,
+      new Map([
+        ['everyone', 3],
+        ['room:x', 2],
+      ]),
+    );
     for (const value of last.values()) t.equal(typeof value, 'number');
   });
 
@@ -260,10 +269,14 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
       { kind: 'created', room: 'gone', owner: 'carol' },
       { kind: 'joined', room: 'gone', clientId: 'carol' },
     ]);
-    t.same(await s.loadRooms(), [
-      { name: 'gone', owner: 'carol', members: ['carol'] },
-      { name: 'main', owner: 'alice', members: ['alice', 'bob'] },
-    ], 'a deleted name can be created again, without its old members');
+    t.same(
+      await s.loadRooms(),
+      [
+        { name: 'gone', owner: 'carol', members: ['carol'] },
+        { name: 'main', owner: 'alice', members: ['alice', 'bob'] },
+      ],
+      'a deleted name can be created again, without its old members',
+    );
   });
 
   t.test('deleting a room deletes its messages; a room made again under its name starts after them', async (t) => {
@@ -280,7 +293,10 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     await s.saveRoomChanges([{ kind: 'created', room: 'again', owner: 'bob' }]);
     const [result] = await s.append([message({ id: 'new1', conversation: 'room:again', room: 'again' })]);
     t.equal(result!.message.seq, 3, 'seqs go on after the deleted ones');
-    t.same((await s.history('room:again', 10)).map((m) => m.id), ['new1']);
+    t.same(
+      (await s.history('room:again', 10)).map((m) => m.id),
+      ['new1'],
+    );
   });
 
   t.test('seen ids', async (t) => {
@@ -364,7 +380,10 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
       y.saveReceiptCounts([...ids].reverse().map((id) => ({ id, recipients: 5, delivered: 2, read: 3 }))),
     ]);
     const back = await x.receiptCounts(ids);
-    t.ok(ids.every((id) => back.get(id)?.delivered === 4 && back.get(id)?.read === 3), 'each count is the larger one written');
+    t.ok(
+      ids.every((id) => back.get(id)?.delivered === 4 && back.get(id)?.read === 3),
+      'each count is the larger one written',
+    );
   });
 
   t.test('receipt counts survive a reopen and go with their room', async (t) => {
@@ -398,11 +417,24 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
       { clientId: 'bob', conversation: 'dm:alice,bob', seq: 5 },
     ]);
     await s.saveTextCursors([{ clientId: 'bob', conversation: 'dm:alice,bob', seq: 2 }]);
-    t.same(await s.textCursors('bob'), new Map([['dm:alice,bob', 5], ['dm:bob,carol', 1]]), 'the furthest; never back');
+    t.same(
+      await s.textCursors('bob'),
+      new Map([
+        ['dm:alice,bob', 5],
+        ['dm:bob,carol', 1],
+      ]),
+      'the furthest; never back',
+    );
     t.same(await s.textCursors('alice'), new Map([['dm:alice,bob', 7]]));
     t.same(await s.textCursors('BOB'), new Map(), 'ids are case-sensitive');
     await s.close();
-    t.same(await (await db.open()).textCursors('bob'), new Map([['dm:alice,bob', 5], ['dm:bob,carol', 1]]));
+    t.same(
+      await (await db.open()).textCursors('bob'),
+      new Map([
+        ['dm:alice,bob', 5],
+        ['dm:bob,carol', 1],
+      ]),
+    );
   });
 
   t.test('concurrent appends from two storages to one conversation take every seq exactly once', async (t) => {
@@ -422,8 +454,14 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
       range(1, 1000),
       '1..1000, no duplicate, no gap',
     );
-    t.ok(fromA.every((seq, i) => i === 0 || seq > fromA[i - 1]!), "a's messages in a's order");
-    t.ok(fromB.every((seq, i) => i === 0 || seq > fromB[i - 1]!), "b's messages in b's order");
+    t.ok(
+      fromA.every((seq, i) => i === 0 || seq > fromA[i - 1]!),
+      "a's messages in a's order",
+    );
+    t.ok(
+      fromB.every((seq, i) => i === 0 || seq > fromB[i - 1]!),
+      "b's messages in b's order",
+    );
     const all = await a.since('everyone', 0, 2000);
     t.same(seqs(all), range(1, 1000));
     t.equal(all.filter((m) => m.from === 'a').length, 500);
@@ -494,14 +532,24 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     const sent = texts.map((text, i) => message({ text, ref: `ref ${i} "q" 😀`, sentAt: 0, serverAt: 2 ** 52 + i }));
     await s.append(sent);
     const back = await s.since('everyone', 0, 100);
-    t.same(back.map((m) => m.text), texts);
-    t.same(back.map((m) => m.ref), sent.map((m) => m.ref));
+    t.same(
+      back.map((m) => m.text),
+      texts,
+    );
+    t.same(
+      back.map((m) => m.ref),
+      sent.map((m) => m.ref),
+    );
     for (const m of back) {
       t.equal(typeof m.seq, 'number');
       t.equal(typeof m.sentAt, 'number');
       t.equal(typeof m.serverAt, 'number');
     }
-    t.same(back.map((m) => m.serverAt), sent.map((m) => m.serverAt), 'timestamps beyond 2^32 are exact');
+    t.same(
+      back.map((m) => m.serverAt),
+      sent.map((m) => m.serverAt),
+      'timestamps beyond 2^32 are exact',
+    );
   });
 
   t.test('migrate() is idempotent and safe to run concurrently', async (t) => {
@@ -540,17 +588,17 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     const first = user('carol', { passwordHash: 'first' });
     t.same(await a.createUser(first), { created: true });
     t.same(await a.createUser(user('carol', { passwordHash: 'second' })), { created: false, reason: 'exists' });
-    t.same(await b.createUser(user('CAROL', { passwordHash: 'third' })), { created: false, reason: 'exists' }, 'another case is the same name');
+    t.same(
+      await b.createUser(user('CAROL', { passwordHash: 'third' })),
+      { created: false, reason: 'exists' },
+      'another case is the same name',
+    );
     t.same(await a.findUser('carol'), first, 'the first account is untouched');
     t.equal(await a.findUser('CAROL'), null);
 
     for (let i = 0; i < 10; i++) {
       const results = await Promise.all([a.createUser(user(`race${i}`)), b.createUser(user(`RACE${i}`))]);
-      t.same(
-        results.map((r) => r.created).sort(),
-        [false, true],
-        `round ${i}: exactly one of two concurrent registrations wins`,
-      );
+      t.same(results.map((r) => r.created).sort(), [false, true], `round ${i}: exactly one of two concurrent registrations wins`);
     }
   });
 

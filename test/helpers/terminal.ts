@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 
 /** Removes colour and cursor escapes, and the carriage returns a terminal adds. */
 export function plainText(output: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the escapes this removes.
   return output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 }
 
@@ -12,7 +13,12 @@ export function plainText(output: string): string {
  * ending it. The timeout is a safety net, not a wait: the test then fails on
  * the output so far.
  */
-export function onTerminal(command: string, env: NodeJS.ProcessEnv, until: (output: string) => boolean, timeoutMs = 120_000): Promise<string> {
+export function onTerminal(
+  command: string,
+  env: NodeJS.ProcessEnv,
+  until: (output: string) => boolean,
+  timeoutMs = 120_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const proc = spawn('script', ['-qec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';

@@ -11,7 +11,11 @@ t.test('flooding: an error frame first, then close 1008 (the clock stands still,
   t.same(welcome.limits.frameRate, { perSecond: 5, burst: 5 }, 'the welcome tells the client the rate it may send at');
   for (let i = 0; i < 6; i++) c.send({ type: 'ping', id: `p${i}`, sentAt: i });
   const frames = (await c.take(6)).map((f) => JSON.parse(f));
-  t.same(frames.slice(0, 5).map((f) => f.id), ['p0', 'p1', 'p2', 'p3', 'p4'], 'the burst goes through');
+  t.same(
+    frames.slice(0, 5).map((f) => f.id),
+    ['p0', 'p1', 'p2', 'p3', 'p4'],
+    'the burst goes through',
+  );
   t.same(frames[5], { type: 'error', code: 'RATE_LIMITED', message: 'too many frames: slow down', retryable: true });
   for (let i = 0; i < 6; i++) c.send({ type: 'ping', sentAt: i });
   t.match(JSON.parse(await c.next()), { type: 'error', code: 'FLOODING' });
@@ -40,7 +44,10 @@ t.test('origin allow-list: browsers from other sites are refused before the upgr
   const open = (base: string, origin?: string) => {
     const socket = new WebSocket(`${base}/ws/o${Math.random().toString(36).slice(2, 8)}`, origin ? { origin } : {});
     return new Promise<number>((resolve) => {
-      socket.once('open', () => (socket.close(), resolve(101)));
+      socket.once('open', () => {
+        socket.close();
+        resolve(101);
+      });
       socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       socket.once('error', () => {});
     });
@@ -106,7 +113,7 @@ t.test('hostile frames get an error with a code; the connection and the server s
     ['{"type":"send","id":"h3","text":"x","sentAt":1,"__proto__":{"polluted":true}}', 'BAD_FRAME'],
     [JSON.stringify({ type: 'send', id: 'h5', text: 42, sentAt: 1 }), 'BAD_FRAME'],
     ['['.repeat(20_000) + ']'.repeat(20_000), 'BAD_FRAME'],
-    ['{"type":"send"' + ',"x":1'.repeat(5_000) + '}', 'BAD_FRAME'],
+    [`{"type":"send"${',"x":1'.repeat(5_000)}}`, 'BAD_FRAME'],
     ['{"type":', 'BAD_JSON'],
     [JSON.stringify({ type: 'send', id: 'nul', text: 'a\u0000b', sentAt: 1 }), 'BAD_FRAME'],
     ['{"type":"send","id":"sur","text":"a\\ud800b","sentAt":1}', 'BAD_FRAME'],

@@ -79,7 +79,11 @@ t.test('passwords', async (t) => {
   t.test('scrypt hashes are self-describing, salted and checked in constant time', async (t) => {
     const hasher = new PasswordHasher();
     const hash = await hasher.hash('correct horse battery');
-    t.match(hash, /^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/, 'PHC format: N=2^15, r=8, p=1, 16-byte salt, 32-byte key');
+    t.match(
+      hash,
+      /^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/,
+      'PHC format: N=2^15, r=8, p=1, 16-byte salt, 32-byte key',
+    );
     t.not(await hasher.hash('correct horse battery'), hash, 'a fresh salt each time');
     t.equal(await hasher.verify('correct horse battery', hash), true);
     t.equal(await hasher.verify('correct horse batterY', hash), false);
@@ -245,7 +249,10 @@ t.test('register, sign in, verify, sign out', async (t) => {
     ok: false,
     error: 'INVALID_CLIENT_ID',
   });
-  t.match(await f.accounts.register({ username: 'bob', password: 'short', profile: NO_PROFILE }, IP), { ok: false, error: 'WEAK_PASSWORD' });
+  t.match(await f.accounts.register({ username: 'bob', password: 'short', profile: NO_PROFILE }, IP), {
+    ok: false,
+    error: 'WEAK_PASSWORD',
+  });
 
   const login = await f.accounts.login('ada', 'analytical engine', IP);
   t.ok(login.ok);
@@ -310,7 +317,11 @@ t.test('sign-in limits per account and per address', async (t) => {
   for (let i = 0; i < 3; i++) t.match(await f.accounts.login('heidi', 'wrong password', IP), { error: 'AUTH_FAILED' });
   const locked = await f.accounts.login('heidi', 'correct horse', IP);
   t.match(locked, { ok: false, error: 'TOO_MANY_ATTEMPTS', retryAfterMs: 60_000 }, 'even the right password waits');
-  t.match(await f.accounts.login('HEIDI', 'wrong password', '198.51.100.7'), { error: 'TOO_MANY_ATTEMPTS' }, 'per account, from any address and in any case');
+  t.match(
+    await f.accounts.login('HEIDI', 'wrong password', '198.51.100.7'),
+    { error: 'TOO_MANY_ATTEMPTS' },
+    'per account, from any address and in any case',
+  );
   t.match(await f.accounts.login('ivan', 'correct horse', IP), { ok: true }, 'other accounts are unaffected');
 
   f.now.ms += 60_000;
@@ -328,10 +339,7 @@ t.test('parallel attempts cannot slip past the account limit', async (t) => {
   await registered(f, 'judy');
   const verifies = f.hasher.verifies;
   const results = await Promise.all(Array.from({ length: 10 }, () => f.accounts.login('judy', 'wrong password', IP)));
-  t.same(
-    results.map((r) => (r.ok ? 'ok' : r.error)).sort(),
-    [...Array(3).fill('AUTH_FAILED'), ...Array(7).fill('TOO_MANY_ATTEMPTS')],
-  );
+  t.same(results.map((r) => (r.ok ? 'ok' : r.error)).sort(), [...Array(3).fill('AUTH_FAILED'), ...Array(7).fill('TOO_MANY_ATTEMPTS')]);
   t.equal(f.hasher.verifies - verifies, 3, 'only three passwords were checked');
 });
 
@@ -366,7 +374,11 @@ t.test('changing the password revokes every other session and counts wrong guess
 
   t.match(await f.accounts.changePassword(identity, 'guess one', 'another password', IP), { error: 'WRONG_PASSWORD' });
   t.match(await f.accounts.changePassword(identity, 'guess two', 'another password', IP), { error: 'WRONG_PASSWORD' });
-  t.match(await f.accounts.changePassword(identity, 'new password', 'another password', IP), { error: 'TOO_MANY_ATTEMPTS' }, 'a stolen token cannot brute-force the password');
+  t.match(
+    await f.accounts.changePassword(identity, 'new password', 'another password', IP),
+    { error: 'TOO_MANY_ATTEMPTS' },
+    'a stolen token cannot brute-force the password',
+  );
 });
 
 t.test('a sign-in with an old hash stores a new one', async (t) => {
@@ -407,9 +419,17 @@ t.test('authorizeConnection: open mode', async (t) => {
   const trent = await registered(f, 'trent');
   t.same(await f.accounts.authorizeConnection('guest1', undefined), { ok: true, user: null }, 'a guest takes a free name');
   t.same(await f.accounts.authorizeConnection('peggy', undefined), { ok: false, error: 'AUTH_REQUIRED', reason: 'registered' });
-  t.same(await f.accounts.authorizeConnection('Peggy', undefined), { ok: false, error: 'AUTH_REQUIRED', reason: 'registered' }, 'nor a lookalike in another case');
+  t.same(
+    await f.accounts.authorizeConnection('Peggy', undefined),
+    { ok: false, error: 'AUTH_REQUIRED', reason: 'registered' },
+    'nor a lookalike in another case',
+  );
   t.match(await f.accounts.authorizeConnection('peggy', peggy.token), { ok: true, user: 'peggy', expiresAt: peggy.expiresAt });
-  t.same(await f.accounts.authorizeConnection('peggy', trent.token), { ok: false, error: 'AUTH_FAILED', reason: 'other-user' }, "another user's token");
+  t.same(
+    await f.accounts.authorizeConnection('peggy', trent.token),
+    { ok: false, error: 'AUTH_FAILED', reason: 'other-user' },
+    "another user's token",
+  );
   t.same(await f.accounts.authorizeConnection('guest1', trent.token), { ok: false, error: 'AUTH_FAILED', reason: 'other-user' });
   t.same(await f.accounts.authorizeConnection('peggy', 'garbage'), { ok: false, error: 'AUTH_FAILED', reason: 'malformed' });
   t.same(await f.accounts.authorizeConnection('peggy', ''), { ok: false, error: 'AUTH_FAILED', reason: 'malformed' });

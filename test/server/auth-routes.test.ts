@@ -12,6 +12,7 @@ import { GENEROUS_LIMITS } from '../helpers/spawn-app.js';
 interface Response {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: parsed JSON; each test reads the fields its route answers.
   body: any;
 }
 
@@ -61,7 +62,11 @@ t.test('register, duplicate name, weak password, bad bodies', async (t) => {
   const profile = { firstNames: 'Ada Augusta', lastNames: 'King', age: 36, gender: 'female' };
   const res = await api('/auth/register', { body: { username: 'ada', password: PASSWORD, profile } });
   t.equal(res.status, 201);
-  t.match(res.body, { token: /^v1\.[A-Za-z0-9_-]+\.\d+\.[A-Za-z0-9_-]+$/, expiresAt: Number, user: { username: 'ada', profile, createdAt: Number } });
+  t.match(res.body, {
+    token: /^v1\.[A-Za-z0-9_-]+\.\d+\.[A-Za-z0-9_-]+$/,
+    expiresAt: Number,
+    user: { username: 'ada', profile, createdAt: Number },
+  });
   t.same(Object.keys(res.body.user).sort(), ['createdAt', 'profile', 'username'], 'no hash in the answer');
   t.equal(res.headers.get('cache-control'), 'no-store');
   t.ok(res.body.expiresAt - Date.now() > 6.9 * 24 * 3600 * 1000, 'valid for TOKEN_TTL_SECONDS (7 days)');
@@ -87,7 +92,11 @@ t.test('register, duplicate name, weak password, bad bodies', async (t) => {
     ['a bad age', { body: { username: 'bob', password: PASSWORD, profile: { age: -1 } } }, 400],
     ['a control character in a name', { body: { username: 'bob', password: PASSWORD, profile: { firstNames: 'a\u0007' } } }, 400],
     ['no body', { method: 'POST' }, 400],
-    ['broken JSON', { body: `{"username":"bob","password":"${PASSWORD}"`, raw: true, headers: { 'content-type': 'application/json' } }, 400],
+    [
+      'broken JSON',
+      { body: `{"username":"bob","password":"${PASSWORD}"`, raw: true, headers: { 'content-type': 'application/json' } },
+      400,
+    ],
     ['not JSON', { body: 'username=bob', raw: true, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415],
     ['a huge body', { body: { username: 'bob', password: 'x'.repeat(20_000) } }, 413],
   ];
@@ -149,7 +158,11 @@ t.test('a password change revokes the other sessions, not this one', async (t) =
   const weak = await api('/auth/password', { token: current, body: { currentPassword: PASSWORD, newPassword: 'short' } });
   t.equal(weak.status, 400);
   t.equal(weak.body.code, 'WEAK_PASSWORD');
-  t.equal((await api('/auth/password', { body: { currentPassword: PASSWORD, newPassword: 'new password!' } })).status, 401, 'needs a token');
+  t.equal(
+    (await api('/auth/password', { body: { currentPassword: PASSWORD, newPassword: 'new password!' } })).status,
+    401,
+    'needs a token',
+  );
 
   t.equal((await api('/auth/password', { token: current, body: { currentPassword: PASSWORD, newPassword: 'new password!' } })).status, 204);
   t.equal((await api('/auth/me', { token: current })).status, 200, 'this session stays');
@@ -181,7 +194,8 @@ t.test('a tampered or foreign token fails', async (t) => {
     ['garbage', 'not-a-token'],
     ['a token in a Basic header', ''],
   ] as const) {
-    const res = bad === '' ? await api('/auth/me', { headers: { authorization: 'Basic Z3JhY2U6cGFzcw==' } }) : await api('/auth/me', { token: bad });
+    const res =
+      bad === '' ? await api('/auth/me', { headers: { authorization: 'Basic Z3JhY2U6cGFzcw==' } }) : await api('/auth/me', { token: bad });
     t.equal(res.status, 401, name);
     t.equal(res.body.code, 'AUTH_FAILED', name);
   }
@@ -218,7 +232,11 @@ t.test('CORS: the origins the WebSocket route allows', async (t) => {
     const { api } = await server(t);
     const preflight = await api('/auth/login', {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      headers: {
+        origin: 'http://localhost:3000',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
     });
     t.equal(preflight.status, 204);
     t.equal(preflight.headers.get('access-control-allow-origin'), 'http://localhost:3000');
@@ -245,7 +263,11 @@ t.test('CORS: the origins the WebSocket route allows', async (t) => {
     const { api } = await server(t, { ALLOWED_ORIGINS: 'https://chat.example.com' });
     const allowed = await api('/auth/me', {
       method: 'OPTIONS',
-      headers: { origin: 'https://chat.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: 'https://chat.example.com',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
     });
     t.equal(allowed.status, 204);
     t.equal(allowed.headers.get('access-control-allow-origin'), 'https://chat.example.com');
@@ -254,7 +276,11 @@ t.test('CORS: the origins the WebSocket route allows', async (t) => {
       t.equal(refused.status, 403, `${origin}: refused`);
       t.equal(refused.headers.get('access-control-allow-origin'), null);
     }
-    t.equal((await api('/auth/register', { body: { username: 'lee', password: PASSWORD } })).status, 201, 'no Origin (not a browser page): served');
+    t.equal(
+      (await api('/auth/register', { body: { username: 'lee', password: PASSWORD } })).status,
+      201,
+      'no Origin (not a browser page): served',
+    );
   });
 });
 
@@ -282,7 +308,11 @@ t.test('logs never hold a password or a token', async (t) => {
   await api('/auth/me', { token: `${token}x` });
   await api('/auth/password', { token, body: { currentPassword: secretPassword, newPassword: 'N3w-secret-passw0rd' } });
   await api('/auth/logout', { method: 'POST', token });
-  await api('/auth/register', { body: `{"username":"x","password":"${secretPassword}"`, raw: true, headers: { 'content-type': 'application/json' } });
+  await api('/auth/register', {
+    body: `{"username":"x","password":"${secretPassword}"`,
+    raw: true,
+    headers: { 'content-type': 'application/json' },
+  });
 
   const log = lines.join('');
   t.match(log, /"msg":"signed in"/, 'the routes do log');

@@ -49,7 +49,11 @@ t.test('AUTH_MODE=open: guests connect; a registered id needs its token; several
 
   tab1.send({ type: 'send', id: 'a1', to: 'guest', text: 'from tab 1', sentAt: 1 });
   t.match(await tab1.nextJson((f) => f.type === 'ack'), { ref: 'a1' });
-  t.match(await tab2.nextJson((f) => f.type === 'message'), { from: 'alice', to: 'guest', text: 'from tab 1' }, 'the other tab sees what was sent');
+  t.match(
+    await tab2.nextJson((f) => f.type === 'message'),
+    { from: 'alice', to: 'guest', text: 'from tab 1' },
+    'the other tab sees what was sent',
+  );
   t.match(await guest.nextJson((f) => f.type === 'message'), { from: 'alice', text: 'from tab 1' });
 
   await tab2.close();
@@ -83,7 +87,9 @@ t.test('AUTH_MODE=required: every connection needs a token for its own id; Beare
   t.equal((await guest.closed).code, 4401);
   const terminal = new TestClient(`${server.base}/ws/carol`, 'chorus.text');
   // ws lets a test set headers the way `wscat -H` does.
-  const bearer = new (await import('ws')).WebSocket(`${server.base}/ws/carol`, 'chorus.text', { headers: { authorization: `Bearer ${token}` } });
+  const bearer = new (await import('ws')).WebSocket(`${server.base}/ws/carol`, 'chorus.text', {
+    headers: { authorization: `Bearer ${token}` },
+  });
   const lines: string[] = [];
   bearer.on('message', (m) => lines.push(m.toString()));
   await new Promise((resolve) => bearer.once('open', resolve));
@@ -119,5 +125,8 @@ t.test('a logout closes the tabs of that session on every worker at once', async
   const out = await fetch(`http://127.0.0.1:${server.port}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
   t.equal(out.status, 204);
   const results = await Promise.all(closes);
-  t.ok(results.every((r) => r.code === 4401 && r.reason === 'signed out'), `all ${results.length} tabs on both workers closed with 4401`);
+  t.ok(
+    results.every((r) => r.code === 4401 && r.reason === 'signed out'),
+    `all ${results.length} tabs on both workers closed with 4401`,
+  );
 });

@@ -36,7 +36,9 @@ t.test('cluster of 2 workers, started as a user would', async (t) => {
       else held.set(welcome.node, client);
     }
     const clients = Array.from({ length: 50 }, (_, i) => new TestClient(`${base}/ws/burst${i}`, 'chorus.v1'));
-    const firsts = await Promise.all(clients.map((c) => c.next().then((f) => JSON.parse(f) as { type: string; code?: string; node?: string })));
+    const firsts = await Promise.all(
+      clients.map((c) => c.next().then((f) => JSON.parse(f) as { type: string; code?: string; node?: string })),
+    );
     const admitted = firsts.filter((f) => f.type === 'welcome');
     const refused = firsts.filter((f) => f.type === 'error');
     t.equal(admitted.length, 18, 'exactly MAX_CLIENTS admitted, with the two held ones');
@@ -90,10 +92,16 @@ t.test('cluster of 2 workers, started as a user would', async (t) => {
       if (presence.type === 'presence') for (const id of presence.left) left.add(id);
     }
     t.pass('everyone else sees them leave');
-    t.notOk(survivors.some((s) => left.has(s.id)), 'and nobody on the surviving worker');
+    t.notOk(
+      survivors.some((s) => left.has(s.id)),
+      'and nobody on the surviving worker',
+    );
     await Promise.all(doomed.map((d) => d.client.closed));
     const after = await untilClients(survivors.length);
-    t.notOk(after.workers.some((w) => w.id === workerId), 'the dead worker is gone from /ready');
+    t.notOk(
+      after.workers.some((w) => w.id === workerId),
+      'the dead worker is gone from /ready',
+    );
 
     // Their ids are free again at once, and so are their permits; room membership survived.
     survivors[0]!.client.send({ type: 'send', id: 'r', room: 'crashroom', text: 'anyone?', sentAt: 1 });
@@ -129,7 +137,11 @@ t.test('cluster of 2 workers, started as a user would', async (t) => {
     t.equal((await b.closed).code, 1001);
     t.equal(await code, 0);
     const errors = server.logs.filter((l) => typeof l.level === 'number' && l.level >= 50);
-    t.same(errors.map((l) => l.msg), [], 'a graceful shutdown logs no error');
+    t.same(
+      errors.map((l) => l.msg),
+      [],
+      'a graceful shutdown logs no error',
+    );
   });
 });
 
@@ -148,5 +160,9 @@ t.test('the primary exits once every worker has, whichever of exit and IPC disco
   // Bounded: before the fix the primary waited forever here.
   const guard = new Promise<string>((resolve) => setTimeout(() => resolve('still running 15 s after SIGTERM'), 15_000).unref());
   t.equal(await Promise.race([code, guard]), 0, 'exits 0 on its own');
-  t.same(server.logs.filter((l) => typeof l.level === 'number' && l.level >= 50).map((l) => l.msg), [], 'no error logged');
+  t.same(
+    server.logs.filter((l) => typeof l.level === 'number' && l.level >= 50).map((l) => l.msg),
+    [],
+    'no error logged',
+  );
 });

@@ -60,6 +60,9 @@ t.test('SIGKILL of a worker while clients on both workers send: no acknowledged 
   if (process.env.TRACE_CLIENT) t.comment(clients.get(process.env.TRACE_CLIENT)!.trace.join(' '));
   const lost = sent - delivered;
   t.equal(lost, 0, 'lost = 0');
-  t.ok([...clients.values()].some((c) => c.reconnects > 0), "the victim's clients reconnected");
+  t.ok(
+    [...clients.values()].some((c) => c.reconnects > 0),
+    "the victim's clients reconnected",
+  );
   t.comment(`sent and acknowledged ${sent}, delivered ${delivered}, lost ${lost}, duplicate frames dropped by clients ${duplicates}`);
 });

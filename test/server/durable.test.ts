@@ -1,7 +1,7 @@
 import type { AckFrame, HistoryPageFrame, MessageFrame, ResumedFrame, ServerFrame } from '@chorus/protocol';
 import t from 'tap';
 import { forEachTarget } from '../helpers/targets.js';
-import { jsonClient, TestClient, textClient } from '../helpers/ws-client.js';
+import { jsonClient, type TestClient, textClient } from '../helpers/ws-client.js';
 
 const is =
   <T extends ServerFrame['type']>(type: T) =>
@@ -39,9 +39,17 @@ forEachTarget(t, {}, async (t, server) => {
     a.send({ type: 'send', id: 'after', to: 'retryb', text: 'next', sentAt: 1 });
     await ack(a, 'after');
     const received = [await b.nextJson(is('message')), await b.nextJson(is('message'))] as MessageFrame[];
-    t.same(received.map((m) => m.text), ['only once', 'next'], 'the recipient got it once');
+    t.same(
+      received.map((m) => m.text),
+      ['only once', 'next'],
+      'the recipient got it once',
+    );
     b.send({ type: 'history', id: 'h', conversation: 'dm:retrya,retryb' });
-    t.same((await page(b, 'h')).messages.map((m) => m.text), ['next', 'only once'], 'stored once');
+    t.same(
+      (await page(b, 'h')).messages.map((m) => m.text),
+      ['next', 'only once'],
+      'stored once',
+    );
     await Promise.all([a.close(), b.close()]);
   });
 
@@ -77,7 +85,11 @@ forEachTarget(t, {}, async (t, server) => {
       `the recipient got nothing of the refused sends (${seen.join(', ')})`,
     );
     b.send({ type: 'history', id: 'h', conversation: 'dm:reusea,reuseb' });
-    t.same((await page(b, 'h')).messages.map((m) => m.text), ['second', 'first'], 'stored: exactly what was acknowledged');
+    t.same(
+      (await page(b, 'h')).messages.map((m) => m.text),
+      ['second', 'first'],
+      'stored: exactly what was acknowledged',
+    );
     await Promise.all([a.close(), b.close()]);
   });
 
@@ -92,7 +104,10 @@ forEachTarget(t, {}, async (t, server) => {
     await ack(c, 'p10');
     c.send({ type: 'history', id: 'one', conversation: `room:${room}`, limit: 20 });
     const all = await page(c, 'one');
-    t.same(all.messages.map((m) => m.seq), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    t.same(
+      all.messages.map((m) => m.seq),
+      [10, 9, 8, 7, 6, 5, 4, 3, 2, 1],
+    );
     t.equal(all.more, false, 'one page holds everything');
     c.send({ type: 'history', id: 'exact', conversation: `room:${room}`, limit: 10 });
     t.equal((await page(c, 'exact')).more, false, 'a page exactly the size of the rest says there is no more');
@@ -175,7 +190,11 @@ forEachTarget(t, {}, async (t, server) => {
     }
     await more;
     const first = seen.at(-1)! + 1;
-    t.same(after, Array.from({ length: 25 }, (_, i) => first + i), 'every seq once, in order');
+    t.same(
+      after,
+      Array.from({ length: 25 }, (_, i) => first + i),
+      'every seq once, in order',
+    );
     t.ok(resumed, 'the replay ended with resumed');
     t.ok(last > 0);
     await Promise.all([sender.close(), reader.close()]);

@@ -5,20 +5,33 @@ import { RecentIds } from '../../apps/server/src/hub/recent-ids.js';
 
 t.test('the ring gives back the oldest key once it holds more than its capacity', async (t) => {
   const ring = new EvictionRing(3);
-  t.same(['a', 'b', 'c'].map((k) => ring.push(k)), [undefined, undefined, undefined]);
-  t.same(['d', 'e', 'f', 'g', 'h'].map((k) => ring.push(k)), ['a', 'b', 'c', 'd', 'e'], 'oldest first, round and round');
+  t.same(
+    ['a', 'b', 'c'].map((k) => ring.push(k)),
+    [undefined, undefined, undefined],
+  );
+  t.same(
+    ['d', 'e', 'f', 'g', 'h'].map((k) => ring.push(k)),
+    ['a', 'b', 'c', 'd', 'e'],
+    'oldest first, round and round',
+  );
   t.throws(() => new EvictionRing(0), RangeError);
 });
 
 t.test('recent ids forget the oldest past their capacity; a repeat keeps its place', async (t) => {
   const ids = new RecentIds(3);
   for (const id of ['a', 'b', 'a', 'c']) ids.add(id);
-  t.ok(['a', 'b', 'c'].every((id) => ids.has(id)), 'a repeat takes no room');
+  t.ok(
+    ['a', 'b', 'c'].every((id) => ids.has(id)),
+    'a repeat takes no room',
+  );
   ids.add('d');
   t.notOk(ids.has('a'), 'the oldest is forgotten');
   t.ok(['b', 'c', 'd'].every((id) => ids.has(id)));
   for (let i = 0; i < 1000; i++) ids.add(`x${i}`);
-  t.same(['x997', 'x998', 'x999', 'x996'].map((id) => ids.has(id)), [true, true, true, false]);
+  t.same(
+    ['x997', 'x998', 'x999', 'x996'].map((id) => ids.has(id)),
+    [true, true, true, false],
+  );
 });
 
 t.test('the receipt book forgets its oldest messages past its capacity', async (t) => {

@@ -100,7 +100,24 @@ t.test(`fuzz a two-worker cluster (seed ${SEED})`, async (t) => {
     { type: 'resume', cursors: { everyone: 1 } },
     { type: 'ping', sentAt: 1 },
   ];
-  const weird = ['', ',', ',,,', '/', '//', '/join', '/room x', '\u0000', '\ud800', '💥'.repeat(100), '{"type":"send"}', '[]', '{}', 'null', '1e999', '{"__proto__":{"x":1}}'];
+  const weird = [
+    '',
+    ',',
+    ',,,',
+    '/',
+    '//',
+    '/join',
+    '/room x',
+    '\u0000',
+    '\ud800',
+    '💥'.repeat(100),
+    '{"type":"send"}',
+    '[]',
+    '{}',
+    'null',
+    '1e999',
+    '{"__proto__":{"x":1}}',
+  ];
   function mutate(frame: string): string {
     const chars = [...frame];
     switch (int(6)) {
@@ -110,7 +127,7 @@ t.test(`fuzz a two-worker cluster (seed ${SEED})`, async (t) => {
         chars[int(chars.length)] = String.fromCharCode(int(0x3000));
         return chars.join('');
       case 2:
-        return frame.replace(/"[a-z]+"/, '"' + pick(['__proto__', 'constructor', 'type', 'x'.repeat(100)]) + '"');
+        return frame.replace(/"[a-z]+"/, `"${pick(['__proto__', 'constructor', 'type', 'x'.repeat(100)])}"`);
       case 3:
         return frame.replace(/\d+/, pick(['-1', '1e308', '9007199254740993', 'NaN', '"1"', 'null', '[]']));
       case 4:
@@ -206,7 +223,9 @@ t.test(`fuzz a two-worker cluster (seed ${SEED})`, async (t) => {
 
   // The good clients saw every message, in order, and no error.
   for (let i = 0; i < 2; i++) {
-    const expected = Array.from({ length: sent }, (_, n) => n).filter((n) => n % 2 !== i).map((n) => `good ${n}`);
+    const expected = Array.from({ length: sent }, (_, n) => n)
+      .filter((n) => n % 2 !== i)
+      .map((n) => `good ${n}`);
     const got: string[] = [];
     while (got.length < expected.length) {
       const f = await good[i]!.nextJson((f) => f.type === 'message' && f.from.startsWith('good'), 10_000);
@@ -245,11 +264,14 @@ t.test(`fuzz a two-worker cluster (seed ${SEED})`, async (t) => {
   const secondRound = fuzzers - fuzzersInFirst;
   const allowedKiB = 1536 + 1.5 * secondRound;
   t.comment(`live heap: ${mib(heapAfterFirst)} MiB after round 1, ${mib(heapAfterSecond)} after round 2 (${secondRound} more connections)`);
-  t.ok(heapGrowth < allowedKiB, `the live heap stays flat from round to round: ${heapGrowth >= 0 ? '+' : ''}${heapGrowth} KiB (bound ${Math.round(allowedKiB)} KiB)`);
   t.ok(
-    secondGrowth < 128 * 1024,
-    `no gross RSS growth from round to round: +${mib(firstGrowth)} MiB, then +${mib(secondGrowth)} MiB`,
+    heapGrowth < allowedKiB,
+    `the live heap stays flat from round to round: ${heapGrowth >= 0 ? '+' : ''}${heapGrowth} KiB (bound ${Math.round(allowedKiB)} KiB)`,
   );
+  t.ok(secondGrowth < 128 * 1024, `no gross RSS growth from round to round: +${mib(firstGrowth)} MiB, then +${mib(secondGrowth)} MiB`);
   t.comment(`${fuzzers} fuzzing connections, ${framesSent} hostile frames, ${sent} good messages`);
-  t.notOk(server.logs.some((l) => l.msg === 'worker died; replacing it'), 'no worker crashed');
+  t.notOk(
+    server.logs.some((l) => l.msg === 'worker died; replacing it'),
+    'no worker crashed',
+  );
 });

@@ -29,14 +29,32 @@ t.test('messageFrameJson is JSON.stringify(messageFrame(envelope))', async (t) =
   // A malformed one (fields undefined) too: JSON.stringify leaves such fields out.
   envelopes.push({ ...base, to: undefined as unknown as null, room: undefined as unknown as null });
   // Labelled by index: a raw U+2028 in an assertion's name would break the TAP stream.
-  envelopes.forEach((e, i) => t.equal(messageFrameJson(e), JSON.stringify(messageFrame(e)), `envelope ${i}`));
+  envelopes.forEach((e, i) => {
+    t.equal(messageFrameJson(e), JSON.stringify(messageFrame(e)), `envelope ${i}`);
+  });
 });
 
 t.test('the ack frame is JSON.stringify of its fields in the protocol order', async (t) => {
   const codec = new JsonCodec({ node: 'w1', maxFrameBytes: 65_536 });
   for (const ref of ['c-1', 'ré "f" \\ 🎉']) {
-    const ack: OutEvent = { kind: 'ack', ref, id: 'w1-a.1', serverAt: 1_763_790_000_123, recipients: 3, conversation: 'room:café', seq: 42 };
-    const expected = JSON.stringify({ type: 'ack', ref, id: 'w1-a.1', serverAt: 1_763_790_000_123, recipients: 3, conversation: 'room:café', seq: 42 });
+    const ack: OutEvent = {
+      kind: 'ack',
+      ref,
+      id: 'w1-a.1',
+      serverAt: 1_763_790_000_123,
+      recipients: 3,
+      conversation: 'room:café',
+      seq: 42,
+    };
+    const expected = JSON.stringify({
+      type: 'ack',
+      ref,
+      id: 'w1-a.1',
+      serverAt: 1_763_790_000_123,
+      recipients: 3,
+      conversation: 'room:café',
+      seq: 42,
+    });
     t.equal(codec.encode(ack), expected);
   }
 });

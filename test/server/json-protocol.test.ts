@@ -55,14 +55,24 @@ forEachTarget(t, { MAX_CLIENTS: '3' }, async (t, server) => {
     if (ack.type !== 'ack' || msg.type !== 'message') throw new Error('unexpected frames');
     t.equal(ack.ref, 'c1');
     t.equal(msg.id, ack.id, 'the ack carries the server id of the delivered message');
-    t.same({ from: msg.from, to: msg.to, text: msg.text, sentAt: msg.sentAt }, {
-      from: 'alice',
-      to: null,
-      text: 'hello, all',
-      sentAt: 1_700_000_000_000,
-    });
+    t.same(
+      { from: msg.from, to: msg.to, text: msg.text, sentAt: msg.sentAt },
+      {
+        from: 'alice',
+        to: null,
+        text: 'hello, all',
+        sentAt: 1_700_000_000_000,
+      },
+    );
     t.equal(msg.serverAt, ack.serverAt);
-    t.same(alice.unread().map((f) => JSON.parse(f).type).filter((type) => type === 'message'), [], 'the sender does not get its own broadcast');
+    t.same(
+      alice
+        .unread()
+        .map((f) => JSON.parse(f).type)
+        .filter((type) => type === 'message'),
+      [],
+      'the sender does not get its own broadcast',
+    );
   });
 
   await t.test('a private message reaches its recipient only; messaging yourself works', async (t) => {

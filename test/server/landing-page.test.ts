@@ -24,7 +24,10 @@ t.test('with CLIENT_URL: / and /NAME say what this is and link the web client', 
   const alice = await get(server.base, '/alice');
   t.equal(alice.status, 404, 'not a page of this server');
   t.match(alice.type, /^text\/html/);
-  t.match(alice.body, 'Looking for the chat as <strong>alice</strong>? Open <a href="https://chat.example.com/alice">https://chat.example.com/alice</a>.');
+  t.match(
+    alice.body,
+    'Looking for the chat as <strong>alice</strong>? Open <a href="https://chat.example.com/alice">https://chat.example.com/alice</a>.',
+  );
 
   const head = await fetch(`${server.base.replace(/^ws/, 'http')}/`, { method: 'HEAD' });
   t.equal(head.status, 200, 'HEAD / too');

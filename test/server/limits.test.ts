@@ -10,8 +10,8 @@ forEachTarget(t, { MAX_FRAME_BYTES: '2048' }, async (t, server) => {
     big.send('x'.repeat(2049));
     t.equal((await big.closed).code, 1009);
     t.equal(await watcher.next(), 'Client #big left the chat');
-    watcher.send('x'.repeat(2000) + ',watcher');
-    t.equal(await watcher.next(), 'You wrote: ' + 'x'.repeat(2000));
+    watcher.send(`${'x'.repeat(2000)},watcher`);
+    t.equal(await watcher.next(), `You wrote: ${'x'.repeat(2000)}`);
     await watcher.close();
   });
 

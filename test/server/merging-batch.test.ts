@@ -24,23 +24,49 @@ type Value = { key: string; n: number };
 const larger = (a: Value, b: Value) => (b.n > a.n ? b : a);
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-t.test('MergingBatch: a turn\'s values merge per key into one write; one write in flight; the next takes what came meanwhile', async (t) => {
+t.test("MergingBatch: a turn's values merge per key into one write; one write in flight; the next takes what came meanwhile", async (t) => {
   const writes = manualWrites<Value>();
   const batch = new MergingBatch<Value>({ write: writes.write, merge: larger, onError: () => t.fail('no error') });
   for (let i = 0; i < 1000; i++) batch.add(`k${i % 3}`, { key: `k${i % 3}`, n: i });
   t.same(writes.batches, [], 'nothing written within the turn');
   await nextTurn();
-  t.same(writes.batches, [[{ key: 'k0', n: 999 }, { key: 'k1', n: 997 }, { key: 'k2', n: 998 }]], 'one write of three rows for a thousand values');
+  t.same(
+    writes.batches,
+    [
+      [
+        { key: 'k0', n: 999 },
+        { key: 'k1', n: 997 },
+        { key: 'k2', n: 998 },
+      ],
+    ],
+    'one write of three rows for a thousand values',
+  );
 
   batch.add('k0', { key: 'k0', n: 5 });
   batch.add('k3', { key: 'k3', n: 1 });
-  t.same(batch.unwritten(), [{ key: 'k0', n: 999 }, { key: 'k1', n: 997 }, { key: 'k2', n: 998 }, { key: 'k3', n: 1 }], 'unwritten: in flight and queued, merged');
+  t.same(
+    batch.unwritten(),
+    [
+      { key: 'k0', n: 999 },
+      { key: 'k1', n: 997 },
+      { key: 'k2', n: 998 },
+      { key: 'k3', n: 1 },
+    ],
+    'unwritten: in flight and queued, merged',
+  );
   await nextTurn();
   t.equal(writes.batches.length, 1, 'no second write while one is in flight');
   const flushed = batch.flush();
   writes.finish();
   await nextTurn();
-  t.same(writes.batches[1], [{ key: 'k0', n: 5 }, { key: 'k3', n: 1 }], 'the next write starts when the last one settles');
+  t.same(
+    writes.batches[1],
+    [
+      { key: 'k0', n: 5 },
+      { key: 'k3', n: 1 },
+    ],
+    'the next write starts when the last one settles',
+  );
   writes.finish();
   await flushed;
   t.same(batch.unwritten(), []);

@@ -102,7 +102,10 @@ t.test('every target kind crosses, with and without an origin', async (t) => {
   const targets = [{ kind: 'client', clientId: 'bob' }, { kind: 'room', room: 'café' }, { kind: 'all' }] as const;
   for (const target of targets) {
     for (const origin of [undefined, 'w2:ü1']) {
-      const sent: Delivery = origin === undefined ? { target, payload: { kind: 'message', envelope } } : { target, payload: { kind: 'message', envelope }, origin };
+      const sent: Delivery =
+        origin === undefined
+          ? { target, payload: { kind: 'message', envelope } }
+          : { target, payload: { kind: 'message', envelope }, origin };
       const { deliveries, errors } = readAll(encodeRecord(sent), []);
       t.same(errors, []);
       t.same(deliveries[0]?.target, target);

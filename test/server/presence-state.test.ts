@@ -17,7 +17,11 @@ t.test('directory: one connection, then tabs on several nodes, then back to one'
   t.equal(d.admit('alice', 2, 'a', true), 'too-many', 'the address cap counts every tab');
   t.equal(d.size, 3);
   t.equal(d.onlineCount, 1);
-  t.same([...d.connections()].sort(), [['alice', 1], ['alice', 1], ['alice', 2]]);
+  t.same([...d.connections()].sort(), [
+    ['alice', 1],
+    ['alice', 1],
+    ['alice', 2],
+  ]);
   t.equal(d.countOn(1), 2);
 
   t.equal(d.release('alice', 2), 'still-online');
@@ -69,10 +73,13 @@ t.test('directory: the client cap counts connections; releaseNode frees a dead n
   t.same(d.locate('u'), [2]);
   t.equal(d.connectionsOf('u'), 1);
   t.equal(d.size, 2);
-  t.same(d.releaseNode(2).sort((x, y) => x.clientId.localeCompare(y.clientId)), [
-    { clientId: 'b', offline: true },
-    { clientId: 'u', offline: true },
-  ]);
+  t.same(
+    d.releaseNode(2).sort((x, y) => x.clientId.localeCompare(y.clientId)),
+    [
+      { clientId: 'b', offline: true },
+      { clientId: 'u', offline: true },
+    ],
+  );
   t.equal(d.size, 0);
   t.same(d.clientIds(), []);
 });

@@ -128,8 +128,15 @@ forEachTarget(t, {}, async (t, server) => {
     t.equal(
       replayed,
       messageFrame({
-        id: roomAck.id, from: 'hist-a', to: null, room: 'ticks', conversation: 'room:ticks', seq: roomAck.seq,
-        text: 'seen by one of two', sentAt: 1796227469181, serverAt: roomAck.serverAt,
+        id: roomAck.id,
+        from: 'hist-a',
+        to: null,
+        room: 'ticks',
+        conversation: 'room:ticks',
+        seq: roomAck.seq,
+        text: 'seen by one of two',
+        sentAt: 1796227469181,
+        serverAt: roomAck.serverAt,
         receipts: { recipients: 2, delivered: 2, read: 1 },
       }),
       'resume: read by 1 of 2, delivered to 2 of 2',
@@ -141,20 +148,33 @@ forEachTarget(t, {}, async (t, server) => {
     t.same(
       older,
       {
-        type: 'message', id: dmAck.id, from: 'hist-a', to: 'hist-b', room: null, conversation: 'dm:hist-a,hist-b', seq: dmAck.seq,
-        text: 'private', sentAt: 1796227469182, serverAt: dmAck.serverAt, receipts: { recipients: 1, delivered: 1, read: 1 },
+        type: 'message',
+        id: dmAck.id,
+        from: 'hist-a',
+        to: 'hist-b',
+        room: null,
+        conversation: 'dm:hist-a,hist-b',
+        seq: dmAck.seq,
+        text: 'private',
+        sentAt: 1796227469182,
+        serverAt: dmAck.serverAt,
+        receipts: { recipients: 1, delivered: 1, read: 1 },
       },
       'history: read',
     );
     // No receipt yet: nothing stored. The node that routed it still knows it was for one
     // (another worker does not): then the page says so.
-    if (newest!.receipts !== undefined) t.same(newest!.receipts, { recipients: 1, delivered: 0, read: 0 }, 'history: sent, not delivered yet');
+    if (newest!.receipts !== undefined)
+      t.same(newest!.receipts, { recipients: 1, delivered: 0, read: 0 }, 'history: sent, not delivered yet');
     await again.close();
 
     const reader = await jsonClient(server.base, 'hist-b');
     reader.send({ type: 'history', id: 'h', conversation: 'dm:hist-a,hist-b' });
     const theirs = (await reader.nextJson((f) => f.type === 'history')) as HistoryPageFrame;
-    t.ok(theirs.messages.every((m) => m.receipts === undefined), "the recipient does not get the sender's counts");
+    t.ok(
+      theirs.messages.every((m) => m.receipts === undefined),
+      "the recipient does not get the sender's counts",
+    );
     await reader.close();
   });
 });
@@ -184,7 +204,19 @@ t.test('counts come back after a restart, from storage alone', async (t) => {
       type: 'history',
       conversation: 'dm:alice,bob',
       messages: [
-        { type: 'message', id: ack.id, from: 'alice', to: 'bob', room: null, conversation: 'dm:alice,bob', seq: 1, text: 'read before the restart', sentAt: 1796227469181, serverAt: ack.serverAt, receipts: { recipients: 1, delivered: 1, read: 1 } },
+        {
+          type: 'message',
+          id: ack.id,
+          from: 'alice',
+          to: 'bob',
+          room: null,
+          conversation: 'dm:alice,bob',
+          seq: 1,
+          text: 'read before the restart',
+          sentAt: 1796227469181,
+          serverAt: ack.serverAt,
+          receipts: { recipients: 1, delivered: 1, read: 1 },
+        },
       ],
       more: false,
       ref: 'h',

@@ -46,7 +46,11 @@ for (const [how, signal] of [
     t.same(welcome.rooms, [{ name: 'keep', owner: 'alice', members: 2 }], 'the room survived');
     alice2.send({ type: 'history', id: 'h', conversation: 'room:keep' });
     const page = (await alice2.nextJson((f) => f.type === 'history')) as HistoryPageFrame;
-    t.same(page.messages.map((m) => m.text), ['while you were away', 'before 3', 'before 2', 'before 1'], 'history survived');
+    t.same(
+      page.messages.map((m) => m.text),
+      ['while you were away', 'before 3', 'before 2', 'before 1'],
+      'history survived',
+    );
 
     const bob2 = await jsonClient(base, 'bob', { resume: true });
     bob2.send({ type: 'resume', cursors: { 'room:keep': bobSaw.at(-1)! } });

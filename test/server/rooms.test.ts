@@ -85,7 +85,11 @@ forEachTarget(t, {}, async (t, server) => {
 
     await t.test('delete: only the owner; members are told and removed', async (t) => {
       bob.send({ type: 'delete-room', id: 'd1', room: 'lounge' });
-      t.match(await next(bob, 'error'), { code: 'NOT_ROOM_OWNER', ref: 'd1', message: 'only the owner can delete this room: lounge belongs to alice' });
+      t.match(await next(bob, 'error'), {
+        code: 'NOT_ROOM_OWNER',
+        ref: 'd1',
+        message: 'only the owner can delete this room: lounge belongs to alice',
+      });
       again.send({ type: 'delete-room', id: 'd2', room: 'lounge' });
       t.same(await next(again, 'room-deleted'), { type: 'room-deleted', ref: 'd2', room: 'lounge', by: 'alice' });
       t.same(await next(bob, 'room-deleted'), { type: 'room-deleted', room: 'lounge', by: 'alice' });

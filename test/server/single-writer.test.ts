@@ -49,7 +49,12 @@ function link(service: MessageWriterService): { channel: WriterChannel; kill(): 
   const peer: WriterPeer = {
     send(reply: WriterReply) {
       const copy: unknown = JSON.parse(JSON.stringify(reply));
-      setImmediate(() => open && listeners.forEach((l) => l(copy)));
+      setImmediate(() => {
+        if (!open) return;
+        listeners.forEach((l) => {
+          l(copy);
+        });
+      });
     },
   };
   return {
@@ -70,7 +75,7 @@ function link(service: MessageWriterService): { channel: WriterChannel; kill(): 
   };
 }
 
-t.test('writer: both workers\' messages share transactions and get gap-free seqs, each worker\'s in its order', async (t) => {
+t.test("writer: both workers' messages share transactions and get gap-free seqs, each worker's in its order", async (t) => {
   const { storage, transactions } = await primaryStorage(t);
   const service = new MessageWriterService(storage);
   const w1 = new WriterClient(link(service).channel);
@@ -82,15 +87,34 @@ t.test('writer: both workers\' messages share transactions and get gap-free seqs
   const results = await Promise.all(pending);
   const seqs1 = results.filter((_, i) => i % 2 === 0).map((r) => r.message.seq);
   const seqs2 = results.filter((_, i) => i % 2 === 1).map((r) => r.message.seq);
-  t.same([...seqs1, ...seqs2].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i + 1), 'seqs 1..100, each once');
-  t.same(seqs1, [...seqs1].sort((a, b) => a - b), "worker 1's messages keep its order");
-  t.same(seqs2, [...seqs2].sort((a, b) => a - b), "worker 2's messages keep its order");
-  t.ok(results.every((r) => !r.duplicate), 'all new');
-  t.same(transactions, [100], 'one transaction carried both workers\' batches');
+  t.same(
+    [...seqs1, ...seqs2].sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => i + 1),
+    'seqs 1..100, each once',
+  );
+  t.same(
+    seqs1,
+    [...seqs1].sort((a, b) => a - b),
+    "worker 1's messages keep its order",
+  );
+  t.same(
+    seqs2,
+    [...seqs2].sort((a, b) => a - b),
+    "worker 2's messages keep its order",
+  );
+  t.ok(
+    results.every((r) => !r.duplicate),
+    'all new',
+  );
+  t.same(transactions, [100], "one transaction carried both workers' batches");
   t.same(results[1]!.message, { ...from2[0]!, seq: results[1]!.message.seq }, 'the result is the message as sent, with its seq');
   const stored = await storage.since('everyone', 0, 200);
   const idBySeq = new Map(results.map((r) => [r.message.seq, r.message.id]));
-  t.same(stored.map((m) => m.id), stored.map((m) => idBySeq.get(m.seq)), 'stored once each, under the seqs the workers were told');
+  t.same(
+    stored.map((m) => m.id),
+    stored.map((m) => idBySeq.get(m.seq)),
+    'stored once each, under the seqs the workers were told',
+  );
   t.equal(stored.length, 100);
 });
 
@@ -151,7 +175,10 @@ t.test('writer: shutdown answers what was sent before it, then refuses', async (
   // The requests reach the writer on the turn after next; close once they have.
   await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
   const closed = service.close();
-  t.same((await Promise.all(sent)).map((r) => r.message.seq), [1, 2, 3, 4, 5]);
+  t.same(
+    (await Promise.all(sent)).map((r) => r.message.seq),
+    [1, 2, 3, 4, 5],
+  );
   await closed;
   await t.rejects(w1.append(message()), /the message writer is closed/);
   await w1.close();
@@ -179,7 +206,10 @@ t.test('writer: seen marks go through it; bad requests get a clear answer and ch
   service.receive(peer, { ch: WRITER_TAG, type: 'append', bid: 9, messages: [bad, good] });
   await service.close();
   t.match(replies.shift(), { type: 'done', bid: 9, results: [/U\+0000/, 1] });
-  t.same((await storage.since('everyone', 0, 10)).map((m) => m.id), ['ok1']);
+  t.same(
+    (await storage.since('everyone', 0, 10)).map((m) => m.id),
+    ['ok1'],
+  );
 });
 
 t.test('writer: receipt counts and text cursors go through it, validated', async (t) => {
@@ -193,7 +223,11 @@ t.test('writer: receipt counts and text cursors go through it, validated', async
     w1.saveTextCursors([{ clientId: 'bob', conversation: 'dm:alice,bob', seq: 4 }]),
     w2.saveTextCursors([{ clientId: 'bob', conversation: 'dm:alice,bob', seq: 2 }]),
   ]);
-  t.same(await storage.receiptCounts(['m1']), new Map([['m1', { id: 'm1', recipients: 3, delivered: 2, read: 1 }]]), 'the larger of each count');
+  t.same(
+    await storage.receiptCounts(['m1']),
+    new Map([['m1', { id: 'm1', recipients: 3, delivered: 2, read: 1 }]]),
+    'the larger of each count',
+  );
   t.same(await storage.textCursors('bob'), new Map([['dm:alice,bob', 4]]), 'the furthest cursor');
 
   const replies: WriterReply[] = [];
@@ -265,9 +299,21 @@ t.test('WORKERS=2: only the primary appends; workers keep serving while the file
   };
   const seqsA = await seqsOf(a, 'a');
   const seqsB = await seqsOf(b, 'b');
-  t.same([...seqsA, ...seqsB].sort((x, y) => x - y), [1, 2, 3, 4, 5, 6], "both workers' messages: one lobby, seqs 1..6");
-  t.same(seqsA, [...seqsA].sort((x, y) => x - y), "a's in its order");
-  t.same(seqsB, [...seqsB].sort((x, y) => x - y), "b's in its order");
+  t.same(
+    [...seqsA, ...seqsB].sort((x, y) => x - y),
+    [1, 2, 3, 4, 5, 6],
+    "both workers' messages: one lobby, seqs 1..6",
+  );
+  t.same(
+    seqsA,
+    [...seqsA].sort((x, y) => x - y),
+    "a's in its order",
+  );
+  t.same(
+    seqsB,
+    [...seqsB].sort((x, y) => x - y),
+    "b's in its order",
+  );
 });
 
 t.test('WORKERS=2: a worker killed mid-stream: every acknowledged message is stored, seqs without gaps', async (t) => {
@@ -301,7 +347,10 @@ t.test('WORKERS=2: a worker killed mid-stream: every acknowledged message is sto
   sending = false;
   await Promise.all(senders);
   for (const client of clients.values()) await client.until(() => client.outbox.size === 0);
-  t.ok([...clients.values()].some((c) => c.reconnects > 0), "the victim's clients reconnected");
+  t.ok(
+    [...clients.values()].some((c) => c.reconnects > 0),
+    "the victim's clients reconnected",
+  );
   // Clients first: they would reconnect to a server on its way down.
   await Promise.all([...clients.values()].map((c) => c.stop()));
   await server.stop();
@@ -319,10 +368,16 @@ t.test('WORKERS=2: a worker killed mid-stream: every acknowledged message is sto
   }
   t.equal(missing, 0, `all ${acked} acknowledged messages are stored under their (conversation, seq)`);
   const gaps = db
-    .prepare<[], { conversation: string; n: number; top: number }>('select conversation, count(*) as n, max(seq) as top from messages group by conversation')
+    .prepare<[], { conversation: string; n: number; top: number }>(
+      'select conversation, count(*) as n, max(seq) as top from messages group by conversation',
+    )
     .all()
     .filter((c) => c.n !== c.top);
   t.same(gaps, [], 'every conversation numbered 1..n');
-  const counters = db.prepare<[], { bad: number }>('select count(*) as bad from conversations c where last_seq != (select max(seq) from messages m where m.conversation = c.id)').get();
+  const counters = db
+    .prepare<[], { bad: number }>(
+      'select count(*) as bad from conversations c where last_seq != (select max(seq) from messages m where m.conversation = c.id)',
+    )
+    .get();
   t.equal(counters!.bad, 0, 'each counter matches its last message');
 });

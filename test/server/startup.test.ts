@@ -53,7 +53,11 @@ t.test('REDIS_URL with SQLite is refused plainly: a SQLite file cannot be shared
 });
 
 t.test('a REDIS_URL that is not a Redis URL is refused plainly', async (t) => {
-  const { code, stderr } = await runServer({ REDIS_URL: 'http://127.0.0.1:6379', DATABASE_URL: 'postgresql://x@127.0.0.1/x', WORKERS: '1' });
+  const { code, stderr } = await runServer({
+    REDIS_URL: 'http://127.0.0.1:6379',
+    DATABASE_URL: 'postgresql://x@127.0.0.1/x',
+    WORKERS: '1',
+  });
   t.equal(code, 1);
   t.match(stderr, /REDIS_URL: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
 });
@@ -65,14 +69,21 @@ t.test('the log says which env file the settings came from, or that there was no
   await without.stop();
   t.match(
     without.logs.find((l) => 'envFile' in l),
-    { envFile: join(cwd, '.env.prod'), loaded: false, msg: `no ${join(cwd, '.env.prod')}: settings from environment variables and defaults only` },
+    {
+      envFile: join(cwd, '.env.prod'),
+      loaded: false,
+      msg: `no ${join(cwd, '.env.prod')}: settings from environment variables and defaults only`,
+    },
     'production without .env.prod says so',
   );
 
   writeFileSync(join(cwd, '.env.prod'), 'MAX_CLIENTS=7\n');
   const withFile = await startApp('server', env, { cwd });
   await withFile.stop();
-  t.match(withFile.logs.find((l) => 'envFile' in l), { envFile: join(cwd, '.env.prod'), loaded: true, msg: /^settings from .*\.env\.prod/ });
+  t.match(
+    withFile.logs.find((l) => 'envFile' in l),
+    { envFile: join(cwd, '.env.prod'), loaded: true, msg: /^settings from .*\.env\.prod/ },
+  );
   t.equal(withFile.logs.filter((l) => 'envFile' in l).length, 1, 'said once');
 });
 
@@ -89,11 +100,26 @@ t.test('logs to a pipe are JSON lines; "accepting connections" once per process'
 t.test('on a terminal in development, the log is readable lines', async (t) => {
   const output = await onTerminal(
     `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)}`,
-    { ...process.env, ENVIRONMENT: 'development', HOST: '0.0.0.0', PORT: '0', WORKERS: '1', LOG_LEVEL: 'info', DATA_DIR: join(emptyDir(t), 'data') },
+    {
+      ...process.env,
+      ENVIRONMENT: 'development',
+      HOST: '0.0.0.0',
+      PORT: '0',
+      WORKERS: '1',
+      LOG_LEVEL: 'info',
+      DATA_DIR: join(emptyDir(t), 'data'),
+    },
     (out) => /INFO \(server\): listening/.test(out),
   );
   const lines = output.split('\n').filter((line) => line.trim() !== '');
-  t.notOk(lines.some((line) => line.startsWith('{')), 'no JSON lines');
-  t.match(output, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(server\): accepting connections \{/m, 'a clock time, the level, the app and the message');
+  t.notOk(
+    lines.some((line) => line.startsWith('{')),
+    'no JSON lines',
+  );
+  t.match(
+    output,
+    /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(server\): accepting connections \{/m,
+    'a clock time, the level, the app and the message',
+  );
   t.equal(lines.filter((line) => line.includes('accepting connections')).length, 1, '"accepting connections" once');
 });

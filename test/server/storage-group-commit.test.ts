@@ -11,7 +11,10 @@ import { message } from '../helpers/storage-contract.js';
 function deferred<T>() {
   let resolve!: (value: T) => void;
   let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }
 
@@ -140,7 +143,10 @@ t.test('a message that cannot be stored is rejected alone, before it can fail a 
   const bad = writer.append(message({ text: 'nul\0' }));
   const alsoGood = writer.append(message());
   await t.rejects(bad, { name: 'UnstorableMessageError' });
-  t.same((await Promise.all([good, alsoGood])).map((r) => r.message.seq), [1, 2]);
+  t.same(
+    (await Promise.all([good, alsoGood])).map((r) => r.message.seq),
+    [1, 2],
+  );
   t.same(storage.sizes, [2]);
 });
 
@@ -172,7 +178,10 @@ t.test('over a real SQLite storage: concurrent appends are numbered in append or
   });
   let calls = 0;
   const counting: Pick<Storage, 'append'> = {
-    append: (messages) => (calls++, storage.append(messages)),
+    append: (messages) => {
+      calls++;
+      return storage.append(messages);
+    },
   };
   const writer = new GroupCommitWriter(counting);
   const sent = Array.from({ length: 1000 }, (_, i) => message({ ref: `r${i % 900}` }));
@@ -182,6 +191,9 @@ t.test('over a real SQLite storage: concurrent appends are numbered in append or
     results.slice(0, 900).map((r) => r.message.seq),
     Array.from({ length: 900 }, (_, i) => i + 1),
   );
-  t.ok(results.slice(900).every((r, i) => r.duplicate && r.message.seq === i + 1), 'retries across batches are answered with the original');
+  t.ok(
+    results.slice(900).every((r, i) => r.duplicate && r.message.seq === i + 1),
+    'retries across batches are answered with the original',
+  );
   t.same(await storage.lastSeqs(['everyone']), new Map([['everyone', 900]]));
 });

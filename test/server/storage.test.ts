@@ -125,7 +125,7 @@ async function runWriters(count: number, target: object): Promise<number[][]> {
     const waiters: (() => void)[] = [];
     createInterface({ input: proc.stdout }).on('line', (line) => {
       lines.push(line);
-      waiters.splice(0).forEach((w) => w());
+      for (const w of waiters.splice(0)) w();
     });
     const exited = new Promise<void>((resolve, reject) =>
       proc.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${i} exited with ${code}: ${stderr}`)))),
@@ -146,8 +146,17 @@ async function runWriters(count: number, target: object): Promise<number[][]> {
 /** Checks that the writers' seqs are 1..total, each once, each writer's increasing. */
 function checkSeqs(t: Test, results: number[][]): void {
   const all = results.flat().sort((a, b) => a - b);
-  t.same(all, Array.from({ length: all.length }, (_, i) => i + 1), `seqs 1..${all.length}, each exactly once`);
-  results.forEach((seqs, i) => t.ok(seqs.every((s, j) => j === 0 || s > seqs[j - 1]!), `writer ${i}'s seqs follow its order`));
+  t.same(
+    all,
+    Array.from({ length: all.length }, (_, i) => i + 1),
+    `seqs 1..${all.length}, each exactly once`,
+  );
+  results.forEach((seqs, i) => {
+    t.ok(
+      seqs.every((s, j) => j === 0 || s > seqs[j - 1]!),
+      `writer ${i}'s seqs follow its order`,
+    );
+  });
 }
 
 t.test('several processes migrating and appending to one database at once', async (t) => {
@@ -205,7 +214,9 @@ async function checkCursorsStartAtTheEnd(t: Test, storage: Storage): Promise<voi
 t.test('migration 0004 starts text cursors at the end of the private conversations it finds', async (t) => {
   t.test('sqlite', async (t) => {
     const dataDir = await tempDir(t);
-    await conversationsBeforeTextCursors(new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(join(dataDir, 'chorus.db')) }) }));
+    await conversationsBeforeTextCursors(
+      new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(join(dataDir, 'chorus.db')) }) }),
+    );
     const storage = await openStorage({ dataDir });
     t.teardown(() => storage.close());
     await checkCursorsStartAtTheEnd(t, storage);

@@ -26,11 +26,19 @@ forEachTarget(t, {}, async (t, server) => {
       );
       t.same(await old.closed, { code: 4410, reason: 'this client id was taken over by another connection' }, 'and closed with 4410');
       const welcome = await next.nextJson();
-      t.match(welcome, { type: 'welcome', clientId: 'alice' }, `the new connection is welcomed (on ${welcome.type === 'welcome' ? welcome.node : '?'})`);
+      t.match(
+        welcome,
+        { type: 'welcome', clientId: 'alice' },
+        `the new connection is welcomed (on ${welcome.type === 'welcome' ? welcome.node : '?'})`,
+      );
       next.send({ type: 'resume', cursors: {} });
       await next.nextJson((f) => f.type === 'resumed');
       watcher.send({ type: 'send', id: `to-alice-${round}`, to: 'alice', text: `round ${round}`, sentAt: Date.now() });
-      t.match(await next.nextJson((f) => f.type === 'message'), { from: 'watcher', text: `round ${round}` }, 'messages to alice reach the new one');
+      t.match(
+        await next.nextJson((f) => f.type === 'message'),
+        { from: 'watcher', text: `round ${round}` },
+        'messages to alice reach the new one',
+      );
       await watcher.nextJson((f) => f.type === 'ack' && f.ref === `to-alice-${round}`);
       old = next;
     }

@@ -94,7 +94,7 @@ forEachTarget(t, {}, async (t, server) => {
     t.equal(await alice.next(), 'invalid room name: room name may only contain letters, digits and _ . -');
     alice.send('/create everyone');
     t.equal(await alice.next(), 'invalid room name: "everyone" is reserved');
-    alice.send('/create ' + 'x'.repeat(33));
+    alice.send(`/create ${'x'.repeat(33)}`);
     t.equal(await alice.next(), 'invalid room name: room name is longer than 32 characters');
     alice.send('/create');
     t.equal(await alice.next(), 'usage: /create NAME');

@@ -87,11 +87,15 @@ forEachTarget(t, {}, async (t, server) => {
     await sendPrivate(erin, 'many-gus', 'e2', 'e two');
     const back = await textClient(server.base, 'many-gus');
     const frames = await framesUntilMarker(back, erin, 'many-erin', 'many-gus');
-    t.same(
-      [...frames].sort(),
-      ['many-erin send a private message: e one', 'many-erin send a private message: e two', 'many-frank send a private message: f one'],
+    t.same([...frames].sort(), [
+      'many-erin send a private message: e one',
+      'many-erin send a private message: e two',
+      'many-frank send a private message: f one',
+    ]);
+    t.ok(
+      frames.indexOf('many-erin send a private message: e one') < frames.indexOf('many-erin send a private message: e two'),
+      "each sender's order",
     );
-    t.ok(frames.indexOf('many-erin send a private message: e one') < frames.indexOf('many-erin send a private message: e two'), "each sender's order");
     await Promise.all([back.close(), erin.close(), frank.close()]);
   });
 });

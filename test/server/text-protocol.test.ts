@@ -12,7 +12,11 @@ forEachTarget(t, { MAX_CLIENTS: '3' }, async (t, server) => {
   t.equal(await bob.next(), 'Client #carol joined the chat');
   t.teardown(() => Promise.all([alice.close(), bob.close(), carol.close()]));
   // Wait until everyone is admitted everywhere: a private message from each reaches the next.
-  for (const [from, to] of [[alice, bob], [bob, carol], [carol, alice]] as const) {
+  for (const [from, to] of [
+    [alice, bob],
+    [bob, carol],
+    [carol, alice],
+  ] as const) {
     const target = to === bob ? 'bob' : to === carol ? 'carol' : 'alice';
     from.send(`ready?,${target}`);
     await from.next((f) => f === 'You wrote: ready?');
@@ -59,14 +63,20 @@ forEachTarget(t, { MAX_CLIENTS: '3' }, async (t, server) => {
   await t.test('order holds for a burst of mixed frames', async (t) => {
     for (let i = 0; i < 50; i++) alice.send(i % 2 === 0 ? `n${i},bob` : `n${i}`);
     const echoes = await alice.take(50);
-    t.same(echoes, Array.from({ length: 50 }, (_, i) => `You wrote: n${i}`));
+    t.same(
+      echoes,
+      Array.from({ length: 50 }, (_, i) => `You wrote: n${i}`),
+    );
     const atBob = await bob.take(50);
     t.same(
       atBob,
       Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? `alice send a private message: n${i}` : `Client #alice says: n${i}`)),
     );
     const atCarol = await carol.take(25);
-    t.same(atCarol, Array.from({ length: 25 }, (_, k) => `Client #alice says: n${2 * k + 1}`));
+    t.same(
+      atCarol,
+      Array.from({ length: 25 }, (_, k) => `Client #alice says: n${2 * k + 1}`),
+    );
   });
 
   await t.test('over the cap: "Server full", then close 1013', async (t) => {

@@ -18,7 +18,12 @@ function problem(value: string): string | null {
 t.test('TRUST_PROXY: nobody by default; addresses, ranges, names or a number of proxies', async (t) => {
   t.equal(loadServerConfig({}).TRUST_PROXY, false);
   t.equal(loadServerConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY, false);
-  t.same(loadServerConfig({ TRUST_PROXY: '10.0.0.5, 10.1.0.0/16,loopback, fd00::/8' }).TRUST_PROXY, ['10.0.0.5', '10.1.0.0/16', 'loopback', 'fd00::/8']);
+  t.same(loadServerConfig({ TRUST_PROXY: '10.0.0.5, 10.1.0.0/16,loopback, fd00::/8' }).TRUST_PROXY, [
+    '10.0.0.5',
+    '10.1.0.0/16',
+    'loopback',
+    'fd00::/8',
+  ]);
   t.equal(loadServerConfig({ TRUST_PROXY: '2' }).TRUST_PROXY, 2);
   t.match(problem('true'), /^TRUST_PROXY: true would let any client choose its own address/);
   t.match(problem('10.0.0.0/33'), /"10\.0\.0\.0\/33" is not an IP address, a CIDR range/);
@@ -27,7 +32,11 @@ t.test('TRUST_PROXY: nobody by default; addresses, ranges, names or a number of 
 });
 
 /** Connects as `id`, with X-Forwarded-For saying `forwardedFor`; resolves with the first frame's type and the close code, if any. */
-async function connectFrom(base: string, id: string, forwardedFor: string): Promise<{ client: TestClient; first: { type: string; code?: string } }> {
+async function connectFrom(
+  base: string,
+  id: string,
+  forwardedFor: string,
+): Promise<{ client: TestClient; first: { type: string; code?: string } }> {
   const client = new TestClient(`${base}/ws/${id}`, 'chorus.v1', { headers: { 'x-forwarded-for': forwardedFor } });
   return { client, first: JSON.parse(await client.next()) as { type: string; code?: string } };
 }
@@ -40,7 +49,11 @@ t.test('behind a trusted proxy, the per-address limit counts the forwarded addre
   t.equal(a.first.type, 'welcome');
   t.equal(b.first.type, 'welcome', 'another client behind the same proxy is not counted with the first');
   const c = await connectFrom(server.base, 'fc', '198.51.100.7, 203.0.113.1');
-  t.match(c.first, { type: 'error', code: 'TOO_MANY_CONNECTIONS' }, 'the nearest untrusted address counts: a client cannot prepend its way out');
+  t.match(
+    c.first,
+    { type: 'error', code: 'TOO_MANY_CONNECTIONS' },
+    'the nearest untrusted address counts: a client cannot prepend its way out',
+  );
   t.equal((await c.client.closed).code, 1013);
   await Promise.all([a.client.close(), b.client.close()]);
 });

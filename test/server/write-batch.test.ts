@@ -86,7 +86,9 @@ forEachTarget(t, {}, async (t, server) => {
     const texts = Array.from({ length: 12 }, (_, i) => `${i}:`.padEnd([10, 200, 10_000][i % 3]!, 'abcdefghij'));
     tcp.cork();
     for (let i = 0; i < 30; i++) alice.send({ type: 'ping', id: `p${i}`, sentAt: i });
-    texts.forEach((text, i) => alice.send({ type: 'send', id: `m${i}`, text, sentAt: 1 }));
+    texts.forEach((text, i) => {
+      alice.send({ type: 'send', id: `m${i}`, text, sentAt: 1 });
+    });
     tcp.uncork();
 
     const pongs = await jsonFrames(alice, 30, (f) => f.type === 'pong');

@@ -7,7 +7,22 @@
  */
 import t from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DESKTOP, PHONE, XSS, connState, messagesWithText, newProfile, onlineEntry, openPage, openTab, requireChromium, send, shot, startRig, type Tab } from './fixtures/browser.js';
+import {
+  DESKTOP,
+  PHONE,
+  XSS,
+  connState,
+  messagesWithText,
+  newProfile,
+  onlineEntry,
+  openPage,
+  openTab,
+  requireChromium,
+  send,
+  shot,
+  startRig,
+  type Tab,
+} from './fixtures/browser.js';
 
 /** Fits the 32 characters a gender may have. */
 const SHORT_XSS = '<img src=x onerror=__xss=2>';
@@ -71,7 +86,11 @@ if (requireChromium(t)) {
       await tab1.page.getByTestId('sign-up-username').fill('dave');
       await tab1.page.getByTestId('sign-up-password').fill('dave');
       await tab1.page.getByTestId('sign-up-submit').click();
-      t.equal(await tab1.page.getByTestId('auth-error').textContent(), 'The password must be at least 8 characters.', 'a weak password is explained');
+      t.equal(
+        await tab1.page.getByTestId('auth-error').textContent(),
+        'The password must be at least 8 characters.',
+        'a weak password is explained',
+      );
       await tab1.page.getByTestId('sign-up-password').fill(password);
       await tab1.page.getByTestId('profile-fields').locator('summary').click();
       await tab1.page.getByTestId('sign-up-first-names').fill(XSS);
@@ -162,7 +181,11 @@ if (requireChromium(t)) {
       t.equal(await tab1.page.getByTestId('sign-in-username').inputValue(), 'dave', 'the name is kept in the form');
 
       await tab2.page.getByTestId('auth-screen').waitFor();
-      t.equal(await tab2.page.getByTestId('auth-notice').textContent(), 'You were signed out. Sign in again to continue.', 'tab 2 says signed out');
+      t.equal(
+        await tab2.page.getByTestId('auth-notice').textContent(),
+        'You were signed out. Sign in again to continue.',
+        'tab 2 says signed out',
+      );
       t.ok((await tab2.page.evaluate(() => (window as unknown as Recorded).__closes)).includes(4401), 'tab 2 was closed with 4401');
       t.equal(await tab2.page.getByTestId('sign-in-username').inputValue(), 'dave');
       await shot(tab2.page, 'browser-auth-5-signed-out.png');
@@ -181,7 +204,10 @@ if (requireChromium(t)) {
       await guest.page.getByTestId('auth-screen').waitFor();
       t.match(await guest.page.getByTestId('auth-notice').textContent(), /^“dave” needs a password/, 'says dave needs a password');
       t.equal(await guest.page.getByTestId('sign-in-username').inputValue(), 'dave', 'the sign-in form is for dave');
-      t.ok((await guest.page.evaluate(() => (window as unknown as Recorded).__closes)).includes(4401), 'the guest attempt was refused with 4401');
+      t.ok(
+        (await guest.page.evaluate(() => (window as unknown as Recorded).__closes)).includes(4401),
+        'the guest attempt was refused with 4401',
+      );
       t.equal(new URL(guest.page.url()).pathname, '/dave');
 
       await guest.page.getByTestId('sign-in-password').fill('not the password');
@@ -215,7 +241,11 @@ if (requireChromium(t)) {
         await shot(guest.page, 'browser-auth-7-password-changed.png');
         await guest.page.getByRole('button', { name: 'Done' }).click();
         await tab1.page.getByTestId('auth-screen').waitFor();
-        t.equal(await tab1.page.getByTestId('auth-notice').textContent(), 'You were signed out. Sign in again to continue.', 'the other browser is signed out');
+        t.equal(
+          await tab1.page.getByTestId('auth-notice').textContent(),
+          'You were signed out. Sign in again to continue.',
+          'the other browser is signed out',
+        );
         t.equal(await connState(guest.page, 'online').count(), 1, 'this one stays online');
         await signIn(tab1.page, 'dave', password);
         await tab1.page.getByTestId('auth-error').getByText('Wrong username or password.').waitFor();

@@ -28,7 +28,11 @@ if (requireChromium(t)) {
     await subtitle.getByText(/^Not connected since \d/).waitFor();
     t.notMatch(await subtitle.textContent(), /Everyone online|person|people/, 'the lobby does not claim who is online');
     const empty = await page.getByTestId('empty-conversation').textContent();
-    t.match(empty, /^Not connected since \d.*: the conversation shows once the connection is back\.$/, `the empty list says why: "${empty}"`);
+    t.match(
+      empty,
+      /^Not connected since \d.*: the conversation shows once the connection is back\.$/,
+      `the empty list says why: "${empty}"`,
+    );
     t.notMatch(empty, /No messages yet|Say hello/, 'and does not claim the lobby is empty');
     t.match(await page.getByTestId('offline-since').textContent(), /^Not connected since \d/, 'the banner says since when');
     t.match(await page.getByTestId('error-banner').textContent(), /Cannot reach the chat server/, 'and why');
@@ -36,7 +40,10 @@ if (requireChromium(t)) {
 
     const phone = await openPage(await (await newPhoneProfile(browser)).newPage(), `${base}/bob`);
     await connState(phone.page, 'reconnecting').waitFor();
-    await phone.page.getByTestId('conversation-subtitle').getByText(/^Not connected since/).waitFor();
+    await phone.page
+      .getByTestId('conversation-subtitle')
+      .getByText(/^Not connected since/)
+      .waitFor();
     await shot(phone.page, 'browser-no-server-phone.png');
     t.same([...tab.problems, ...phone.problems], [], 'no page threw');
   });
@@ -53,7 +60,10 @@ if (requireChromium(t)) {
     await error.getByText('The password must be at least 8 characters.').waitFor();
     const password = await described(page, '#sign-up-password');
     t.equal(password.invalid, 'true', 'the password field is marked invalid (aria-invalid)');
-    t.ok(password.descriptions.includes('The password must be at least 8 characters.'), `and described by the problem (aria-describedby: ${JSON.stringify(password.descriptions)})`);
+    t.ok(
+      password.descriptions.includes('The password must be at least 8 characters.'),
+      `and described by the problem (aria-describedby: ${JSON.stringify(password.descriptions)})`,
+    );
     t.equal((await described(page, '#sign-up-username')).invalid, 'false', 'the username is not marked');
     const placement = await error.evaluate((element) => {
       const input = document.getElementById('sign-up-password')!;
@@ -64,7 +74,11 @@ if (requireChromium(t)) {
         inProfile: profile.contains(element),
       };
     });
-    t.same(placement, { afterPassword: true, beforeProfile: true, inProfile: false }, 'shown right under the password, not under "About you"');
+    t.same(
+      placement,
+      { afterPassword: true, beforeProfile: true, inProfile: false },
+      'shown right under the password, not under "About you"',
+    );
     await shot(page, 'browser-sign-up-password-problem.png');
 
     await page.getByTestId('sign-up-password').fill('long enough password');
@@ -76,7 +90,11 @@ if (requireChromium(t)) {
     await error.waitFor();
     const name = await described(page, '#sign-up-username');
     t.equal(name.invalid, 'true', 'a bad username marks the username field');
-    t.match(name.descriptions[0], /^“Ana María” has a space and “í”, a letter outside A–Z\. A username can use the letters A–Z/, 'in plain words');
+    t.match(
+      name.descriptions[0],
+      /^“Ana María” has a space and “í”, a letter outside A–Z\. A username can use the letters A–Z/,
+      'in plain words',
+    );
     t.notMatch(await error.textContent(), /client id/i, 'never "client id"');
     await shot(page, 'browser-sign-up-name-problem.png');
     t.same(tab.problems, [], 'no page threw');
@@ -91,7 +109,10 @@ if (requireChromium(t)) {
     await page.getByTestId('join-button').click();
     const problem = page.getByTestId('name-problem');
     await problem.waitFor();
-    t.match(await problem.textContent(), /^\s*“Ana María” has a space and “í”, a letter outside A–Z\. A name can use the letters A–Z \(upper or lower case\), digits and _ \. - @, up to 64 characters, with no spaces\.\s*$/);
+    t.match(
+      await problem.textContent(),
+      /^\s*“Ana María” has a space and “í”, a letter outside A–Z\. A name can use the letters A–Z \(upper or lower case\), digits and _ \. - @, up to 64 characters, with no spaces\.\s*$/,
+    );
     t.notMatch(await problem.textContent(), /client id/i, 'never "client id"');
     t.equal(await page.getByTestId('name-input').getAttribute('aria-invalid'), 'true');
     await page.setViewportSize(PHONE);
@@ -99,7 +120,10 @@ if (requireChromium(t)) {
 
     // The same words when the bad name comes in the URL.
     const fromUrl = await openTab(browser, `${base}/${encodeURIComponent('Дмитрий')}`);
-    await fromUrl.page.getByTestId('name-problem').getByText(/^“Дмитрий” has letters outside A–Z/).waitFor();
+    await fromUrl.page
+      .getByTestId('name-problem')
+      .getByText(/^“Дмитрий” has letters outside A–Z/)
+      .waitFor();
     t.pass('a name in the URL is explained the same way');
     t.same([...tab.problems, ...fromUrl.problems], [], 'no page threw');
   });

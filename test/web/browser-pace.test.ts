@@ -44,7 +44,9 @@ const numbered = (prefix: string, n: number) => Array.from({ length: n }, (_, i)
 
 /** How many messages of the open conversation start with `prefix`. */
 const countOf = (tab: Tab, prefix: string) =>
-  tab.page.getByTestId('message-text').evaluateAll((els, prefix) => els.filter((el) => el.textContent?.startsWith(`${prefix} `)).length, prefix);
+  tab.page
+    .getByTestId('message-text')
+    .evaluateAll((els, prefix) => els.filter((el) => el.textContent?.startsWith(`${prefix} `)).length, prefix);
 
 if (requireChromium(t)) {
   t.test('sixty messages at once, and sixty flushed after a restart: all arrive, never RATE_LIMITED', async (t) => {
@@ -66,7 +68,11 @@ if (requireChromium(t)) {
       await messagesWithText(bob.page, 'burst 60').waitFor();
       t.equal(await countOf(bob, 'burst'), 60, 'bob has all sixty');
       const texts = await bob.page.getByTestId('message-text').allTextContents();
-      t.same(texts.filter((text) => text.startsWith('burst ')), burst, 'in the order typed');
+      t.same(
+        texts.filter((text) => text.startsWith('burst ')),
+        burst,
+        'in the order typed',
+      );
       await messagesWithText(alice.page, 'burst 60').locator('[data-testid="ticks"][data-tick="read"]').waitFor();
       t.pass('alice sees the last one read (the receipts kept to the rate too)');
       t.equal(limited[0]!.count + limited[1]!.count, 0, 'the server never answered RATE_LIMITED');
@@ -77,7 +83,10 @@ if (requireChromium(t)) {
     await t.test('while the server is down the page says since when it is not connected', async (t) => {
       await server.stop();
       await connState(alice.page, 'reconnecting').waitFor();
-      await alice.page.getByTestId('conversation-subtitle').getByText(/^Not connected since \d/).waitFor();
+      await alice.page
+        .getByTestId('conversation-subtitle')
+        .getByText(/^Not connected since \d/)
+        .waitFor();
       t.pass('the lobby no longer says who is online, but since when it is not connected');
       t.match(await alice.page.getByTestId('offline-since').textContent(), /^Not connected since \d/, 'the banner too');
       t.match(await alice.page.getByTestId('online-list').textContent(), /alice/, 'the last known list stays, marked as such');
@@ -94,7 +103,11 @@ if (requireChromium(t)) {
       await messagesWithText(bob.page, 'offline 60').waitFor({ timeout: 30_000 });
       t.equal(await countOf(bob, 'offline'), 60, 'bob has all sixty');
       const texts = await bob.page.getByTestId('message-text').allTextContents();
-      t.same(texts.filter((text) => text.startsWith('offline ')), offline, 'once each, in the order written');
+      t.same(
+        texts.filter((text) => text.startsWith('offline ')),
+        offline,
+        'once each, in the order written',
+      );
       // Acknowledged, every one (those sent before bob was back were for nobody else: "sent", not read).
       await alice.page.waitForFunction(() => document.querySelector('[data-testid="ticks"][data-tick="pending"]') === null);
       t.pass('nothing left pending on alice’s page');

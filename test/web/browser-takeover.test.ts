@@ -16,7 +16,8 @@ function countSockets(page: Page): { readonly opened: number } {
   return seen;
 }
 
-const conflictScreen = (page: Page, conflict: 'taken' | 'replaced') => page.locator(`[data-testid="name-in-use"][data-conflict="${conflict}"]`);
+const conflictScreen = (page: Page, conflict: 'taken' | 'replaced') =>
+  page.locator(`[data-testid="name-in-use"][data-conflict="${conflict}"]`);
 
 if (requireChromium(t)) {
   t.test('a name in use in another tab: "use this tab instead", and the replaced tab takes it back', async (t) => {

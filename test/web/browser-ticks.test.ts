@@ -4,7 +4,18 @@
  * server (two workers) and client app, driven by headless Chromium.
  */
 import t from 'tap';
-import { connState, messagesWithText, newProfile, openPage, openTab, requireChromium, send, shot, startRig, tickOf } from './fixtures/browser.js';
+import {
+  connState,
+  messagesWithText,
+  newProfile,
+  openPage,
+  openTab,
+  requireChromium,
+  send,
+  shot,
+  startRig,
+  tickOf,
+} from './fixtures/browser.js';
 
 if (requireChromium(t)) {
   t.test('"read by 1 of 1" stays two blue ticks after a reload and in a later session', async (t) => {

@@ -112,7 +112,11 @@ if (requireChromium(t)) {
       await send(bob.page, later);
       await messagesWithText(carol.page, later).waitFor();
       t.equal(await conversationLink(carol.page, 'dm:alice,bob').count(), 0, 'carol has no such conversation');
-      t.equal(await carol.page.getByTestId('direct-list').getByTestId('conversation').count(), 0, 'carol has no direct conversation at all');
+      t.equal(
+        await carol.page.getByTestId('direct-list').getByTestId('conversation').count(),
+        0,
+        'carol has no direct conversation at all',
+      );
       t.equal(await carol.page.title(), 'carol · Chorus', 'and nothing unread');
     });
 
@@ -163,7 +167,11 @@ if (requireChromium(t)) {
       const dialog = alice.page.getByTestId('create-room-dialog');
       await dialog.waitFor();
       await alice.page.getByTestId('room-name-input').fill('no spaces please');
-      t.match(await alice.page.getByTestId('room-dialog-error').textContent(), /only contain letters, digits/, 'a bad name is explained as it is typed');
+      t.match(
+        await alice.page.getByTestId('room-dialog-error').textContent(),
+        /only contain letters, digits/,
+        'a bad name is explained as it is typed',
+      );
       await alice.page.getByTestId('room-name-input').fill('General');
       await alice.page.getByTestId('room-name-input').press('Enter');
       await dialog.waitFor({ state: 'hidden' });
@@ -187,7 +195,7 @@ if (requireChromium(t)) {
       t.pass('Escape closes the dialog');
     });
 
-    await t.test("bob sees the room in the list, with its count, and joins", async (t) => {
+    await t.test('bob sees the room in the list, with its count, and joins', async (t) => {
       const listed = bob.page.locator(`[data-testid="room-other"][data-room="${room}"]`);
       await listed.waitFor();
       t.equal(await listed.getByTestId('room-count').textContent(), '1', 'one member');
@@ -220,7 +228,11 @@ if (requireChromium(t)) {
       await openConversation(bob.page, roomId);
       await messagesWithText(bob.page, roomText).waitFor();
       await tickOf(alice.page, roomText, 'read').waitFor();
-      t.equal(await messagesWithText(alice.page, roomText).getByTestId('tick-detail').textContent(), 'read by 1 of 1', 'alice sees "read by 1 of 1"');
+      t.equal(
+        await messagesWithText(alice.page, roomText).getByTestId('tick-detail').textContent(),
+        'read by 1 of 1',
+        'alice sees "read by 1 of 1"',
+      );
       await shot(alice.page, 'browser-rooms-4-read.png');
       await alice.page.emulateMedia({ colorScheme: 'dark' });
       await shot(alice.page, 'browser-rooms-4-read-dark.png');
@@ -302,7 +314,7 @@ if (requireChromium(t)) {
       await notice.getByRole('button', { name: 'Dismiss' }).click();
     });
 
-    await t.test("a message from someone whose clock is off is marked", async (t) => {
+    await t.test('a message from someone whose clock is off is marked', async (t) => {
       const context = await newProfile(browser);
       await context.clock.setSystemTime(Date.now() + 5 * 60_000);
       const erin = await openPage(await context.newPage(), `${base}/erin`);
@@ -313,7 +325,13 @@ if (requireChromium(t)) {
       await send(page, text);
       const seen = messagesWithText(alice.page, text);
       await seen.waitFor();
-      t.equal(await seen.getByTestId('clock-skew').textContent().then((s) => s?.trim()), "⚠ sender's clock is 5 min ahead");
+      t.equal(
+        await seen
+          .getByTestId('clock-skew')
+          .textContent()
+          .then((s) => s?.trim()),
+        "⚠ sender's clock is 5 min ahead",
+      );
       await messagesWithText(page, text).getByTestId('clock-skew').getByText('your clock is 5 min ahead').waitFor();
       t.pass('erin is told that her own clock is off');
       const times = await Promise.all([alice.page, page].map((p) => messagesWithText(p, text).locator('time').textContent()));
@@ -457,7 +475,11 @@ if (requireChromium(t)) {
       for (const text of offline) await send(alice.page, text);
       for (const text of offline) await tickOf(alice.page, text, 'pending').waitFor();
       t.pass('both show pending (a clock)');
-      t.match(await alice.page.getByTestId('composer-hint').textContent(), /offline/, 'the composer says they go out when the connection is back');
+      t.match(
+        await alice.page.getByTestId('composer-hint').textContent(),
+        /offline/,
+        'the composer says they go out when the connection is back',
+      );
       await shot(alice.page, 'browser-durable-2-offline-pending.png');
       await alice.page.reload();
       for (const text of offline) await tickOf(alice.page, text, 'pending').waitFor();
@@ -530,7 +552,9 @@ if (requireChromium(t)) {
         dave.page.evaluate((text) => {
           const viewport = document.querySelector('section[aria-label="Messages"]')!;
           viewport.scrollTop = 0;
-          const item = [...document.querySelectorAll('[data-testid="message"]')].find((el) => el.querySelector('[data-testid="message-text"]')?.textContent === text);
+          const item = [...document.querySelectorAll('[data-testid="message"]')].find(
+            (el) => el.querySelector('[data-testid="message-text"]')?.textContent === text,
+          );
           return item!.getBoundingClientRect().top;
         }, text);
       const topBefore = await scrollToTopAndMeasure('history 71');
@@ -538,14 +562,22 @@ if (requireChromium(t)) {
       t.equal(await list.count(), 100, 'scrolling to the top loads the next 50');
       const topAfter = await messagesWithText(dave.page, 'history 71').evaluate((el) => el.getBoundingClientRect().top);
       t.ok(Math.abs(topAfter - topBefore) < 2, `the message at the top stays where it was (${topBefore} -> ${topAfter})`);
-      t.equal(await dave.page.evaluate(() => (window as { __sawLoading?: boolean }).__sawLoading), true, 'a "loading older messages" line showed meanwhile');
+      t.equal(
+        await dave.page.evaluate(() => (window as { __sawLoading?: boolean }).__sawLoading),
+        true,
+        'a "loading older messages" line showed meanwhile',
+      );
       t.equal(await dave.page.getByTestId('history-start').count(), 0, 'not the start yet');
 
       await scrollToTopAndMeasure('history 21');
       await dave.page.getByTestId('history-start').waitFor();
       t.pass('the start of the conversation is reached (the server said there is no more)');
       const shown = (await texts(dave)).filter((text) => text.startsWith('history '));
-      t.same(shown, Array.from({ length: total }, (_, i) => `history ${i + 1}`), 'all 120, once each, in order');
+      t.same(
+        shown,
+        Array.from({ length: total }, (_, i) => `history ${i + 1}`),
+        'all 120, once each, in order',
+      );
       for (const text of lobbyTexts) t.equal(await count(dave, text), 1, `and the older "${text}"`);
       await dave.page.evaluate(() => (document.querySelector('section[aria-label="Messages"]')!.scrollTop = 0));
       await shot(dave.page, 'browser-durable-4-history.png');
@@ -639,15 +671,20 @@ function whatHidesTheRoomProblem(page: Page): Promise<string[]> {
     const dialog = document.querySelector('[data-testid="create-room-dialog"]')!;
     const pageWidth = document.documentElement.scrollWidth;
     if (pageWidth > width) found.push(`the page is ${pageWidth}px wide on a ${width}px screen`);
-    if (error.scrollHeight > error.clientHeight) found.push(`the problem's text is cut (${error.scrollHeight}px in ${error.clientHeight}px)`);
+    if (error.scrollHeight > error.clientHeight)
+      found.push(`the problem's text is cut (${error.scrollHeight}px in ${error.clientHeight}px)`);
     if (dialog.scrollHeight > dialog.clientHeight) found.push(`the dialog scrolls (${dialog.scrollHeight}px in ${dialog.clientHeight}px)`);
     const within = (inner: DOMRect, outer: { left: number; top: number; right: number; bottom: number }) =>
-      inner.left >= outer.left - 0.5 && inner.top >= outer.top - 0.5 && inner.right <= outer.right + 0.5 && inner.bottom <= outer.bottom + 0.5;
+      inner.left >= outer.left - 0.5 &&
+      inner.top >= outer.top - 0.5 &&
+      inner.right <= outer.right + 0.5 &&
+      inner.bottom <= outer.bottom + 0.5;
     const e = error.getBoundingClientRect();
     const d = dialog.getBoundingClientRect();
     const box = (r: DOMRect) => `${Math.round(r.left)},${Math.round(r.top)} to ${Math.round(r.right)},${Math.round(r.bottom)}`;
     if (!within(e, d)) found.push(`the problem (${box(e)}) is not inside the dialog (${box(d)})`);
-    if (!within(d, { left: 0, top: 0, right: width, bottom: height })) found.push(`the dialog (${box(d)}) runs off the ${width}x${height} screen`);
+    if (!within(d, { left: 0, top: 0, right: width, bottom: height }))
+      found.push(`the dialog (${box(d)}) runs off the ${width}x${height} screen`);
     return found;
   }, PHONE_DEVICE.viewport);
 }

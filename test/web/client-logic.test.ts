@@ -111,7 +111,10 @@ t.test('close reasons in plain words', (t) => {
 
 t.test('room errors in plain words', (t) => {
   const error = (code: ErrorFrame['code'], message: string): ErrorFrame => ({ type: 'error', code, message, retryable: false, ref: 'r' });
-  t.match(explainRoomError(error('ROOM_EXISTS', 'a room with this name already exists: general'), 'create', 'general'), /already a room called “general”/);
+  t.match(
+    explainRoomError(error('ROOM_EXISTS', 'a room with this name already exists: general'), 'create', 'general'),
+    /already a room called “general”/,
+  );
   t.match(explainRoomError(error('ROOM_NOT_FOUND', 'no such room: x'), 'join', 'x'), /no room called “x”/);
   t.equal(
     explainRoomError(error('NOT_ROOM_OWNER', 'only the owner can delete this room: general belongs to alice'), 'delete', 'general'),
@@ -203,7 +206,10 @@ t.test('typing indicators go by the server clock estimate, never early', (t) => 
 t.test('typing sender: throttled to one refresh per TYPING_REFRESH_MS, stopped on send, empty text or switch', (t) => {
   const time = new FakeTime();
   const sent: [ConversationId, boolean][] = [];
-  const sender = new TypingSender((conversation, active) => (sent.push([conversation, active]), true), time.clock);
+  const sender = new TypingSender((conversation, active) => {
+    sent.push([conversation, active]);
+    return true;
+  }, time.clock);
   sender.input(LOBBY, 'h');
   sender.input(LOBBY, 'he');
   time.advance(TYPING_REFRESH_MS - 1);
@@ -219,7 +225,15 @@ t.test('typing sender: throttled to one refresh per TYPING_REFRESH_MS, stopped o
   t.equal(sent.length, 3, 'blank text is not typing');
   sender.input('room:a', 'x');
   sender.input('room:b', 'y');
-  t.same(sent.slice(3), [['room:a', true], ['room:a', false], ['room:b', true]], 'switching stops the old one first');
+  t.same(
+    sent.slice(3),
+    [
+      ['room:a', true],
+      ['room:a', false],
+      ['room:b', true],
+    ],
+    'switching stops the old one first',
+  );
   sender.stop();
   t.same(sent.at(-1), ['room:b', false], 'sending stops it');
   sender.stop();
@@ -237,7 +251,14 @@ t.test('receipt outbox: batched per sender and status, at most MAX_RECEIPT_IDS p
   const time = new FakeTime();
   const frames: ReceiptFrame[] = [];
   let online = true;
-  const outbox = new ReceiptOutbox((frame) => (online ? (frames.push(frame), true) : false), { delayMs: 100, timers: time });
+  const outbox = new ReceiptOutbox(
+    (frame) => {
+      if (!online) return false;
+      frames.push(frame);
+      return true;
+    },
+    { delayMs: 100, timers: time },
+  );
   outbox.add('delivered', 'alice', 'm1');
   outbox.add('delivered', 'bob', 'm2');
   outbox.add('delivered', 'alice', 'm3');
@@ -246,25 +267,37 @@ t.test('receipt outbox: batched per sender and status, at most MAX_RECEIPT_IDS p
   time.advance(99);
   t.equal(frames.length, 0, 'nothing before the delay');
   time.advance(1);
-  t.same(frames, [
-    { type: 'receipt', status: 'delivered', from: 'alice', ids: ['m1', 'm3'] },
-    { type: 'receipt', status: 'delivered', from: 'bob', ids: ['m2'] },
-  ], 'one frame per sender, each id once');
+  t.same(
+    frames,
+    [
+      { type: 'receipt', status: 'delivered', from: 'alice', ids: ['m1', 'm3'] },
+      { type: 'receipt', status: 'delivered', from: 'bob', ids: ['m2'] },
+    ],
+    'one frame per sender, each id once',
+  );
 
   frames.length = 0;
   for (let i = 0; i < MAX_RECEIPT_IDS + 5; i++) outbox.add('delivered', 'alice', `d${i}`);
   time.advance(100);
-  t.same(frames.map((f) => f.ids.length), [MAX_RECEIPT_IDS, 5], 'split at MAX_RECEIPT_IDS');
+  t.same(
+    frames.map((f) => f.ids.length),
+    [MAX_RECEIPT_IDS, 5],
+    'split at MAX_RECEIPT_IDS',
+  );
 
   frames.length = 0;
   outbox.add('delivered', 'alice', 'x1');
   outbox.add('delivered', 'alice', 'x2');
   outbox.add('read', 'alice', 'x1');
   time.advance(100);
-  t.same(frames, [
-    { type: 'receipt', status: 'delivered', from: 'alice', ids: ['x2'] },
-    { type: 'receipt', status: 'read', from: 'alice', ids: ['x1'] },
-  ], 'a read receipt replaces a pending delivery receipt for the same message');
+  t.same(
+    frames,
+    [
+      { type: 'receipt', status: 'delivered', from: 'alice', ids: ['x2'] },
+      { type: 'receipt', status: 'read', from: 'alice', ids: ['x1'] },
+    ],
+    'a read receipt replaces a pending delivery receipt for the same message',
+  );
 
   frames.length = 0;
   online = false;
@@ -330,8 +363,16 @@ t.test('ticks: pending, sent on ack, delivered and read from receipt counts', (t
   log.fail('r4', 'Not sent: no one called “bob” has ever been here.');
   t.match(tickOf(mineIn(log, dm, 'r4')), { tick: 'failed', label: /has ever been here/ });
 
-  t.same(tickOf({ status: 'sent', failure: null, to: null, room: 'x', recipients: 3, delivered: 0, read: 2 }).detail, 'read by 2 of 3', 'read implies delivered');
-  t.same(tickOf({ status: 'sent', failure: null, to: null, room: null, recipients: null, delivered: 0, read: 0 }), { tick: 'sent', label: 'Sent', detail: null }, 'sent from elsewhere: counts unknown');
+  t.same(
+    tickOf({ status: 'sent', failure: null, to: null, room: 'x', recipients: 3, delivered: 0, read: 2 }).detail,
+    'read by 2 of 3',
+    'read implies delivered',
+  );
+  t.same(
+    tickOf({ status: 'sent', failure: null, to: null, room: null, recipients: null, delivered: 0, read: 0 }),
+    { tick: 'sent', label: 'Sent', detail: null },
+    'sent from elsewhere: counts unknown',
+  );
   t.end();
 });
 
@@ -341,7 +382,11 @@ t.test('ticks from history and resume: a message of mine comes back with its cou
   // A later session: the lobby message bob read, as a history page or a replay brings it.
   log.add(frameFrom('alice', 'h.1', { receipts: { recipients: 1, delivered: 1, read: 1 } }));
   const [fromHistory] = log.in(LOBBY) as ChatMessage[];
-  t.same(tickOf(fromHistory!), { tick: 'read', label: 'Read by 1 of 1, delivered to 1 of 1', detail: 'read by 1 of 1' }, 'two blue ticks, not one');
+  t.same(
+    tickOf(fromHistory!),
+    { tick: 'read', label: 'Read by 1 of 1, delivered to 1 of 1', detail: 'read by 1 of 1' },
+    'two blue ticks, not one',
+  );
   t.match(persisted.at(-1), { id: 'h.1', recipients: 1, delivered: 1, read: 1 }, 'kept in the store with its counts');
 
   // Held already (the store kept it before the read receipts came): the page brings it up to date.
@@ -359,7 +404,10 @@ t.test('ticks from history and resume: a message of mine comes back with its cou
 
   // Someone else's message never carries mine.
   log.add(frameFrom('bob', 'h.3', { receipts: { recipients: 1, delivered: 1, read: 1 } }));
-  t.match(log.in(LOBBY).find((m) => m.key === 'm:h.3'), { recipients: null, delivered: 0, read: 0 });
+  t.match(
+    log.in(LOBBY).find((m) => m.key === 'm:h.3'),
+    { recipients: null, delivered: 0, read: 0 },
+  );
   t.end();
 });
 
@@ -374,12 +422,24 @@ t.test('message log: a note to myself is shown once, whichever of ack and delive
   const notes: ConversationId = 'dm:alice,alice';
   log.addOwn({ ref: 'r1', from: 'alice', to: 'alice', room: null, text: 'memo', sentAt: 7, serverAt: 7 });
   log.ack({ ref: 'r1', id: 'n.1', serverAt: 8, recipients: 0, conversation: notes, seq: 1 });
-  t.equal(log.add(frameFrom('alice', 'n.1', { to: 'alice', text: 'memo', sentAt: 7, seq: 1 })), null, 'ack first: the delivery adds nothing');
+  t.equal(
+    log.add(frameFrom('alice', 'n.1', { to: 'alice', text: 'memo', sentAt: 7, seq: 1 })),
+    null,
+    'ack first: the delivery adds nothing',
+  );
   log.addOwn({ ref: 'r2', from: 'alice', to: 'alice', room: null, text: 'memo 2', sentAt: 9, serverAt: 9 });
-  t.equal(log.add(frameFrom('alice', 'n.2', { to: 'alice', text: 'memo 2', sentAt: 9, seq: 2 })), null, 'delivery first: it is my pending one');
+  t.equal(
+    log.add(frameFrom('alice', 'n.2', { to: 'alice', text: 'memo 2', sentAt: 9, seq: 2 })),
+    null,
+    'delivery first: it is my pending one',
+  );
   t.equal(mineIn(log, notes, 'r2').status, 'sent', 'which shows as sent at once');
   log.ack({ ref: 'r2', id: 'n.2', serverAt: 10, recipients: 0, conversation: notes, seq: 2 });
-  t.same(log.in(notes).map((m) => m.key), ['r:r1', 'r:r2'], 'each once, in seq order');
+  t.same(
+    log.in(notes).map((m) => m.key),
+    ['r:r1', 'r:r2'],
+    'each once, in seq order',
+  );
   t.not(log.add(frameFrom('bob', 'n.9')), null);
   t.end();
 });
@@ -393,7 +453,11 @@ t.test('message log: seen once, and only for messages of others', (t) => {
   const own = log.addOwn({ ref: 'r', from: 'alice', to: null, room: null, text: 'x', sentAt: 1, serverAt: 1 });
   t.equal(log.markSeen(own), false, 'never my own');
   log.addNote('room:general', 'carol joined the room', 5);
-  t.same(log.in('room:general').map((i) => i.kind), ['message', 'note'], 'notes are in the timeline');
+  t.same(
+    log.in('room:general').map((i) => i.kind),
+    ['message', 'note'],
+    'notes are in the timeline',
+  );
   t.end();
 });
 
@@ -452,20 +516,45 @@ t.test('online list: a big lobby is counted past the ids its welcome lists', (t)
 
 t.test('room directory: welcome, answers and pushes', (t) => {
   const rooms = new RoomDirectory();
-  rooms.reset([{ name: 'general', owner: 'alice', members: 2 }, { name: 'dev', owner: 'bob', members: 1 }], ['general']);
-  t.same(rooms.joined.map((r) => r.name), ['general']);
-  t.same(rooms.others.map((r) => r.name), ['dev']);
+  rooms.reset(
+    [
+      { name: 'general', owner: 'alice', members: 2 },
+      { name: 'dev', owner: 'bob', members: 1 },
+    ],
+    ['general'],
+  );
+  t.same(
+    rooms.joined.map((r) => r.name),
+    ['general'],
+  );
+  t.same(
+    rooms.others.map((r) => r.name),
+    ['dev'],
+  );
   t.equal(rooms.members('general'), null, 'members unknown until the server lists them');
   rooms.entered({ name: 'dev', owner: 'bob', members: ['bob', 'carol'] });
-  t.same(rooms.joined.map((r) => [r.name, r.members]), [['dev', 2], ['general', 2]]);
+  t.same(
+    rooms.joined.map((r) => [r.name, r.members]),
+    [
+      ['dev', 2],
+      ['general', 2],
+    ],
+  );
   t.same(rooms.others, []);
   rooms.membersChanged('dev', ['dave'], ['bob']);
   t.same(rooms.members('dev'), ['carol', 'dave']);
   rooms.update([{ name: 'new', owner: 'dave', members: 1 }], ['general']);
   t.equal(rooms.isMember('general'), false, 'a deleted room is not mine any more');
-  t.same(rooms.others.map((r) => r.name), ['new']);
+  t.same(
+    rooms.others.map((r) => r.name),
+    ['new'],
+  );
   rooms.left('dev');
-  t.same(rooms.others.map((r) => r.name), ['dev', 'new'], 'a room I left is still listed');
+  t.same(
+    rooms.others.map((r) => r.name),
+    ['dev', 'new'],
+    'a room I left is still listed',
+  );
   t.end();
 });
 
@@ -493,7 +582,18 @@ function storedMessage(seq: number, from = 'bob', conversation: ConversationId =
 
 /** A lobby message frame `seq` (the same message as storedMessage(seq)). */
 function lobbyFrame(seq: number, from = 'bob'): MessageFrame {
-  return { type: 'message', id: `s.${LOBBY}.${seq}`, from, to: null, room: null, conversation: LOBBY, seq, text: `${LOBBY} #${seq}`, sentAt: seq, serverAt: seq };
+  return {
+    type: 'message',
+    id: `s.${LOBBY}.${seq}`,
+    from,
+    to: null,
+    room: null,
+    conversation: LOBBY,
+    seq,
+    text: `${LOBBY} #${seq}`,
+    sentAt: seq,
+    serverAt: seq,
+  };
 }
 
 const textsOf = (items: readonly { kind: string }[]): string[] =>
@@ -534,7 +634,10 @@ t.test('cursors: every seq held up to N (my acked ones too), a mid-way start, ga
 t.test('message log: one copy per (conversation, seq) from the store, replay, live and history, in seq order', (t) => {
   const persisted: StoredMessage[] = [];
   const log = new MessageLog('alice', (messages) => persisted.push(...messages));
-  log.restore([1, 2, 3].map((seq) => storedMessage(seq)), []);
+  log.restore(
+    [1, 2, 3].map((seq) => storedMessage(seq)),
+    [],
+  );
   t.same(textsOf(log.in(LOBBY)), ['everyone #1', 'everyone #2', 'everyone #3'], 'the store is shown');
   t.equal(persisted.length, 0, 'restoring writes nothing back');
 
@@ -543,8 +646,16 @@ t.test('message log: one copy per (conversation, seq) from the store, replay, li
   t.not(log.add(lobbyFrame(4)), null, 'replayed after it');
   t.equal(log.add(lobbyFrame(5)), null, 'a redelivery after a reconnect');
   for (const seq of [5, 4, 3, 2, 1]) log.add(lobbyFrame(seq)); // a history page, newest first
-  t.same(textsOf(log.in(LOBBY)), [1, 2, 3, 4, 5].map((n) => `everyone #${n}`), 'once each, by seq');
-  t.same(persisted.map((m) => m.seq), [5, 4], 'only what was new is written');
+  t.same(
+    textsOf(log.in(LOBBY)),
+    [1, 2, 3, 4, 5].map((n) => `everyone #${n}`),
+    'once each, by seq',
+  );
+  t.same(
+    persisted.map((m) => m.seq),
+    [5, 4],
+    'only what was new is written',
+  );
   t.equal(log.floor(LOBBY), 1);
   t.equal(log.complete(LOBBY), true, 'seq 1 shown: the start of the conversation');
   t.end();
@@ -554,12 +665,24 @@ t.test('message log: my pending message takes its place on the ack, once, even w
   const log = new MessageLog('alice');
   log.add(lobbyFrame(10));
   log.addOwn({ ref: 'r1', from: 'alice', to: null, room: null, text: 'one', sentAt: 100, serverAt: 100 });
-  t.same(log.in(LOBBY).map((m) => m.key), ['m:s.everyone.10', 'r:r1'], 'pending at the end');
+  t.same(
+    log.in(LOBBY).map((m) => m.key),
+    ['m:s.everyone.10', 'r:r1'],
+    'pending at the end',
+  );
   log.add(lobbyFrame(11)); // bob's message committed before mine
-  t.same(log.in(LOBBY).map((m) => m.key), ['m:s.everyone.10', 'm:s.everyone.11', 'r:r1'], 'still pending at the end');
+  t.same(
+    log.in(LOBBY).map((m) => m.key),
+    ['m:s.everyone.10', 'm:s.everyone.11', 'r:r1'],
+    'still pending at the end',
+  );
   log.ack({ ref: 'r1', id: 'a.1', serverAt: 101, recipients: 1, conversation: LOBBY, seq: 12 });
   t.same(mineIn(log, LOBBY, 'r1').seq, 12, 'placed at its seq');
-  t.equal(log.ack({ ref: 'r1', id: 'a.1', serverAt: 101, recipients: 1, conversation: LOBBY, seq: 12 })?.key, 'r:r1', 'a repeated ack (a retry) changes nothing');
+  t.equal(
+    log.ack({ ref: 'r1', id: 'a.1', serverAt: 101, recipients: 1, conversation: LOBBY, seq: 12 })?.key,
+    'r:r1',
+    'a repeated ack (a retry) changes nothing',
+  );
 
   // Sent, then the connection dropped before the ack: the replay brings it back with its seq.
   log.addOwn({ ref: 'r2', from: 'alice', to: null, room: null, text: 'two', sentAt: 200, serverAt: 200 });
@@ -588,13 +711,28 @@ t.test('message log: only the newest run without a gap is shown; notes stay afte
   t.equal(log.complete(LOBBY), false);
   log.add(lobbyFrame(5));
   log.add(lobbyFrame(4));
-  t.same(log.in(LOBBY).map((i) => (i.kind === 'note' ? i.text : i.seq)), [1, 2, 3, 'carol joined the chat', 4, 5, 6], 'filled: all, the note where it happened');
+  t.same(
+    log.in(LOBBY).map((i) => (i.kind === 'note' ? i.text : i.seq)),
+    [1, 2, 3, 'carol joined the chat', 4, 5, 6],
+    'filled: all, the note where it happened',
+  );
   t.equal(log.gapBelow(LOBBY), false);
   t.end();
 });
 
 function outboxEntry(ref: string, order: number, extra: Partial<OutboxEntry> = {}): OutboxEntry {
-  return { ref, order, conversation: LOBBY, to: null, room: null, text: `text ${ref}`, sentAt: order, serverAt: order, failure: null, ...extra };
+  return {
+    ref,
+    order,
+    conversation: LOBBY,
+    to: null,
+    room: null,
+    text: `text ${ref}`,
+    sentAt: order,
+    serverAt: order,
+    failure: null,
+    ...extra,
+  };
 }
 
 t.test('outbox: kept while offline, sent in order with the original ids after the resume, retried with the same id', (t) => {
@@ -603,7 +741,11 @@ t.test('outbox: kept while offline, sent in order with the original ids after th
   let online = false;
   const kept = new Map<string, OutboxEntry>();
   const outbox = new Outbox({
-    send: (frame) => online && (sent.push(frame), true),
+    send: (frame) => {
+      if (!online) return false;
+      sent.push(frame);
+      return true;
+    },
     save: (entry) => kept.set(entry.ref, entry),
     remove: (ref) => kept.delete(ref),
     timers: time,
@@ -616,10 +758,14 @@ t.test('outbox: kept while offline, sent in order with the original ids after th
 
   online = true;
   outbox.ready();
-  t.same(sent, [
-    { type: 'send', id: 'a', text: 'text a', sentAt: 1 },
-    { type: 'send', id: 'b', to: 'bob', text: 'text b', sentAt: 2 },
-  ], 'in order, with their ids and their original sentAt, once the connection is ready');
+  t.same(
+    sent,
+    [
+      { type: 'send', id: 'a', text: 'text a', sentAt: 1 },
+      { type: 'send', id: 'b', to: 'bob', text: 'text b', sentAt: 2 },
+    ],
+    'in order, with their ids and their original sentAt, once the connection is ready',
+  );
   outbox.add(outboxEntry('c', 3));
   t.equal(sent.at(-1)?.id, 'c', 'a message written while ready goes at once');
   t.same(outbox.acked('a')?.ref, 'a');
@@ -634,7 +780,11 @@ t.test('outbox: kept while offline, sent in order with the original ids after th
   t.same(sent, [], 'not sent while not ready');
   online = true;
   outbox.ready();
-  t.same(sent.map((f) => f.id), ['b', 'c', 'd'], 'everything unacknowledged goes again, in order, same ids');
+  t.same(
+    sent.map((f) => f.id),
+    ['b', 'c', 'd'],
+    'everything unacknowledged goes again, in order, same ids',
+  );
 
   // The server could not store b: it goes again, same id, after the delay, and backs off.
   sent.length = 0;
@@ -642,29 +792,54 @@ t.test('outbox: kept while offline, sent in order with the original ids after th
   time.advance(999);
   t.same(sent, [], 'not before the delay');
   time.advance(1);
-  t.same(sent.map((f) => f.id), ['b'], 'retried with the same id');
+  t.same(
+    sent.map((f) => f.id),
+    ['b'],
+    'retried with the same id',
+  );
   outbox.retryLater('b');
   time.advance(1999);
   t.equal(sent.length, 1, 'the second retry waits longer');
   time.advance(1);
-  t.same(sent.map((f) => f.id), ['b', 'b']);
+  t.same(
+    sent.map((f) => f.id),
+    ['b', 'b'],
+  );
 
   // c is refused for good: it stays (shown as failed after a reload) but is never sent again.
   outbox.failed('c', 'Not sent: no.');
   t.equal(kept.get('c')?.failure, 'Not sent: no.');
   sent.length = 0;
   outbox.ready();
-  t.same(sent.map((f) => f.id), ['b', 'd'], 'a refused message is not sent again');
+  t.same(
+    sent.map((f) => f.id),
+    ['b', 'd'],
+    'a refused message is not sent again',
+  );
   t.equal(outbox.waiting, 2);
 
   // A reload: the kept entries come back in the order written.
-  const again = new Outbox({ send: (frame) => (sent.push(frame), true), save: () => {}, remove: () => {} });
+  const again = new Outbox({
+    send: (frame) => {
+      sent.push(frame);
+      return true;
+    },
+    save: () => {},
+    remove: () => {},
+  });
   again.restore([...kept.values()].reverse());
-  t.same(again.entries.map((e) => e.ref), ['b', 'c', 'd'], 'restored in the order written');
+  t.same(
+    again.entries.map((e) => e.ref),
+    ['b', 'c', 'd'],
+    'restored in the order written',
+  );
   t.ok(again.nextOrder(0) > 4, 'new messages are ordered after the kept ones');
   sent.length = 0;
   again.ready();
-  t.same(sent.map((f) => f.id), ['b', 'd']);
+  t.same(
+    sent.map((f) => f.id),
+    ['b', 'd'],
+  );
   t.end();
 });
 
@@ -675,16 +850,35 @@ t.test('memory store: newest messages per conversation, older pages, outbox orde
   await store.putOutbox(outboxEntry('x', 1));
   await store.putMeta('cursors', { [LOBBY]: 120 });
   const loaded = await store.load(50);
-  t.same(loaded.messages.filter((m) => m.conversation === LOBBY).map((m) => m.seq), Array.from({ length: 50 }, (_, i) => 71 + i), 'the newest 50, ascending');
+  t.same(
+    loaded.messages.filter((m) => m.conversation === LOBBY).map((m) => m.seq),
+    Array.from({ length: 50 }, (_, i) => 71 + i),
+    'the newest 50, ascending',
+  );
   t.equal(loaded.messages.filter((m) => m.conversation !== LOBBY).length, 1, 'and the other conversation');
-  t.same(loaded.outbox.map((e) => e.ref), ['x', 'y'], 'the outbox in the order written');
+  t.same(
+    loaded.outbox.map((e) => e.ref),
+    ['x', 'y'],
+    'the outbox in the order written',
+  );
   t.same(loaded.meta, { cursors: { [LOBBY]: 120 } });
-  t.same((await store.older(LOBBY, 71, 3)).map((m) => m.seq), [70, 69, 68], 'older: newest first');
+  t.same(
+    (await store.older(LOBBY, 71, 3)).map((m) => m.seq),
+    [70, 69, 68],
+    'older: newest first',
+  );
   await store.deleteOutbox('x');
   await store.deleteConversation('dm:alice,carol');
   const after = await store.load(1);
-  t.same(after.outbox.map((e) => e.ref), ['y']);
-  t.same(after.messages.map((m) => m.conversation), [LOBBY], 'a deleted conversation is gone');
+  t.same(
+    after.outbox.map((e) => e.ref),
+    ['y'],
+  );
+  t.same(
+    after.messages.map((m) => m.conversation),
+    [LOBBY],
+    'a deleted conversation is gone',
+  );
   t.end();
 });
 
@@ -701,7 +895,11 @@ t.test('history: pages from the store while it has them without a gap, then from
   await store.putMessages(Array.from({ length: 80 }, (_, i) => storedMessage(i + 41))); // 41..120 kept from before
   const log = new MessageLog('alice');
   log.restore((await store.load(30)).messages, []); // a reload shows the newest 30
-  const pager = new HistoryPager(log, { readStored: (c, before, limit) => store.older(c, before, limit), fetch, held: (_c, seq) => held.push(seq) }, 50);
+  const pager = new HistoryPager(
+    log,
+    { readStored: (c, before, limit) => store.older(c, before, limit), fetch, held: (_c, seq) => held.push(seq) },
+    50,
+  );
 
   await pager.recent(LOBBY);
   t.equal(log.shown(LOBBY), 80, 'fewer than a page shown: a page from the store');
@@ -714,7 +912,11 @@ t.test('history: pages from the store while it has them without a gap, then from
   t.equal(log.complete(LOBBY), true, 'seq 1 reached');
   await pager.older(LOBBY);
   t.same(asked, [41], 'nothing is asked once the start is shown');
-  t.same(textsOf(log.in(LOBBY)), server.map((m) => m.text), 'every message once, in order');
+  t.same(
+    textsOf(log.in(LOBBY)),
+    server.map((m) => m.text),
+    'every message once, in order',
+  );
 
   // A fresh browser: the newest page first, then older pages on scrolling up, and `more` stops it.
   asked.length = 0;
@@ -731,96 +933,137 @@ t.test('history: pages from the store while it has them without a gap, then from
 
   // An empty conversation: one ask, then nothing.
   const nobody = new MessageLog('dave');
-  const quiet = new HistoryPager(nobody, { readStored: async () => [], fetch: async () => ({ messages: [], more: false }), held: () => {} });
+  const quiet = new HistoryPager(nobody, {
+    readStored: async () => [],
+    fetch: async () => ({ messages: [], more: false }),
+    held: () => {},
+  });
   await quiet.recent('room:quiet');
   t.equal(nobody.complete('room:quiet'), true, 'an empty conversation is complete');
   t.end();
 });
 
-t.test('session: shown from the store before connecting; resume with cursors, then the outbox; replayed, live and kept merged once', async (t) => {
-  FakeSocket.install();
-  const store = new MemoryStore();
-  const dm: ConversationId = 'dm:alice,bob';
-  // What alice's browser kept: lobby 1..3, a private conversation 1..2, one message written offline.
-  await store.putMessages([1, 2, 3].map((seq) => storedMessage(seq)));
-  await store.putMessages([1, 2].map((seq) => ({ ...storedMessage(seq, 'bob', dm), to: 'alice' })));
-  await store.putOutbox({ ...outboxEntry('kept-1', 1, { to: 'bob', conversation: dm }), text: 'written offline' });
-  await store.putMeta('cursors', { [LOBBY]: 3, [dm]: 2 });
-  await store.putMeta('conversations', { active: dm, direct: [['bob', 1]], unread: [] });
+t.test(
+  'session: shown from the store before connecting; resume with cursors, then the outbox; replayed, live and kept merged once',
+  async (t) => {
+    FakeSocket.install();
+    const store = new MemoryStore();
+    const dm: ConversationId = 'dm:alice,bob';
+    // What alice's browser kept: lobby 1..3, a private conversation 1..2, one message written offline.
+    await store.putMessages([1, 2, 3].map((seq) => storedMessage(seq)));
+    await store.putMessages([1, 2].map((seq) => ({ ...storedMessage(seq, 'bob', dm), to: 'alice' })));
+    await store.putOutbox({ ...outboxEntry('kept-1', 1, { to: 'bob', conversation: dm }), text: 'written offline' });
+    await store.putMeta('cursors', { [LOBBY]: 3, [dm]: 2 });
+    await store.putMeta('conversations', { active: dm, direct: [['bob', 1]], unread: [] });
 
-  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', async () => store);
-  session.start();
-  t.teardown(() => session.stop());
-  const socket = await FakeSocket.next();
-  t.equal(session.connection.status.kind, 'connecting', 'still connecting…');
-  t.equal(session.conversations.active, dm, '…the open conversation is back');
-  t.same(textsOf(session.timeline), ['dm:alice,bob #1', 'dm:alice,bob #2', 'written offline'], '…with its messages and the pending one');
-  t.equal(session.canSend, true, 'writing while connecting is allowed (it waits in the outbox)');
-  t.equal(socket.url, 'ws://chat.test/ws/alice?resume=1');
+    const session = new ChatSession(
+      'alice',
+      async () => 'ws://chat.test/ws/alice?resume=1',
+      async () => store,
+    );
+    session.start();
+    t.teardown(() => session.stop());
+    const socket = await FakeSocket.next();
+    t.equal(session.connection.status.kind, 'connecting', 'still connecting…');
+    t.equal(session.conversations.active, dm, '…the open conversation is back');
+    t.same(textsOf(session.timeline), ['dm:alice,bob #1', 'dm:alice,bob #2', 'written offline'], '…with its messages and the pending one');
+    t.equal(session.canSend, true, 'writing while connecting is allowed (it waits in the outbox)');
+    t.equal(socket.url, 'ws://chat.test/ws/alice?resume=1');
 
-  socket.accept();
-  const welcome: WelcomeFrame = {
-    type: 'welcome',
-    protocol: 'chorus.v1',
-    clientId: 'alice',
-    serverAt: 1,
-    node: 'n',
-    online: ['alice', 'bob'],
-    onlineCount: 2,
-    rooms: [],
-    memberOf: [],
-    limits: { maxTextLength: 10_000, maxFrameBytes: 65_536 },
-  };
-  socket.play(welcome);
-  const sends = (frames: ClientFrame[]) => frames.filter((f) => f.type === 'send' || f.type === 'resume');
-  t.same(sends(socket.sent), [
-    { type: 'resume', cursors: { [LOBBY]: 3, [dm]: 2 } },
-    { type: 'send', id: 'kept-1', to: 'bob', text: 'written offline', sentAt: 1 },
-  ], 'the resume with the kept cursors, then the outbox with its original id');
+    socket.accept();
+    const welcome: WelcomeFrame = {
+      type: 'welcome',
+      protocol: 'chorus.v1',
+      clientId: 'alice',
+      serverAt: 1,
+      node: 'n',
+      online: ['alice', 'bob'],
+      onlineCount: 2,
+      rooms: [],
+      memberOf: [],
+      limits: { maxTextLength: 10_000, maxFrameBytes: 65_536 },
+    };
+    socket.play(welcome);
+    const sends = (frames: ClientFrame[]) => frames.filter((f) => f.type === 'send' || f.type === 'resume');
+    t.same(
+      sends(socket.sent),
+      [
+        { type: 'resume', cursors: { [LOBBY]: 3, [dm]: 2 } },
+        { type: 'send', id: 'kept-1', to: 'bob', text: 'written offline', sentAt: 1 },
+      ],
+      'the resume with the kept cursors, then the outbox with its original id',
+    );
 
-  // The replay: what alice missed (one lobby message kept already, to be sure), then resumed, then live.
-  socket.play(lobbyFrame(3), lobbyFrame(4), { ...lobbyFrame(3, 'bob'), conversation: dm, to: 'alice', seq: 3, id: 'd3', text: 'missed dm' });
-  socket.play({ type: 'resumed', conversations: { [LOBBY]: 4, [dm]: 3 }, truncated: [] });
-  socket.play({ type: 'ack', ref: 'kept-1', id: 'd4', serverAt: 5, recipients: 1, conversation: dm, seq: 4 });
-  socket.play({ ...lobbyFrame(4) }, lobbyFrame(5));
-  t.same(textsOf(session.timeline), ['dm:alice,bob #1', 'dm:alice,bob #2', 'missed dm', 'written offline'], 'the private conversation, once each');
-  t.equal(session.timeline.filter((m) => m.kind === 'message' && m.status === 'pending').length, 0, 'acknowledged');
-  t.equal(session.conversations.unread(LOBBY), 2, 'two new lobby messages unread (the kept one does not count again)');
-  session.open(LOBBY);
-  t.same(textsOf(session.timeline), [1, 2, 3, 4, 5].map((n) => `everyone #${n}`), 'the lobby, once each');
+    // The replay: what alice missed (one lobby message kept already, to be sure), then resumed, then live.
+    socket.play(lobbyFrame(3), lobbyFrame(4), {
+      ...lobbyFrame(3, 'bob'),
+      conversation: dm,
+      to: 'alice',
+      seq: 3,
+      id: 'd3',
+      text: 'missed dm',
+    });
+    socket.play({ type: 'resumed', conversations: { [LOBBY]: 4, [dm]: 3 }, truncated: [] });
+    socket.play({ type: 'ack', ref: 'kept-1', id: 'd4', serverAt: 5, recipients: 1, conversation: dm, seq: 4 });
+    socket.play({ ...lobbyFrame(4) }, lobbyFrame(5));
+    t.same(
+      textsOf(session.timeline),
+      ['dm:alice,bob #1', 'dm:alice,bob #2', 'missed dm', 'written offline'],
+      'the private conversation, once each',
+    );
+    t.equal(session.timeline.filter((m) => m.kind === 'message' && m.status === 'pending').length, 0, 'acknowledged');
+    t.equal(session.conversations.unread(LOBBY), 2, 'two new lobby messages unread (the kept one does not count again)');
+    session.open(LOBBY);
+    t.same(
+      textsOf(session.timeline),
+      [1, 2, 3, 4, 5].map((n) => `everyone #${n}`),
+      'the lobby, once each',
+    );
 
-  // A message written now goes after the resume, at once.
-  t.equal(session.send('hello again'), true);
-  const last = socket.sent.at(-1);
-  t.match(last, { type: 'send', text: 'hello again' }, 'sent at once while online');
-  socket.play({ type: 'error', code: 'STORAGE_FAILED', message: 'x', retryable: true, ref: (last as SendFrame).id });
-  t.match(session.timeline.at(-1), { text: 'hello again', status: 'pending' }, 'a storage failure keeps it pending (it is retried)');
+    // A message written now goes after the resume, at once.
+    t.equal(session.send('hello again'), true);
+    const last = socket.sent.at(-1);
+    t.match(last, { type: 'send', text: 'hello again' }, 'sent at once while online');
+    socket.play({ type: 'error', code: 'STORAGE_FAILED', message: 'x', retryable: true, ref: (last as SendFrame).id });
+    t.match(session.timeline.at(-1), { text: 'hello again', status: 'pending' }, 'a storage failure keeps it pending (it is retried)');
 
-  // The connection drops: the pending message stays pending and goes again, same id, after the next resume.
-  socket.drop();
-  t.match(session.timeline.at(-1), { text: 'hello again', status: 'pending' }, 'not failed by a drop');
-  session.connection.retryNow();
-  const again = await FakeSocket.next();
-  again.accept();
-  again.play(welcome);
-  t.same(sends(again.sent), [
-    { type: 'resume', cursors: { [LOBBY]: 5, [dm]: 4 } },
-    { type: 'send', id: (last as SendFrame).id, text: 'hello again', sentAt: (last as SendFrame).sentAt },
-  ], 'cursors past everything held (my acked message too), then the same send');
-  again.play({ type: 'resumed', conversations: {}, truncated: [] });
-  again.play({ type: 'ack', ref: (last as SendFrame).id, id: 'l6', serverAt: 9, recipients: 1, conversation: LOBBY, seq: 6 });
-  t.match(session.timeline.at(-1), { text: 'hello again', status: 'sent', seq: 6 });
+    // The connection drops: the pending message stays pending and goes again, same id, after the next resume.
+    socket.drop();
+    t.match(session.timeline.at(-1), { text: 'hello again', status: 'pending' }, 'not failed by a drop');
+    session.connection.retryNow();
+    const again = await FakeSocket.next();
+    again.accept();
+    again.play(welcome);
+    t.same(
+      sends(again.sent),
+      [
+        { type: 'resume', cursors: { [LOBBY]: 5, [dm]: 4 } },
+        { type: 'send', id: (last as SendFrame).id, text: 'hello again', sentAt: (last as SendFrame).sentAt },
+      ],
+      'cursors past everything held (my acked message too), then the same send',
+    );
+    again.play({ type: 'resumed', conversations: {}, truncated: [] });
+    again.play({ type: 'ack', ref: (last as SendFrame).id, id: 'l6', serverAt: 9, recipients: 1, conversation: LOBBY, seq: 6 });
+    t.match(session.timeline.at(-1), { text: 'hello again', status: 'sent', seq: 6 });
 
-  // Everything reached the store (stopping writes the small records at once; one turn lets the writes run).
-  session.stop();
-  await new Promise((resolve) => setImmediate(resolve));
-  const kept = await store.load(100);
-  t.same(kept.messages.filter((m) => m.conversation === LOBBY).map((m) => m.seq), [1, 2, 3, 4, 5, 6], 'the lobby kept, once per seq');
-  t.same(kept.messages.filter((m) => m.conversation === dm).map((m) => m.seq), [1, 2, 3, 4]);
-  t.same(kept.outbox, [], 'the outbox is empty');
-  t.same(kept.meta.cursors, { [dm]: 4, [LOBBY]: 6 });
-  t.equal(kept.meta.conversations?.active, LOBBY, 'the open conversation is kept');
-});
+    // Everything reached the store (stopping writes the small records at once; one turn lets the writes run).
+    session.stop();
+    await new Promise((resolve) => setImmediate(resolve));
+    const kept = await store.load(100);
+    t.same(
+      kept.messages.filter((m) => m.conversation === LOBBY).map((m) => m.seq),
+      [1, 2, 3, 4, 5, 6],
+      'the lobby kept, once per seq',
+    );
+    t.same(
+      kept.messages.filter((m) => m.conversation === dm).map((m) => m.seq),
+      [1, 2, 3, 4],
+    );
+    t.same(kept.outbox, [], 'the outbox is empty');
+    t.same(kept.meta.cursors, { [dm]: 4, [LOBBY]: 6 });
+    t.equal(kept.meta.conversations?.active, LOBBY, 'the open conversation is kept');
+  },
+);
 
 // ---- accounts: tokens, the sign-in screen, the session's token ----
 
@@ -867,7 +1110,10 @@ t.test('token store: one token per user, expiry, last user, shared between tabs'
 
   storage.map.set(TOKENS_KEY, '{"tokens":{"x":{"token":1},"__proto__":{"token":"t","expiresAt":1e15}},"last":"x"');
   t.same(tab1.lookup('x'), { status: 'none' }, 'a malformed record reads as empty');
-  storage.map.set(TOKENS_KEY, JSON.stringify({ last: 'x', tokens: { x: { token: 5, expiresAt: 1e15 }, y: { token: 't', expiresAt: 1e15 } } }));
+  storage.map.set(
+    TOKENS_KEY,
+    JSON.stringify({ last: 'x', tokens: { x: { token: 5, expiresAt: 1e15 }, y: { token: 't', expiresAt: 1e15 } } }),
+  );
   t.same([tab1.get('x'), tab1.get('y')?.token, tab1.lastUser()], [null, 't', null], 'bad entries are skipped, good ones kept');
 
   const broken = new TokenStore({
@@ -882,7 +1128,10 @@ t.test('token store: one token per user, expiry, last user, shared between tabs'
   const warn = console.warn;
   console.warn = () => {};
   t.teardown(() => (console.warn = warn));
-  t.doesNotThrow(() => broken.save({ username: 'a', token: 't', expiresAt: Date.now() + 1000 }), 'storage that throws does not break signing in');
+  t.doesNotThrow(
+    () => broken.save({ username: 'a', token: 't', expiresAt: Date.now() + 1000 }),
+    'storage that throws does not break signing in',
+  );
   t.equal(broken.get('a'), null);
   t.end();
 });
@@ -891,21 +1140,42 @@ t.test('start route: where a tab goes for the id in its path', (t) => {
   const time = new FakeTime();
   time.now = 1_000;
   const tokens = new TokenStore(fakeStorage(), time.clock);
-  t.match(entryFor(null, tokens, { continueLast: true }), { kind: 'gate', mode: 'sign-in', name: '' }, '/ with nobody signed in: the sign-in screen');
+  t.match(
+    entryFor(null, tokens, { continueLast: true }),
+    { kind: 'gate', mode: 'sign-in', name: '' },
+    '/ with nobody signed in: the sign-in screen',
+  );
   t.same(entryFor('erin', tokens, { continueLast: true }), { kind: 'chat', id: 'erin', token: null }, 'an id without a token: a guest');
-  t.match(entryFor('a b', tokens, { continueLast: true }), { kind: 'gate', mode: 'guest', name: 'a b', problem: /^“a b” has a space\. A name can use/ });
+  t.match(entryFor('a b', tokens, { continueLast: true }), {
+    kind: 'gate',
+    mode: 'guest',
+    name: 'a b',
+    problem: /^“a b” has a space\. A name can use/,
+  });
 
   tokens.save({ username: 'dave', token: 'tok', expiresAt: 2_000 });
-  t.match(entryFor(null, tokens, { continueLast: true }), { kind: 'chat', id: 'dave', token: { token: 'tok' } }, '/ continues as the signed-in user');
+  t.match(
+    entryFor(null, tokens, { continueLast: true }),
+    { kind: 'chat', id: 'dave', token: { token: 'tok' } },
+    '/ continues as the signed-in user',
+  );
   t.match(entryFor(null, tokens, { continueLast: false }), { kind: 'gate' }, '…only on a page load (not after signing out or leaving)');
-  t.match(entryFor('dave', tokens, { continueLast: false }), { kind: 'chat', id: 'dave', token: { token: 'tok' } }, 'the id with its token');
+  t.match(
+    entryFor('dave', tokens, { continueLast: false }),
+    { kind: 'chat', id: 'dave', token: { token: 'tok' } },
+    'the id with its token',
+  );
   time.now = 2_000;
   t.match(
     entryFor('dave', tokens, { continueLast: false }),
     { kind: 'gate', mode: 'sign-in', name: 'dave', notice: 'Your session expired. Sign in again to continue.' },
     'an expired token: the sign-in screen for that name, saying so',
   );
-  t.same(entryFor('dave', tokens, { continueLast: false }), { kind: 'chat', id: 'dave', token: null }, 'then (the token forgotten) a guest attempt');
+  t.same(
+    entryFor('dave', tokens, { continueLast: false }),
+    { kind: 'chat', id: 'dave', token: null },
+    'then (the token forgotten) a guest attempt',
+  );
   t.end();
 });
 
@@ -932,12 +1202,20 @@ t.test('after a 4401: signed out, expired, a name that needs its password, or a 
   t.equal(tokens.get('dave'), null, 'the refused token is dropped');
 
   tokens.save(used);
-  t.match(entryAfterAuthEnded('dave', used, { error: null, reason: 'session expired' }, tokens, time.now), { notice: /session expired/ }, 'the server said it expired');
+  t.match(
+    entryAfterAuthEnded('dave', used, { error: null, reason: 'session expired' }, tokens, time.now),
+    { notice: /session expired/ },
+    'the server said it expired',
+  );
   tokens.save(used);
   t.match(entryAfterAuthEnded('dave', used, failed, tokens, 10_000), { notice: /session expired/ }, 'refused at its expiry: expired');
 
   tokens.save({ ...used, token: 'new' });
-  t.match(entryAfterAuthEnded('dave', used, failed, tokens, time.now), { kind: 'chat', id: 'dave', token: { token: 'new' } }, 'another tab signed in again: use its token');
+  t.match(
+    entryAfterAuthEnded('dave', used, failed, tokens, time.now),
+    { kind: 'chat', id: 'dave', token: { token: 'new' } },
+    'another tab signed in again: use its token',
+  );
   t.end();
 });
 
@@ -948,12 +1226,17 @@ t.test('auth API: requests, answers and failures, never throwing', async (t) => 
   const user = { username: 'dave', profile: { firstNames: null, lastNames: null, age: 34, gender: null }, createdAt: 1 };
   const calls: { url: string; init: RequestInit }[] = [];
   let answer: () => Response = () => new Response(null, { status: 204 });
-  const api = new AuthApi(async () => 'http://chat.test/auth', async (url, init) => {
-    calls.push({ url: String(url), init: init! });
-    return answer();
-  });
-  const json = (status: number, body: unknown, headers: Record<string, string> = {}) => () =>
-    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+  const api = new AuthApi(
+    async () => 'http://chat.test/auth',
+    async (url, init) => {
+      calls.push({ url: String(url), init: init! });
+      return answer();
+    },
+  );
+  const json =
+    (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    () =>
+      new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
   answer = json(200, { token: 'v1.s.1.sig', expiresAt: 99, user });
   t.same(await api.login('dave', 'pw'), { ok: true, value: { token: 'v1.s.1.sig', expiresAt: 99, user } });
@@ -972,11 +1255,22 @@ t.test('auth API: requests, answers and failures, never throwing', async (t) => 
   t.equal((calls[3]!.init.headers as Record<string, string>).authorization, 'Bearer tok', 'the token as a bearer header');
 
   answer = json(401, { code: 'AUTH_FAILED', message: 'wrong username, password or token' });
-  t.same(await api.login('dave', 'nope'), { ok: false, failure: { code: 'AUTH_FAILED', message: 'wrong username, password or token', retryAfterSeconds: null } });
+  t.same(await api.login('dave', 'nope'), {
+    ok: false,
+    failure: { code: 'AUTH_FAILED', message: 'wrong username, password or token', retryAfterSeconds: null },
+  });
   answer = json(429, { code: 'TOO_MANY_ATTEMPTS', message: 'too many attempts' }, { 'retry-after': '840' });
-  t.match(await api.login('dave', 'nope'), { ok: false, failure: { code: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: 840 } }, 'Retry-After is read');
+  t.match(
+    await api.login('dave', 'nope'),
+    { ok: false, failure: { code: 'TOO_MANY_ATTEMPTS', retryAfterSeconds: 840 } },
+    'Retry-After is read',
+  );
   answer = json(200, { token: 'has spaces', expiresAt: 99, user });
-  t.match(await api.login('dave', 'pw'), { ok: false, failure: { code: 'BAD_RESPONSE' } }, 'a token that could not travel as a subprotocol is refused');
+  t.match(
+    await api.login('dave', 'pw'),
+    { ok: false, failure: { code: 'BAD_RESPONSE' } },
+    'a token that could not travel as a subprotocol is refused',
+  );
   answer = json(200, { user: { ...user, profile: null } });
   t.match(await api.me('tok'), { ok: false, failure: { code: 'BAD_RESPONSE' } }, 'an answer of the wrong shape');
   answer = json(502, { oops: true });
@@ -988,16 +1282,38 @@ t.test('auth API: requests, answers and failures, never throwing', async (t) => 
 });
 
 t.test('auth failures in plain words', (t) => {
-  const f = (code: string, message = '', retryAfterSeconds: number | null = null) => ({ code: code as 'AUTH_FAILED', message, retryAfterSeconds });
+  const f = (code: string, message = '', retryAfterSeconds: number | null = null) => ({
+    code: code as 'AUTH_FAILED',
+    message,
+    retryAfterSeconds,
+  });
   t.equal(explainAuthFailure(f('AUTH_FAILED'), 'sign-in', 'dave'), 'Wrong username or password.', 'never says which');
-  t.equal(explainAuthFailure(f('USERNAME_TAKEN'), 'sign-up', 'dave'), 'The name “dave” is taken. If it is yours, sign in instead; otherwise pick another name.');
-  t.equal(explainAuthFailure(f('WEAK_PASSWORD', 'password must not be the username'), 'sign-up', 'dave'), 'Password must not be the username.');
+  t.equal(
+    explainAuthFailure(f('USERNAME_TAKEN'), 'sign-up', 'dave'),
+    'The name “dave” is taken. If it is yours, sign in instead; otherwise pick another name.',
+  );
+  t.equal(
+    explainAuthFailure(f('WEAK_PASSWORD', 'password must not be the username'), 'sign-up', 'dave'),
+    'Password must not be the username.',
+  );
   t.equal(explainAuthFailure(f('TOO_MANY_ATTEMPTS', 'x', 840), 'sign-in', 'dave'), 'Too many attempts. Try again in 14 minutes.');
   t.equal(explainAuthFailure(f('TOO_MANY_ATTEMPTS', 'x'), 'sign-in', 'dave'), 'Too many attempts. Wait a while, then try again.');
   t.equal(explainAuthFailure(f('WRONG_PASSWORD'), 'change-password', 'dave'), 'Your current password is not right.');
-  t.match(explainAuthFailure(f('INVALID_CLIENT_ID', 'invalid username: must be 1-64 letters'), 'sign-up', 'a b'), /^“a b” has a space\. A username can use/, 'in our words, about the name');
+  t.match(
+    explainAuthFailure(f('INVALID_CLIENT_ID', 'invalid username: must be 1-64 letters'), 'sign-up', 'a b'),
+    /^“a b” has a space\. A username can use/,
+    'in our words, about the name',
+  );
   t.match(explainAuthFailure(f('NETWORK', 'Failed to fetch'), 'sign-in', 'dave'), /Cannot reach the chat server/);
-  t.same([1, 30, 60, 61, 900, 3600, 7201].map(formatWait), ['a second', '30 seconds', 'a minute', '2 minutes', '15 minutes', 'an hour', '3 hours']);
+  t.same([1, 30, 60, 61, 900, 3600, 7201].map(formatWait), [
+    'a second',
+    '30 seconds',
+    'a minute',
+    '2 minutes',
+    '15 minutes',
+    'an hour',
+    '3 hours',
+  ]);
   t.end();
 });
 
@@ -1005,11 +1321,18 @@ t.test('sign-in flow: checks before asking, answers in plain words, hands over t
   const signedIn: SignedIn[] = [];
   const requests: string[] = [];
   let answer: Response = new Response(null, { status: 500 });
-  const api = new AuthApi(async () => 'http://chat.test/auth', async (url) => {
-    requests.push(String(url));
-    return answer;
+  const api = new AuthApi(
+    async () => 'http://chat.test/auth',
+    async (url) => {
+      requests.push(String(url));
+      return answer;
+    },
+  );
+  const flow = new SignInFlow(api, {
+    signedIn: (s) => signedIn.push(s),
+    guest: (name) => (name === 'ok' ? null : 'bad'),
+    continueAs: () => {},
   });
-  const flow = new SignInFlow(api, { signedIn: (s) => signedIn.push(s), guest: (name) => (name === 'ok' ? null : 'bad'), continueAs: () => {} });
   flow.show({ mode: 'sign-in', name: 'dave', notice: 'You were signed out. Sign in again to continue.', problem: null }, null);
   t.equal(flow.mode, 'sign-in');
   t.equal(flow.notice, 'You were signed out. Sign in again to continue.');

@@ -101,9 +101,14 @@ t.test('session: after a reconnect, 60 kept messages, the resume, a ping and rec
   const time = new FakeTime();
   const store = new MemoryStore();
   for (let n = 1; n <= 60; n++) await store.putOutbox(entry(n));
-  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', async () => store, {
-    time: { timers: time, clock: time.clock },
-  });
+  const session = new ChatSession(
+    'alice',
+    async () => 'ws://chat.test/ws/alice?resume=1',
+    async () => store,
+    {
+      time: { timers: time, clock: time.clock },
+    },
+  );
   session.start();
   t.teardown(() => session.stop());
   const socket = await FakeSocket.next();
@@ -113,16 +118,41 @@ t.test('session: after a reconnect, 60 kept messages, the resume, a ping and rec
   socket.play(welcome(rate));
   // Messages from bob arrive meanwhile: each is answered with a receipt.
   for (let seq = 1; seq <= 30; seq++) {
-    socket.play({ type: 'message', id: `b${seq}`, from: 'bob', to: null, room: null, conversation: LOBBY, seq, text: `hi ${seq}`, sentAt: 1, serverAt: 1 });
+    socket.play({
+      type: 'message',
+      id: `b${seq}`,
+      from: 'bob',
+      to: null,
+      room: null,
+      conversation: LOBBY,
+      seq,
+      text: `hi ${seq}`,
+      sentAt: 1,
+      serverAt: 1,
+    });
     time.advance(10);
   }
   time.advance(10_000);
   const sends = sent.filter((s) => s.frame.type === 'send');
   t.equal(sends.length, 60, 'all 60 went out');
-  t.same(sends.map((s) => (s.frame as { id: string }).id), Array.from({ length: 60 }, (_, i) => `o${i + 1}`), 'in the order written');
+  t.same(
+    sends.map((s) => (s.frame as { id: string }).id),
+    Array.from({ length: 60 }, (_, i) => `o${i + 1}`),
+    'in the order written',
+  );
   t.equal(sent[0]?.frame.type, 'resume', 'the resume first');
-  t.ok(sent.some((s) => s.frame.type === 'receipt'), 'the receipts too');
-  t.equal(refusedByServer(sent.map((s) => s.at), rate), 0, 'the server’s bucket never runs dry');
+  t.ok(
+    sent.some((s) => s.frame.type === 'receipt'),
+    'the receipts too',
+  );
+  t.equal(
+    refusedByServer(
+      sent.map((s) => s.at),
+      rate,
+    ),
+    0,
+    'the server’s bucket never runs dry',
+  );
   const lastAt = sent.at(-1)!.at;
   t.ok(lastAt >= (sent.length - 20) * 50, `paced, not all at once (the last frame left at ${lastAt} ms)`);
 });
@@ -130,13 +160,26 @@ t.test('session: after a reconnect, 60 kept messages, the resume, a ping and rec
 t.test('session: receipts still waiting for the rate when the connection drops go after the next welcome', async (t) => {
   FakeSocket.install();
   const time = new FakeTime();
-  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', undefined, { time: { timers: time, clock: time.clock } });
+  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', undefined, {
+    time: { timers: time, clock: time.clock },
+  });
   session.start();
   t.teardown(() => session.stop());
   const socket = await FakeSocket.next();
   socket.accept();
   socket.play(welcome({ perSecond: 1, burst: 2 }));
-  socket.play({ type: 'message', id: 'b1', from: 'bob', to: null, room: null, conversation: LOBBY, seq: 1, text: 'hi', sentAt: 1, serverAt: 1 });
+  socket.play({
+    type: 'message',
+    id: 'b1',
+    from: 'bob',
+    to: null,
+    room: null,
+    conversation: LOBBY,
+    seq: 1,
+    text: 'hi',
+    sentAt: 1,
+    serverAt: 1,
+  });
   time.advance(100);
   t.equal(socket.sent.filter((f) => f.type === 'receipt').length, 0, 'the receipt waits behind the resume and the ping');
   socket.drop();
@@ -145,13 +188,19 @@ t.test('session: receipts still waiting for the rate when the connection drops g
   again.accept();
   again.play(welcome());
   time.advance(200);
-  t.match(again.sent.filter((f) => f.type === 'receipt'), [{ status: 'delivered', from: 'bob', ids: ['b1'] }], 'sent on the new connection');
+  t.match(
+    again.sent.filter((f) => f.type === 'receipt'),
+    [{ status: 'delivered', from: 'bob', ids: ['b1'] }],
+    'sent on the new connection',
+  );
 });
 
 t.test('notices: one per kind, never a stack; "too many frames" goes by itself and the outbox goes again', async (t) => {
   FakeSocket.install();
   const time = new FakeTime();
-  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', undefined, { time: { timers: time, clock: time.clock } });
+  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', undefined, {
+    time: { timers: time, clock: time.clock },
+  });
   session.start();
   t.teardown(() => session.stop());
   const socket = await FakeSocket.next();
@@ -161,14 +210,26 @@ t.test('notices: one per kind, never a stack; "too many frames" goes by itself a
   const id = (socket.sent.find((f) => f.type === 'send') as { id: string }).id;
   for (let i = 0; i < 35; i++) socket.play({ type: 'error', code: 'RATE_LIMITED', message: 'too many frames: slow down', retryable: true });
   t.equal(session.notices.length, 1, '35 refusals: one notice');
-  for (let i = 0; i < 3; i++) socket.play({ type: 'error', code: 'BAD_FRAME', message: 'frame does not match the protocol', retryable: false });
+  for (let i = 0; i < 3; i++)
+    socket.play({ type: 'error', code: 'BAD_FRAME', message: 'frame does not match the protocol', retryable: false });
   t.equal(session.notices.length, 2, 'another kind of problem: a second notice, once');
   time.advance(2_999);
   t.equal(session.notices.length, 2, 'the rate notice stays while the problem may last');
   const before = socket.sent.filter((f) => f.type === 'send').length;
   time.advance(1);
-  t.same(session.notices.map((n) => n.kind), ['BAD_FRAME'], 'it goes once the server has been quiet');
-  t.same(socket.sent.filter((f) => f.type === 'send').slice(before).map((f) => (f as { id: string }).id), [id], 'and the unacknowledged message goes again, same id');
+  t.same(
+    session.notices.map((n) => n.kind),
+    ['BAD_FRAME'],
+    'it goes once the server has been quiet',
+  );
+  t.same(
+    socket.sent
+      .filter((f) => f.type === 'send')
+      .slice(before)
+      .map((f) => (f as { id: string }).id),
+    [id],
+    'and the unacknowledged message goes again, same id',
+  );
   session.dismiss(session.notices[0]!.id);
   t.same(session.notices, [], 'dismissed');
 });
@@ -177,7 +238,10 @@ t.test('a name in use: the conflict, "use this tab instead" with ?takeover=1, an
   FakeSocket.install();
   t.equal(socketUrl('ws://h', 'alice', { resume: true, takeover: true }), 'ws://h/ws/alice?resume=1&takeover=1');
   const asked: boolean[] = [];
-  const session = new ChatSession('alice', async ({ takeover }) => (asked.push(takeover), `ws://chat.test/ws/alice?resume=1${takeover ? '&takeover=1' : ''}`));
+  const session = new ChatSession('alice', async ({ takeover }) => {
+    asked.push(takeover);
+    return `ws://chat.test/ws/alice?resume=1${takeover ? '&takeover=1' : ''}`;
+  });
   session.start();
   t.teardown(() => session.stop());
   const socket = await FakeSocket.next();
@@ -217,7 +281,12 @@ t.test('a ping that waited for the rate carries the time it left, so the round t
   t.teardown(() => void (Date.now = realNow));
   const store = new MemoryStore();
   for (let n = 1; n <= 10; n++) await store.putOutbox(entry(n));
-  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', async () => store, { time: { timers: time, clock: time.clock } });
+  const session = new ChatSession(
+    'alice',
+    async () => 'ws://chat.test/ws/alice?resume=1',
+    async () => store,
+    { time: { timers: time, clock: time.clock } },
+  );
   session.start();
   t.teardown(() => session.stop());
   const socket = await FakeSocket.next();

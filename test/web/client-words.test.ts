@@ -25,8 +25,12 @@ t.test('names in plain words: what is wrong, then what is allowed; never "client
   t.equal(nameProblem('x'.repeat(65)), `That name is 65 characters long. ${NAME_RULE}`);
   t.equal(nameProblem(''), 'Type a name first.');
   t.equal(nameProblem('', 'username'), 'Choose a username.');
-  t.match(nameProblem('no spaces', 'username'), /^“no spaces” has a space\. A username can use the letters A–Z \(upper or lower case\), digits and _ \. - @, up to 64 characters, with no spaces\.$/);
-  for (const name of ['Ana María', 'Дмитрий', 'a,b', 'x'.repeat(65), 'João Silva']) t.notMatch(nameProblem(name), /client id/i, `${name}: no "client id"`);
+  t.match(
+    nameProblem('no spaces', 'username'),
+    /^“no spaces” has a space\. A username can use the letters A–Z \(upper or lower case\), digits and _ \. - @, up to 64 characters, with no spaces\.$/,
+  );
+  for (const name of ['Ana María', 'Дмитрий', 'a,b', 'x'.repeat(65), 'João Silva'])
+    t.notMatch(nameProblem(name), /client id/i, `${name}: no "client id"`);
   t.match(
     explainClose({ code: CloseCode.INVALID_CLIENT_ID, reason: 'invalid client id', error: null, clientId: 'João Silva', opened: true }),
     /^“João Silva” has a space and “ã”, a letter outside A–Z\./,
@@ -36,19 +40,35 @@ t.test('names in plain words: what is wrong, then what is allowed; never "client
 });
 
 t.test('links: http and https only, the text kept exactly, trailing punctuation left out', (t) => {
-  const joined = (text: string) => linkify(text).map((p) => p.text).join('');
-  const links = (text: string) => linkify(text).filter((p) => p.kind === 'link').map((p) => (p.kind === 'link' ? p.href : ''));
+  const joined = (text: string) =>
+    linkify(text)
+      .map((p) => p.text)
+      .join('');
+  const links = (text: string) =>
+    linkify(text)
+      .filter((p) => p.kind === 'link')
+      .map((p) => (p.kind === 'link' ? p.href : ''));
   t.same(linkify('no links here'), [{ kind: 'text', text: 'no links here' }]);
   t.same(linkify('see https://example.com/a?b=1#c.'), [
     { kind: 'text', text: 'see ' },
     { kind: 'link', text: 'https://example.com/a?b=1#c', href: 'https://example.com/a?b=1#c' },
     { kind: 'text', text: '.' },
   ]);
-  t.same(links('(look at http://x.test/page) and https://en.wikipedia.org/wiki/Foo_(bar)!'), [
-    'http://x.test/page',
-    'https://en.wikipedia.org/wiki/Foo_(bar)',
-  ], 'a closing bracket belongs to the link only when the link opened one');
-  for (const text of ['javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,<b>x</b>', 'vbscript:x', 'file:///etc/passwd', 'ftp://x.test', 'http://', 'https:// spaced']) {
+  t.same(
+    links('(look at http://x.test/page) and https://en.wikipedia.org/wiki/Foo_(bar)!'),
+    ['http://x.test/page', 'https://en.wikipedia.org/wiki/Foo_(bar)'],
+    'a closing bracket belongs to the link only when the link opened one',
+  );
+  for (const text of [
+    'javascript:alert(1)',
+    'JaVaScRiPt:alert(1)',
+    'data:text/html,<b>x</b>',
+    'vbscript:x',
+    'file:///etc/passwd',
+    'ftp://x.test',
+    'http://',
+    'https:// spaced',
+  ]) {
     t.same(links(text), [], `${text}: stays text`);
   }
   t.same(links('xhttps://glued.test'), [], 'only where a word starts');
@@ -103,8 +123,15 @@ t.test('while not connected: connecting at first, then "not connected since" whe
   const lost = new Date(2026, 0, 5, 14, 3, 27).getTime();
   t.equal(notConnected({ kind: 'online' }, null), null, 'online: nothing to say');
   t.same(notConnected({ kind: 'connecting', reason: null }, lost, lost + 100), { firstAttempt: true, text: 'Connecting…' });
-  t.same(notConnected({ kind: 'reconnecting', retryAt: 0, reason: 'x' }, lost, lost + 60_000), { firstAttempt: false, text: `Not connected since ${formatClock(lost)}` });
-  t.match(notConnected({ kind: 'offline', reason: 'x', code: 1000 }, lost, lost + 3 * 86_400_000)?.text, /^Not connected since .*2026/, 'another day: with the date');
+  t.same(notConnected({ kind: 'reconnecting', retryAt: 0, reason: 'x' }, lost, lost + 60_000), {
+    firstAttempt: false,
+    text: `Not connected since ${formatClock(lost)}`,
+  });
+  t.match(
+    notConnected({ kind: 'offline', reason: 'x', code: 1000 }, lost, lost + 3 * 86_400_000)?.text,
+    /^Not connected since .*2026/,
+    'another day: with the date',
+  );
   t.end();
 });
 

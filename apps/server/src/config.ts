@@ -21,7 +21,12 @@ export const ServerConfigSchema = z
     PORT: port.default(8080),
     WORKERS: z.coerce.number().int().min(0).max(256).default(availableParallelism()),
     MAX_CLIENTS: positiveInt.default(10_000),
-    MAX_FRAME_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+    MAX_FRAME_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Several server nodes as one chat: the shared state and live traffic in Redis (needs DATABASE_URL). */
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// or rediss:// URL' }).optional(),
@@ -39,7 +44,11 @@ export const ServerConfigSchema = z
     /** How often the server pings each connection; one without a pong by the next ping is dropped. */
     HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
     /** Bytes queued for a client that does not read before it is disconnected (4500: reconnect and resume). */
-    MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).default(1024 * 1024),
+    MAX_BUFFERED_BYTES: z.coerce
+      .number()
+      .int()
+      .min(16 * 1024)
+      .default(1024 * 1024),
     /** Frames per second each connection may send on average, and the burst above it. */
     MESSAGE_RATE: z.coerce.number().positive().default(20),
     MESSAGE_BURST: z.coerce.number().int().positive().default(40),
@@ -79,20 +88,35 @@ export const ServerConfigSchema = z
     ALLOWED_ORIGINS: z
       .string()
       .default('')
-      .transform((list) => list.split(',').map((o) => o.trim()).filter((o) => o !== '')),
+      .transform((list) =>
+        list
+          .split(',')
+          .map((o) => o.trim())
+          .filter((o) => o !== ''),
+      ),
     /** open: guests may take any name no account owns; required: every connection needs a token. */
     AUTH_MODE: z.enum(['open', 'required']).default('open'),
     /** Signs session tokens; at least 32 characters; production refuses the development default. */
     AUTH_SECRET: z.string().default(DEVELOPMENT_AUTH_SECRET),
     /** How long a session token is valid after sign-in. */
-    TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(366 * 24 * 3600).default(7 * 24 * 3600),
+    TOKEN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(366 * 24 * 3600)
+      .default(7 * 24 * 3600),
     /** Failed sign-ins per account per AUTH_RATE_WINDOW_SECONDS before 429 (per worker; with REDIS_URL, over every node). */
     AUTH_FAILURES_PER_ACCOUNT: positiveInt.default(10),
     /** Failed sign-ins per address per window, over all accounts (per worker; with REDIS_URL, over every node). */
     AUTH_FAILURES_PER_IP: positiveInt.default(100),
     /** Registrations per address per window (per worker; with REDIS_URL, over every node). */
     AUTH_REGISTRATIONS_PER_IP: positiveInt.default(20),
-    AUTH_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(15 * 60),
+    AUTH_RATE_WINDOW_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600)
+      .default(15 * 60),
   })
   .refine((c) => c.REDIS_URL === undefined || c.DATABASE_URL !== undefined, {
     path: ['REDIS_URL'],

@@ -7,6 +7,10 @@ import type { ServerConfig } from './config.js';
  * lines. JSON lines, or readable ones in development on a terminal
  * (`terminal`: whether stdout is one).
  */
-export function createLogger(config: Pick<ServerConfig, 'LOG_LEVEL' | 'ENVIRONMENT'>, bindings: Record<string, unknown>, terminal = false): Logger {
+export function createLogger(
+  config: Pick<ServerConfig, 'LOG_LEVEL' | 'ENVIRONMENT'>,
+  bindings: Record<string, unknown>,
+  terminal = false,
+): Logger {
   return pino({ ...logOptions('server', config, terminal), base: { pid: process.pid, ...bindings } });
 }

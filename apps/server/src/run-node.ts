@@ -91,10 +91,19 @@ export async function runNode(
     clock: deps.clock,
     onBackgroundError: (err) => log.warn({ err }, 'accounts: background task failed'),
     ...(sharedCounters
-      ? { attemptCounter: (name: string, max: number, windowMs: number) => new RedisAttemptCounter(sharedCounters, { name, max, windowMs }) }
+      ? {
+          attemptCounter: (name: string, max: number, windowMs: number) => new RedisAttemptCounter(sharedCounters, { name, max, windowMs }),
+        }
       : {}),
   });
-  const app = await build(config, { hub, node, log, stats: () => backend.stats(), accounts, ...(sharedCounters ? { sharedCounters } : {}) });
+  const app = await build(config, {
+    hub,
+    node,
+    log,
+    stats: () => backend.stats(),
+    accounts,
+    ...(sharedCounters ? { sharedCounters } : {}),
+  });
   app.addHook('onClose', async () => sharedCounters?.disconnect());
   let port: number;
   try {

@@ -1,6 +1,14 @@
 import type { MessageLog } from './hub/message-log.js';
 import { MergingBatch } from './storage/merging-batch.js';
-import type { AppendResult, ConversationId, NewMessage, Storage, StoredMessage, StoredReceiptCounts, TextCursor } from './storage/storage.js';
+import type {
+  AppendResult,
+  ConversationId,
+  NewMessage,
+  Storage,
+  StoredMessage,
+  StoredReceiptCounts,
+  TextCursor,
+} from './storage/storage.js';
 
 /**
  * Where appends and "seen" marks go: a GroupCommitWriter on this process's
@@ -133,5 +141,10 @@ export class StoredMessageLog implements MessageLog {
 }
 
 function largerCounts(a: StoredReceiptCounts, b: StoredReceiptCounts): StoredReceiptCounts {
-  return { id: a.id, recipients: Math.max(a.recipients, b.recipients), delivered: Math.max(a.delivered, b.delivered), read: Math.max(a.read, b.read) };
+  return {
+    id: a.id,
+    recipients: Math.max(a.recipients, b.recipients),
+    delivered: Math.max(a.delivered, b.delivered),
+    read: Math.max(a.read, b.read),
+  };
 }

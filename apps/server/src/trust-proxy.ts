@@ -19,16 +19,22 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
   const text = (value ?? '').trim();
   if (text === '' || text === 'false') return false;
   if (text === 'true') {
-    throw new Error('true would let any client choose its own address; list the proxies (e.g. 10.0.0.5 or 10.0.0.0/8) or give their number');
+    throw new Error(
+      'true would let any client choose its own address; list the proxies (e.g. 10.0.0.5 or 10.0.0.0/8) or give their number',
+    );
   }
   if (/^\d+$/.test(text)) {
     const hops = Number(text);
     if (hops < 1 || hops > 16) throw new Error('a number of proxies must be between 1 and 16');
     return hops;
   }
-  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   for (const entry of entries) {
-    if (!isAddressOrRange(entry)) throw new Error(`"${entry}" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal`);
+    if (!isAddressOrRange(entry))
+      throw new Error(`"${entry}" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal`);
   }
   return entries;
 }

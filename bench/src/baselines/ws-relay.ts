@@ -14,7 +14,7 @@
  * and exits when its stdin closes, so it never outlives the bench.
  */
 import { createServer } from 'node:http';
-import { WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 interface Inbound {
   to?: string | null;

@@ -281,7 +281,13 @@ function mustGet(id: string): BenchClient {
 function mark(): MarkResult {
   let errors = 0;
   for (const client of clients.values()) errors += client.errors;
-  const out: MarkResult = { sent: counters.sent, received: counters.received, errors: errors - counters.errors, firstError, latency: latency.toSparse() };
+  const out: MarkResult = {
+    sent: counters.sent,
+    received: counters.received,
+    errors: errors - counters.errors,
+    firstError,
+    latency: latency.toSparse(),
+  };
   firstError = null;
   counters.sent = 0;
   counters.received = 0;

@@ -26,7 +26,12 @@ export function renderReport(results: BenchResults, chartPath: string | null): s
       `${o.warmup} s warm-up and ${o.duration} s measured per phase; ${o.generators} load-generator processes; ` +
       `Chorus clients ${o.receipts === false ? 'send no delivery receipts (--no-receipts)' : 'answer every message with a delivery receipt, as the browser does'}.`,
     '',
-    ...targetSets(results).flatMap((set) => [`### Targets of issue ${set.issue} (${set.system})`, '', targetsTable(results, set.issue), '']),
+    ...targetSets(results).flatMap((set) => [
+      `### Targets of issue ${set.issue} (${set.system})`,
+      '',
+      targetsTable(results, set.issue),
+      '',
+    ]),
     '### Figures',
     '',
     'Medians over the runs, min–max in parentheses. Ratio columns (`x ws`, `x sio`, `x sio-r`) are the median of the',
@@ -48,9 +53,16 @@ export function renderReport(results: BenchResults, chartPath: string | null): s
     );
   }
   if (chartPath) lines.push(`![ratios to plain ws](${chartPath})`, '');
-  const logs = Object.entries(results.serverLogs).flatMap(([system, notes]) => (notes ?? []).map((l) => `- ${system}: ${l.level} "${l.msg}" × ${l.count}`));
+  const logs = Object.entries(results.serverLogs).flatMap(([system, notes]) =>
+    (notes ?? []).map((l) => `- ${system}: ${l.level} "${l.msg}" × ${l.count}`),
+  );
   const kills = Object.entries(results.uncleanStops).map(([system, count]) => `- ${system}: ${count} stop(s) needed SIGKILL after SIGTERM`);
-  lines.push('### What the servers logged (warn and above)', '', ...(logs.length + kills.length > 0 ? [...logs, ...kills] : ['Nothing.']), '');
+  lines.push(
+    '### What the servers logged (warn and above)',
+    '',
+    ...(logs.length + kills.length > 0 ? [...logs, ...kills] : ['Nothing.']),
+    '',
+  );
   return lines.join('\n');
 }
 

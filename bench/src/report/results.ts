@@ -33,7 +33,15 @@ const direct = (scenario: ScenarioName): FigureSpec[] => [
   { scenario, key: 'achievedRate', label: 'rate achieved in the 5k phase', unit: 'msg/s', better: 'higher', digits: 0, main: false },
   { scenario, key: 'serverCpuCores', label: 'server CPU at max rate', unit: 'cores', better: 'lower', digits: 2, main: false },
   ...redis(scenario),
-  { scenario, key: 'redisCommandsPerMessageAtMax', label: 'Redis commands per message at the highest rate', unit: '', better: 'lower', digits: 2, main: false },
+  {
+    scenario,
+    key: 'redisCommandsPerMessageAtMax',
+    label: 'Redis commands per message at the highest rate',
+    unit: '',
+    better: 'lower',
+    digits: 2,
+    main: false,
+  },
 ];
 const fanout = (scenario: ScenarioName): FigureSpec[] => [
   { scenario, key: 'deliveriesPerSecond', label: 'deliveries/s', unit: '/s', better: 'higher', digits: 0, main: true },
@@ -44,7 +52,15 @@ const fanout = (scenario: ScenarioName): FigureSpec[] => [
 ];
 
 export const FIGURES: readonly FigureSpec[] = [
-  { scenario: 'connect', key: 'memoryKiBPerConnection', label: 'memory per connection', unit: 'KiB', better: 'lower', digits: 1, main: true },
+  {
+    scenario: 'connect',
+    key: 'memoryKiBPerConnection',
+    label: 'memory per connection',
+    unit: 'KiB',
+    better: 'lower',
+    digits: 1,
+    main: true,
+  },
   { scenario: 'connect', key: 'connectSeconds', label: 'time to connect all', unit: 's', better: 'lower', digits: 2, main: true },
   { scenario: 'connect', key: 'cpuMicrosPerConnect', label: 'server CPU per connect', unit: 'us', better: 'lower', digits: 0, main: true },
   { scenario: 'connect', key: 'connectsPerSecond', label: 'connects/s', unit: '/s', better: 'higher', digits: 0, main: false },
@@ -140,7 +156,11 @@ export function pairedRatios(runs: readonly RunRecord[], a: Cell, b: Cell, key: 
   return out;
 }
 
-export function summarizeRuns(runs: readonly RunRecord[], scenarios: readonly ScenarioName[], systems: readonly SystemName[]): BenchResults['summary'] {
+export function summarizeRuns(
+  runs: readonly RunRecord[],
+  scenarios: readonly ScenarioName[],
+  systems: readonly SystemName[],
+): BenchResults['summary'] {
   const summary: BenchResults['summary'] = {};
   for (const scenario of scenarios) {
     const perSystem: Partial<Record<SystemName, CellSummary>> = {};

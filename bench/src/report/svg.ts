@@ -73,7 +73,9 @@ export function renderSvg(results: BenchResults): string {
       const left = Math.min(x0, x1);
       const w = Math.max(1, Math.abs(x1 - x0));
       const tip = esc(`${s}: ${r.median.toFixed(3)}x ws-relay (min ${r.min.toFixed(3)}, max ${r.max.toFixed(3)})`);
-      body.push(`<rect x="${left.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${COLORS[s]}"><title>${tip}</title></rect>`);
+      body.push(
+        `<rect x="${left.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${COLORS[s]}"><title>${tip}</title></rect>`,
+      );
       if (r.n > 1 && r.min !== r.max) {
         const ym = y + bar / 2;
         body.push(`<line x1="${x(r.min).toFixed(1)}" y1="${ym}" x2="${x(r.max).toFixed(1)}" y2="${ym}" class="range"/>`);
@@ -93,7 +95,9 @@ export function renderSvg(results: BenchResults): string {
     }
     for (const s of missing) {
       const timedOut = (results.summary[f.scenario]![s]!.figures.timedOut?.max ?? 0) > 0;
-      const why = timedOut ? `did not connect all ${results.options.connections.toLocaleString('en-US')} within ${results.options.connectTimeout} s` : 'no figure';
+      const why = timedOut
+        ? `did not connect all ${results.options.connections.toLocaleString('en-US')} within ${results.options.connectTimeout} s`
+        : 'no figure';
       body.push(`<text x="${x(1) + 4}" y="${y + bar - 2}" class="val">${esc(`${s}: ${why}`)}</text>`);
       y += bar + gap;
     }

@@ -56,7 +56,13 @@ export function scenarioTables(results: BenchResults): string {
       if (!cell) continue;
       if (cell.skipped !== undefined || Object.keys(cell.figures).length === 0) {
         const why = cell.skipped ?? cell.errors[0] ?? 'no result';
-        out.push(row([system, `${cell.skipped !== undefined ? 'not available' : 'failed'}: ${why.replaceAll('|', '/').split('\n')[0]}`, ...header.slice(2).map(() => '')]));
+        out.push(
+          row([
+            system,
+            `${cell.skipped !== undefined ? 'not available' : 'failed'}: ${why.replaceAll('|', '/').split('\n')[0]}`,
+            ...header.slice(2).map(() => ''),
+          ]),
+        );
         continue;
       }
       const line: string[] = [system];
@@ -64,7 +70,9 @@ export function scenarioTables(results: BenchResults): string {
       for (const f of figures) {
         if (f.key === 'connectSeconds' && connected && (cell.figures.timedOut?.max ?? 0) > 0) {
           // At least one run ran out of time: say how far it got instead of a time.
-          line.push(`> ${results.options.connectTimeout} s (${formatNumber(connected.min, 0)} of ${formatNumber(results.options.connections, 0)} in time)`);
+          line.push(
+            `> ${results.options.connectTimeout} s (${formatNumber(connected.min, 0)} of ${formatNumber(results.options.connections, 0)} in time)`,
+          );
           for (const b of baselines) line.push(system === b ? '1' : '');
           continue;
         }
@@ -83,7 +91,8 @@ export function scenarioTables(results: BenchResults): string {
       const others = cells[s]?.figures.foreignCpuCores;
       return others && others.n > 0 ? [`${s} ${formatSummary(others, 2)}`] : [];
     });
-    if (noise.length > 0) notes.push(`CPU used during the measured windows by other processes, or taken by the host (steal), in cores: ${noise.join('; ')}`);
+    if (noise.length > 0)
+      notes.push(`CPU used during the measured windows by other processes, or taken by the host (steal), in cores: ${noise.join('; ')}`);
     if (notes.length + errors.length > 0) out.push('', ...[...notes, ...errors].map((n) => `- ${n}`));
     out.push('');
   }
@@ -146,7 +155,14 @@ const REDIS_WINDOWS: readonly { readonly scenario: ScenarioName; readonly suffix
  */
 export function redisTable(results: BenchResults): string {
   const out = [
-    row(['window', 'system', 'Redis commands per message', 'by command (median per message)', 'redis-server CPU (cores)', 'PostgreSQL backends CPU (cores)']),
+    row([
+      'window',
+      'system',
+      'Redis commands per message',
+      'by command (median per message)',
+      'redis-server CPU (cores)',
+      'PostgreSQL backends CPU (cores)',
+    ]),
     row(['---', '---', '---:', '---', '---:', '---:']),
   ];
   const systems = results.systems.map((s) => s.name);

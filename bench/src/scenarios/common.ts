@@ -91,7 +91,9 @@ export class Session {
     const clients = await this.clients(ctx);
     const ids = counts.map((count) => Array.from({ length: count }, () => Session.idOf(this.#next++)));
     const added = await this.#connect(ctx, ids);
-    added.forEach((list, g) => clients[g]!.push(...list));
+    added.forEach((list, g) => {
+      clients[g]!.push(...list);
+    });
   }
 
   async #connect(ctx: ScenarioContext, ids: string[][]): Promise<ConnectedClient[][]> {
@@ -162,7 +164,16 @@ export async function connectSome(
   const results = await Promise.all(
     ctx.pool.generators.map((g, i) =>
       g.request(
-        { type: 'connect', target: target(ctx, kind), ids: perGenerator[i] ?? [], localAddresses: addresses, concurrency: 100, timeoutMs, attempts, budgetMs },
+        {
+          type: 'connect',
+          target: target(ctx, kind),
+          ids: perGenerator[i] ?? [],
+          localAddresses: addresses,
+          concurrency: 100,
+          timeoutMs,
+          attempts,
+          budgetMs,
+        },
         budgetMs + 60_000,
       ),
     ),
@@ -183,7 +194,9 @@ export async function connectSome(
 function failConnect(ctx: ScenarioContext, c: Connected): never {
   const why = c.failed > 0 ? `${c.failed} failed (${c.errors.join('; ')})` : '';
   const late = c.notAttempted > 0 ? `${c.notAttempted} not tried within --connect-timeout ${ctx.options.connectTimeout} s` : '';
-  throw new Error(`${c.total - c.connected} of ${c.total} clients did not connect to ${ctx.system.spec.name}: ${[why, late].filter(Boolean).join(', ')}`);
+  throw new Error(
+    `${c.total - c.connected} of ${c.total} clients did not connect to ${ctx.system.spec.name}: ${[why, late].filter(Boolean).join(', ')}`,
+  );
 }
 
 /** Counters of all generators over one measured window, and the server's CPU over it. */
@@ -307,7 +320,6 @@ export function foreignCores(before: ReturnType<typeof sampleAll>, after: Return
   const ours = after.system - before.system + after.generators - before.generators + after.runner - before.runner;
   return Math.max(0, (after.machine - before.machine - ours) / 1e6 / seconds);
 }
-
 
 function merge(marks: readonly MarkResult[]): Omit<Window, 'seconds' | 'cpuMicros' | 'cpuMicrosOf' | 'redisCommands' | 'foreignCores'> {
   const latency = new Histogram();

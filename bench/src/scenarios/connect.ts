@@ -1,4 +1,14 @@
-import { connectSome, dealIds, foreignCores, monotonicMicros, round, sampleAll, sleep, type Scenario, type ScenarioContext } from './common.js';
+import {
+  connectSome,
+  dealIds,
+  foreignCores,
+  monotonicMicros,
+  round,
+  sampleAll,
+  sleep,
+  type Scenario,
+  type ScenarioContext,
+} from './common.js';
 
 /** RSS of the system tree, once it stops moving by more than 0.5% over 500 ms (at most `maxMs`). */
 async function settledRss(ctx: ScenarioContext, maxMs: number): Promise<number> {

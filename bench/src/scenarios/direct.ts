@@ -20,11 +20,24 @@ async function makePairs(ctx: ScenarioContext): Promise<[string, string][][]> {
     const unknown = connected.flat().filter((c) => c.node === null);
     const found = split && unknown.length > 0 ? serverProcessOf(ctx, unknown) : new Map<string, string>();
     for (const c of connected.flat()) nodeOf.set(c.id, split ? (c.node ?? found.get(c.id) ?? '?') : 'single');
-    const pairs = connected.map((clients, gi) => pairUp(clients.map((c) => c.id), nodeOf, share[gi]!, split));
+    const pairs = connected.map((clients, gi) =>
+      pairUp(
+        clients.map((c) => c.id),
+        nodeOf,
+        share[gi]!,
+        split,
+      ),
+    );
     const missing = pairs.map((p, gi) => share[gi]! - p.length);
     if (missing.every((m) => m <= 0)) return pairs;
-    if (attempt >= 4) throw new Error(`${system.spec.name}: could not split ${wanted} pairs across its processes (got ${pairs.reduce((n, p) => n + p.length, 0)})`);
-    await ctx.session.add(ctx, missing.map((m) => Math.max(0, m) * 2));
+    if (attempt >= 4)
+      throw new Error(
+        `${system.spec.name}: could not split ${wanted} pairs across its processes (got ${pairs.reduce((n, p) => n + p.length, 0)})`,
+      );
+    await ctx.session.add(
+      ctx,
+      missing.map((m) => Math.max(0, m) * 2),
+    );
   }
 }
 
@@ -69,7 +82,14 @@ async function runDirect(ctx: ScenarioContext): Promise<Outcome> {
   await Promise.all(
     pool.generators.map((g, gi) =>
       g.request(
-        { type: 'direct', pairs: pairs[gi]!, mode: 'rate', rate: (options.rate * pairs[gi]!.length) / total, window: 0, textBytes: options.textBytes },
+        {
+          type: 'direct',
+          pairs: pairs[gi]!,
+          mode: 'rate',
+          rate: (options.rate * pairs[gi]!.length) / total,
+          window: 0,
+          textBytes: options.textBytes,
+        },
         10_000,
       ),
     ),
@@ -82,12 +102,17 @@ async function runDirect(ctx: ScenarioContext): Promise<Outcome> {
   const achieved = fixed.received / fixed.seconds;
   if (achieved < options.rate * 0.95) {
     // Queues grew all along: its latency is the queue's, and a window's counts (Redis commands) mix in the backlog.
-    notes.push(`fell behind the fixed rate (${Math.round(achieved).toLocaleString('en-US')} of ${options.rate.toLocaleString('en-US')} msg/s delivered): its latency and per-message figures at that rate measure a growing queue`);
+    notes.push(
+      `fell behind the fixed rate (${Math.round(achieved).toLocaleString('en-US')} of ${options.rate.toLocaleString('en-US')} msg/s delivered): its latency and per-message figures at that rate measure a growing queue`,
+    );
   }
 
   await Promise.all(
     pool.generators.map((g, gi) =>
-      g.request({ type: 'direct', pairs: pairs[gi]!, mode: 'closed', rate: 0, window: options.window, textBytes: options.textBytes }, 10_000),
+      g.request(
+        { type: 'direct', pairs: pairs[gi]!, mode: 'closed', rate: 0, window: options.window, textBytes: options.textBytes },
+        10_000,
+      ),
     ),
   );
   await pool.all({ type: 'start' }, 10_000);

@@ -21,7 +21,9 @@ async function runFanout(ctx: ScenarioContext, groups: readonly Group[], window:
   const { pool, options } = ctx;
   const clients = await ctx.session.clients(ctx);
   const generatorOf = new Map<string, number>();
-  clients.forEach((list, g) => list.forEach((c) => generatorOf.set(c.id, g)));
+  clients.forEach((list, g) => {
+    for (const c of list) generatorOf.set(c.id, g);
+  });
 
   // Rooms: the first member creates the room, then the others join (Chorus needs a creator).
   if (groups.some((g) => g.room !== null)) {

@@ -71,7 +71,14 @@ export class RedisServer {
       if (proc.exitCode !== null || proc.signalCode !== null) fail(`exited with ${proc.exitCode ?? proc.signalCode} while starting`);
       if (Date.now() > deadline) fail(`did not answer PING within ${timeoutMs} ms`);
       // One try per client (no reconnect, no offline queue): the loop is the retry.
-      const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 1_000 });
+      const client = new Redis({
+        host: '127.0.0.1',
+        port,
+        lazyConnect: true,
+        retryStrategy: () => null,
+        enableOfflineQueue: false,
+        connectTimeout: 1_000,
+      });
       client.on('error', () => {}); // a refused connect while it starts
       try {
         await client.connect();

@@ -28,7 +28,8 @@ export function textProblem(text: string): string | null {
   if (!text.isWellFormed()) return 'text must be well-formed Unicode (no lone surrogates)';
   return null;
 }
-const storableText = (schema: z.ZodString) => schema.refine((s) => textProblem(s) === null, { message: 'text must be well-formed Unicode without NUL characters' });
+const storableText = (schema: z.ZodString) =>
+  schema.refine((s) => textProblem(s) === null, { message: 'text must be well-formed Unicode without NUL characters' });
 
 /** A client-chosen reference that the server echoes in acks and errors. */
 export const ClientRef = storableText(z.string().min(1).max(64));
@@ -58,8 +59,7 @@ export const PingFrame = z.strictObject({
   sentAt: EpochMs,
 });
 
-const roomCommand = <T extends string>(type: T) =>
-  z.strictObject({ type: z.literal(type), id: ClientRef.optional(), room: RoomName });
+const roomCommand = <T extends string>(type: T) => z.strictObject({ type: z.literal(type), id: ClientRef.optional(), room: RoomName });
 
 /** Create a room: you become its owner and first member. Answered with `room`. */
 export const CreateRoomFrame = roomCommand('create-room');
@@ -279,9 +279,7 @@ export const RoomsFrame = z.strictObject({
 /** Receipt counts for messages you sent: how many recipients have it, and how many have seen it. */
 export const ReceiptsFrame = z.strictObject({
   type: z.literal('receipts'),
-  updates: z.array(
-    z.strictObject({ id: MessageId, delivered: z.number().int().nonnegative(), read: z.number().int().nonnegative() }),
-  ),
+  updates: z.array(z.strictObject({ id: MessageId, delivered: z.number().int().nonnegative(), read: z.number().int().nonnegative() })),
 });
 
 /** Someone is typing to you (`to`), in a room (`room`), or in the lobby (neither). */

@@ -149,7 +149,9 @@ export class PasswordHasher {
     if (!parsed) return true;
     const now = this.#params;
     const was = parsed.params;
-    return was.logN !== now.logN || was.r !== now.r || was.p !== now.p || was.saltLength !== now.saltLength || was.keyLength !== now.keyLength;
+    return (
+      was.logN !== now.logN || was.r !== now.r || was.p !== now.p || was.saltLength !== now.saltLength || was.keyLength !== now.keyLength
+    );
   }
 
   async #limited<T>(work: () => Promise<T>): Promise<T> {

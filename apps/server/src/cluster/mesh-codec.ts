@@ -120,7 +120,8 @@ function decodeRecord(data: Buffer, start: number, end: number): Delivery {
   const conversationEnd = at + 2 + data.readUInt16BE(at);
   if (conversationEnd > end) throw new Error('mesh message record header overruns the record');
   const conversation = data.toString('utf8', at + 2, conversationEnd);
-  const target: Target = targetKind === 'client' ? { kind: 'client', clientId: name } : targetKind === 'room' ? { kind: 'room', room: name } : { kind: 'all' };
+  const target: Target =
+    targetKind === 'client' ? { kind: 'client', clientId: name } : targetKind === 'room' ? { kind: 'room', room: name } : { kind: 'all' };
   // Its own bytes: sessions may hold them (a resuming client) after this chunk is gone.
   const json = Buffer.from(data.subarray(conversationEnd, end));
   return { target, origin, payload: { kind: 'message', envelope: new FrameEnvelope(json, conversation, seq), json } };

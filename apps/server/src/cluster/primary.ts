@@ -145,7 +145,9 @@ export class Primary {
     const node = this.#nodes.get(worker.id);
     this.#nodes.delete(worker.id);
     if (node !== undefined && this.#options.reapNode && !this.#shuttingDown) {
-      void this.#options.reapNode(node).then((clients) => this.#log.info({ worker: worker.id, node, clients }, 'released the dead worker\'s clients'));
+      void this.#options
+        .reapNode(node)
+        .then((clients) => this.#log.info({ worker: worker.id, node, clients }, "released the dead worker's clients"));
     }
     if (this.#shuttingDown) {
       if (this.#alive.size === 0) this.#exit();
@@ -172,6 +174,7 @@ export class Primary {
   #send(workerId: number, message: ToWorker): void {
     const worker = cluster.workers?.[workerId];
     // A worker can go away between the check and the write (EPIPE): the 'exit' handler deals with it.
-    if (worker?.isConnected()) worker.send({ ch: 'chorus', ...message }, undefined, (err) => err && this.#log.debug({ err }, 'ipc send failed'));
+    if (worker?.isConnected())
+      worker.send({ ch: 'chorus', ...message }, undefined, (err) => err && this.#log.debug({ err }, 'ipc send failed'));
   }
 }

@@ -124,16 +124,18 @@ export class MessageWriterService {
   /** Runs one small write and answers `done` (or `failed`) once it has committed. */
   #sideWrite(peer: WriterPeer, bid: number, write: () => Promise<void>): void {
     this.#sideInFlight++;
-    write().then(
-      () => peer.send({ ch: WRITER_TAG, type: 'done', bid, results: [] }),
-      (err: unknown) => {
-        this.#onError(err);
-        peer.send({ ch: WRITER_TAG, type: 'failed', bid, error: (err as Error).message });
-      },
-    ).finally(() => {
-      this.#sideInFlight--;
-      this.#settled();
-    });
+    write()
+      .then(
+        () => peer.send({ ch: WRITER_TAG, type: 'done', bid, results: [] }),
+        (err: unknown) => {
+          this.#onError(err);
+          peer.send({ ch: WRITER_TAG, type: 'failed', bid, error: (err as Error).message });
+        },
+      )
+      .finally(() => {
+        this.#sideInFlight--;
+        this.#settled();
+      });
   }
 
   /** Commits whole requests from the head of the queue, one transaction after another, until it is empty. */
@@ -161,8 +163,14 @@ export class MessageWriterService {
         this.#inFlight = false;
       }
       // In batch order, as the results are.
-      requests.forEach((r, i) => r.messages.forEach((m, j) => (outcomes[i]![j] ??= fill(m))));
-      requests.forEach((r, i) => r.peer.send({ ch: WRITER_TAG, type: 'done', bid: r.bid, results: outcomes[i] as WireOutcome[] }));
+      requests.forEach((r, i) => {
+        r.messages.forEach((m, j) => {
+          outcomes[i]![j] ??= fill(m);
+        });
+      });
+      requests.forEach((r, i) => {
+        r.peer.send({ ch: WRITER_TAG, type: 'done', bid: r.bid, results: outcomes[i] as WireOutcome[] });
+      });
     }
     this.#settled();
   }

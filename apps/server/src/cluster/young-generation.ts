@@ -13,7 +13,9 @@ export const WORKER_SEMI_SPACE_MIB = 8;
 
 /** The execArgv for the cluster's workers: the semi-space ceiling, unless the operator chose one. */
 export function workerExecArgv(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => a === '--max-semi-space-size' || a.startsWith('--max-semi-space-size='));
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].some(
+    (a) => a === '--max-semi-space-size' || a.startsWith('--max-semi-space-size='),
+  );
   return given ? [...execArgv] : [...execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`];
 }
 

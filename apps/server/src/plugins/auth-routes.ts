@@ -105,7 +105,10 @@ export default async function authRoutes(app: FastifyInstance, options: AuthRout
   app.post('/register', routeOptions, async (request, reply) => {
     const body = parseBody(RegisterBody, request, reply);
     if (!body) return reply;
-    const result = await accounts.register({ username: body.username, password: body.password, profile: toProfile(body.profile) }, request.ip);
+    const result = await accounts.register(
+      { username: body.username, password: body.password, profile: toProfile(body.profile) },
+      request.ip,
+    );
     if (!result.ok) {
       if (result.error === 'TOO_MANY_ATTEMPTS') request.log.warn({ ip: request.ip }, 'registrations limited');
       return sendFailure(reply, result);

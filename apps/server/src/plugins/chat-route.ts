@@ -140,10 +140,7 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     handler: async (request, reply) => {
       const problem = clientIdProblem(request.params.clientId);
       if (problem) return reply.code(400).send({ code: 'INVALID_CLIENT_ID', message: problem });
-      return reply
-        .code(426)
-        .header('upgrade', 'websocket')
-        .send({ code: 'UPGRADE_REQUIRED', message: ERRORS.UPGRADE_REQUIRED.message });
+      return reply.code(426).header('upgrade', 'websocket').send({ code: 'UPGRADE_REQUIRED', message: ERRORS.UPGRADE_REQUIRED.message });
     },
     wsHandler: (socket, request) => {
       const { clientId } = request.params;

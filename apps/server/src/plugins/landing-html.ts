@@ -36,9 +36,7 @@ export function landingHtml(facts: LandingFacts): string {
     client === undefined
       ? `<p>The web client is served by the Chorus client app, not by this server (in development: <code>npm start</code> runs it on port 3000). Setting <code>CLIENT_URL</code> on this server links it here.</p>`
       : `<p>Open <a href="${client}/">${client}/</a>, or <a href="${client}/alice">${client}/alice</a> to chat as alice.</p>`;
-  const reference = facts.protocolDoc
-    ? `<a href="/protocol">/protocol</a> (docs/protocol.md)`
-    : `docs/protocol.md in the Chorus source`;
+  const reference = facts.protocolDoc ? `<a href="/protocol">/protocol</a> (docs/protocol.md)` : `docs/protocol.md in the Chorus source`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -169,7 +169,7 @@ function receiptsFrameJson(event: Extract<OutEvent, { kind: 'receipts' }>): stri
     const u = updates[i]!;
     json += `${i === 0 ? '' : ','}{"id":${JSON.stringify(u.id)},"delivered":${jsonNumber(u.delivered)},"read":${jsonNumber(u.read)}}`;
   }
-  return json + ']}';
+  return `${json}]}`;
 }
 
 function errorFrame(code: keyof typeof ERRORS, detail: string | undefined, ref: string | undefined): ServerFrame {

@@ -70,9 +70,7 @@ export async function appendInTransaction(
   await insertMessages(tx, numbered);
 
   return plan.map((p) =>
-    p.kind === 'stored'
-      ? { message: p.message, duplicate: true }
-      : { message: numbered[p.index]!, duplicate: p.kind === 'earlier' },
+    p.kind === 'stored' ? { message: p.message, duplicate: true } : { message: numbered[p.index]!, duplicate: p.kind === 'earlier' },
   );
 }
 
@@ -93,9 +91,7 @@ async function findByRef(
       // latter as one OR arm per pair, which costs milliseconds per 100 pairs.
       .where('ref', 'is not', null)
       .where(
-        sql<boolean>`(${sql.ref('sender')}, ${sql.ref('ref')}) in (values ${sql.join(
-          part.map(([from, ref]) => sql`(${from}, ${ref})`),
-        )})`,
+        sql<boolean>`(${sql.ref('sender')}, ${sql.ref('ref')}) in (values ${sql.join(part.map(([from, ref]) => sql`(${from}, ${ref})`))})`,
       )
       .execute();
     for (const row of rows) found.set(refKey(row.sender, row.ref!), toStoredMessage(row));

@@ -94,7 +94,9 @@ export class GroupCommitWriter {
         if (results.length !== batch.length) {
           throw new Error(`storage returned ${results.length} results for ${batch.length} messages`);
         }
-        batch.forEach((p, i) => p.resolve(results[i]!));
+        batch.forEach((p, i) => {
+          p.resolve(results[i]!);
+        });
       } catch (error) {
         for (const p of batch) p.reject(error);
       } finally {

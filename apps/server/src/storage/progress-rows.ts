@@ -17,7 +17,12 @@ function mergedCounts(counts: readonly StoredReceiptCounts[]): StoredReceiptCoun
     byId.set(
       c.id,
       before
-        ? { id: c.id, recipients: Math.max(before.recipients, c.recipients), delivered: Math.max(before.delivered, c.delivered), read: Math.max(before.read, c.read) }
+        ? {
+            id: c.id,
+            recipients: Math.max(before.recipients, c.recipients),
+            delivered: Math.max(before.delivered, c.delivered),
+            read: Math.max(before.read, c.read),
+          }
         : c,
     );
   }

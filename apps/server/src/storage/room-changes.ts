@@ -38,11 +38,7 @@ export async function applyRoomChange(tx: Kysely<StorageDatabase>, change: Store
         .execute();
       return;
     case 'left':
-      await tx
-        .deleteFrom('room_members')
-        .where('room', '=', change.room)
-        .where('client_id', '=', change.clientId)
-        .execute();
+      await tx.deleteFrom('room_members').where('room', '=', change.room).where('client_id', '=', change.clientId).execute();
       return;
     case 'deleted':
       await tx.deleteFrom('room_members').where('room', '=', change.room).execute();

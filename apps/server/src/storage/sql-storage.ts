@@ -1,13 +1,5 @@
 import { Migrator, type Kysely } from 'kysely';
-import {
-  assertStorableUser,
-  insertSession,
-  insertUser,
-  revokeSessionsOf,
-  toStoredSession,
-  toStoredUser,
-  usernameKey,
-} from './accounts.js';
+import { assertStorableUser, insertSession, insertUser, revokeSessionsOf, toStoredSession, toStoredUser, usernameKey } from './accounts.js';
 import { appendInTransaction, StoredRefsFound } from './append.js';
 import { migrationProvider } from './migrations.js';
 import { selectReceiptCounts, selectTextCursors, upsertReceiptCounts, upsertTextCursors } from './progress-rows.js';

@@ -139,7 +139,8 @@ export class SqliteAppender {
       // Unchanged when every message of the conversation was a duplicate (then a new one gets no counter row).
       if (seq === before) continue;
       if (before > 0) {
-        if (this.#updateCounter.run(seq, conversation).changes !== 1) throw new Error(`conversation ${conversation}: its counter row is gone`);
+        if (this.#updateCounter.run(seq, conversation).changes !== 1)
+          throw new Error(`conversation ${conversation}: its counter row is gone`);
         continue;
       }
       const peers = parseConversation(conversation);

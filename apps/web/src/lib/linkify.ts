@@ -1,5 +1,7 @@
 /** A piece of a message's text: plain text, or a web link to show as one. */
-export type TextPart = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'link'; readonly text: string; readonly href: string };
+export type TextPart =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'link'; readonly text: string; readonly href: string };
 
 /** Candidates: an explicit http:// or https:// up to the next space or character that never ends a URL in prose. */
 const CANDIDATE = /\bhttps?:\/\/[^\s<>"'`]+/giu;

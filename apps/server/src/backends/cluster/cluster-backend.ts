@@ -2,7 +2,14 @@ import type { Logger } from 'pino';
 import type { Admission, BackendSink, BackendStats, HubBackend, StateView } from '../../hub/backend.js';
 import type { Delivery } from '../../hub/events.js';
 import { RoomRegistry, type CreateResult, type DeleteResult, type JoinResult, type LeaveResult } from '../../hub/room-registry.js';
-import { parseIpc, postToPrimary, type PrimaryMessage, PrimaryMessage as PrimaryMessageSchema, ReplyValue, type WorkerRequestOp } from '../../cluster/ipc.js';
+import {
+  parseIpc,
+  postToPrimary,
+  type PrimaryMessage,
+  PrimaryMessage as PrimaryMessageSchema,
+  ReplyValue,
+  type WorkerRequestOp,
+} from '../../cluster/ipc.js';
 import { Mesh } from '../../cluster/mesh.js';
 import { withRenderedFrame } from '../../cluster/mesh-codec.js';
 import { PresenceReplica } from './presence-replica.js';

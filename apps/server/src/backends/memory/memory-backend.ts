@@ -24,10 +24,7 @@ export class MemoryBus {
   readonly #sinks = new Map<string, BackendSink>();
 
   /** `rooms` seeds the registry (loaded from storage); `persistence` keeps later changes. */
-  constructor(
-    maxClients: number,
-    options: { rooms?: readonly StoredRoom[]; persistence?: RoomPersistence; maxPerIp?: number } = {},
-  ) {
+  constructor(maxClients: number, options: { rooms?: readonly StoredRoom[]; persistence?: RoomPersistence; maxPerIp?: number } = {}) {
     this.directory = new Directory(maxClients, options.maxPerIp);
     if (options.rooms) this.rooms.restore(options.rooms);
     this.roomWriter = new OrderedRoomWriter(options.persistence);

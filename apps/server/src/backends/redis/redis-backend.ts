@@ -1,5 +1,12 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { BackendUnavailableError, type Admission, type BackendSink, type BackendStats, type HubBackend, type StateView } from '../../hub/backend.js';
+import {
+  BackendUnavailableError,
+  type Admission,
+  type BackendSink,
+  type BackendStats,
+  type HubBackend,
+  type StateView,
+} from '../../hub/backend.js';
 import type { Delivery } from '../../hub/events.js';
 import type { RoomPersistence } from '../../hub/room-persistence.js';
 import type { CreateResult, DeleteResult, JoinResult, LeaveResult, RoomChange } from '../../hub/room-registry.js';
@@ -138,7 +145,10 @@ export class RedisBackend implements HubBackend {
     try {
       // Subscribed before admitted: a message routed once the admission is visible finds this node.
       if (first) await this.#subscriber.subscribe(this.#channel(`c:${clientId}`));
-      [outcome, version] = (await this.#run(ADMIT, this.#node, clientId, ip, multi ? '1' : '0', this.#maxClients, this.#maxPerIp)) as [string, number];
+      [outcome, version] = (await this.#run(ADMIT, this.#node, clientId, ip, multi ? '1' : '0', this.#maxClients, this.#maxPerIp)) as [
+        string,
+        number,
+      ];
     } catch (err) {
       this.#local.unreserve(clientId);
       await this.#dropClientChannel(clientId);
@@ -177,7 +187,11 @@ export class RedisBackend implements HubBackend {
   async route(delivery: Delivery): Promise<boolean> {
     const { target } = delivery;
     const channel =
-      target.kind === 'client' ? this.#channel(`c:${target.clientId}`) : target.kind === 'room' ? this.#channel(`r:${target.room}`) : this.#channel('all');
+      target.kind === 'client'
+        ? this.#channel(`c:${target.clientId}`)
+        : target.kind === 'room'
+          ? this.#channel(`r:${target.room}`)
+          : this.#channel('all');
     let receivers: number;
     try {
       receivers = await this.#command.publish(channel, encodeRecord(delivery));

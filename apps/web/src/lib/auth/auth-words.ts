@@ -45,14 +45,19 @@ export function explainAuthFailure(failure: AuthFailure, action: AuthAction, use
   switch (failure.code) {
     case 'AUTH_FAILED':
       // The server never says whether the name or the password was wrong; neither do we.
-      return action === 'change-password' ? 'You are no longer signed in. Sign in again, then change the password.' : 'Wrong username or password.';
+      return action === 'change-password'
+        ? 'You are no longer signed in. Sign in again, then change the password.'
+        : 'Wrong username or password.';
     case 'USERNAME_TAKEN':
       return `The name “${username}” is taken. If it is yours, sign in instead; otherwise pick another name.`;
     case 'WEAK_PASSWORD':
       return `${capitalize(failure.message)}.`;
     case 'INVALID_CLIENT_ID':
       // The server's words are about an id; ours are about the person's name, and say what is allowed.
-      return nameProblem(username, 'username') ?? `“${username}” cannot be used as a username: ${failure.message.replace(/^invalid (username|client id): /, '')}.`;
+      return (
+        nameProblem(username, 'username') ??
+        `“${username}” cannot be used as a username: ${failure.message.replace(/^invalid (username|client id): /, '')}.`
+      );
     case 'WRONG_PASSWORD':
       return 'Your current password is not right.';
     case 'TOO_MANY_ATTEMPTS':

@@ -125,12 +125,16 @@ export class AppState {
     this.#enter(null);
     history.pushState(null, '', '/');
     this.#tokens.forget(username, token.token);
-    this.gate.show({ mode: 'sign-in', name: username, notice: sessionEndNotice('signed-out-here', username), problem: null }, this.#tokens.lastUser());
+    this.gate.show(
+      { mode: 'sign-in', name: username, notice: sessionEndNotice('signed-out-here', username), problem: null },
+      this.#tokens.lastUser(),
+    );
     const shown = this.gate.shown;
     const result = await this.#api.logout(token.token);
     // AUTH_FAILED: the session had ended already (expired, or signed out elsewhere).
     if (!result.ok && result.failure.code !== 'AUTH_FAILED' && this.gate.shown === shown) {
-      this.gate.notice = 'You signed out in this browser, but the server could not be told: other devices stay signed in until the session expires.';
+      this.gate.notice =
+        'You signed out in this browser, but the server could not be told: other devices stay signed in until the session expires.';
     }
     // Unless another tab has signed in to this account anew meanwhile (its token is kept): it still uses the store.
     if (this.#tokens.get(username) === null) await this.#deps.deleteStore(username, 'account');
@@ -186,10 +190,15 @@ export class AppState {
       return;
     }
     const owner: StoreOwner = token ? 'account' : 'guest';
-    const session: ChatSession = new ChatSession(id, (options) => this.#serverUrl(session, token, options), () => this.#deps.openStore(id, owner), {
-      token: token?.token ?? null,
-      onAuthEnded: (ending) => this.#authEnded(session, ending),
-    });
+    const session: ChatSession = new ChatSession(
+      id,
+      (options) => this.#serverUrl(session, token, options),
+      () => this.#deps.openStore(id, owner),
+      {
+        token: token?.token ?? null,
+        onAuthEnded: (ending) => this.#authEnded(session, ending),
+      },
+    );
     this.session = session;
     session.start();
     if (token && !this.#profiles.has(id)) void this.#loadProfile(token);

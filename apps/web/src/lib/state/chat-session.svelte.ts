@@ -197,7 +197,8 @@ export class ChatSession {
       onLost: (reason) => this.#lost(reason),
       onUnsent: (frames) => {
         // Receipts are nobody else's to send again; the outbox, the resume and the room syncs go again after the next welcome.
-        for (const frame of frames) if (frame.type === 'receipt') for (const id of frame.ids) this.#receipts.add(frame.status, frame.from, id);
+        for (const frame of frames)
+          if (frame.type === 'receipt') for (const id of frame.ids) this.#receipts.add(frame.status, frame.from, id);
       },
       onEnded: (end) => {
         const code = end.error?.code;
@@ -567,7 +568,10 @@ export class ChatSession {
   /** Asks the server for a page of history; null when offline or refused. */
   #fetchHistory(conversation: ConversationId, before: number | undefined, limit: number): Promise<HistoryPageFrame | null> {
     const id = this.#ref('h');
-    const frame = before === undefined ? { type: 'history' as const, id, conversation, limit } : { type: 'history' as const, id, conversation, before, limit };
+    const frame =
+      before === undefined
+        ? { type: 'history' as const, id, conversation, limit }
+        : { type: 'history' as const, id, conversation, before, limit };
     if (!this.connection.send(frame)) return Promise.resolve(null);
     return new Promise((resolve) => this.#historyRequests.set(id, resolve));
   }

@@ -96,9 +96,12 @@ export class FramePacer<F> {
     const rate = this.#rate;
     if (rate === null || this.#queue.length === 0 || this.#timer !== null) return;
     const wait = Math.ceil(((1 - this.#tokens) / rate.perSecond) * 1000);
-    this.#timer = this.#timers.setTimeout(() => {
-      this.#timer = null;
-      this.#drain();
-    }, Math.max(1, wait));
+    this.#timer = this.#timers.setTimeout(
+      () => {
+        this.#timer = null;
+        this.#drain();
+      },
+      Math.max(1, wait),
+    );
   }
 }

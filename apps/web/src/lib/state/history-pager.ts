@@ -23,7 +23,11 @@ export interface HistorySource {
   /** At most `limit` messages the store holds with seq below `before`, newest first. */
   readStored(conversation: ConversationId, before: number, limit: number): Promise<StoredMessage[]>;
   /** Asks the server for a page before `before` (undefined: the newest); null when not connected or refused. */
-  fetch(conversation: ConversationId, before: number | undefined, limit: number): Promise<{ messages: MessageFrame[]; more: boolean } | null>;
+  fetch(
+    conversation: ConversationId,
+    before: number | undefined,
+    limit: number,
+  ): Promise<{ messages: MessageFrame[]; more: boolean } | null>;
   /** Seq `seq` of `conversation` is held now (for the resume cursors). */
   held(conversation: string, seq: number): void;
 }

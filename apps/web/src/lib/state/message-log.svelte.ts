@@ -399,15 +399,24 @@ export class MessageLog {
   /** Takes the counts a message frame carries (history, resume): whom it was for, and the counts, never lower. */
   #countsFrom(message: ChatMessage, receipts: MessageReceipts): boolean {
     let changed = false;
-    if (message.recipients === null || receipts.recipients > message.recipients) ((message.recipients = receipts.recipients), (changed = true));
+    if (message.recipients === null || receipts.recipients > message.recipients) {
+      message.recipients = receipts.recipients;
+      changed = true;
+    }
     return this.#count(message, { id: message.id!, delivered: receipts.delivered, read: receipts.read }) || changed;
   }
 
   /** Counts only grow: a stale batch must not take a tick back. Returns whether anything changed. */
   #count(message: ChatMessage, counts: ReceiptCounts): boolean {
     let changed = false;
-    if (counts.delivered > message.delivered) ((message.delivered = counts.delivered), (changed = true));
-    if (counts.read > message.read) ((message.read = counts.read), (changed = true));
+    if (counts.delivered > message.delivered) {
+      message.delivered = counts.delivered;
+      changed = true;
+    }
+    if (counts.read > message.read) {
+      message.read = counts.read;
+      changed = true;
+    }
     return changed;
   }
 }

@@ -14,9 +14,7 @@ export class RoomDirectory {
   readonly #members = new SvelteMap<string, readonly string[]>();
 
   /** The rooms I am in, by name. */
-  readonly joined = $derived(
-    [...this.#joined].sort().map((name) => this.#rooms.get(name) ?? { name, owner: '', members: 0 }),
-  );
+  readonly joined = $derived([...this.#joined].sort().map((name) => this.#rooms.get(name) ?? { name, owner: '', members: 0 }));
   /** The rooms I am not in, by name. */
   readonly others = $derived(
     [...this.#rooms.values()].filter((room) => !this.#joined.has(room.name)).sort((a, b) => (a.name < b.name ? -1 : 1)),

@@ -105,7 +105,8 @@ export class IndexedDbStore implements ChatStore {
       };
       let gaveUp = false;
       request.onsuccess = () => {
-        if (gaveUp) request.result.close(); // too late: the session went on without it
+        if (gaveUp)
+          request.result.close(); // too late: the session went on without it
         else resolve(new IndexedDbStore(request.result));
       };
       request.onerror = () => reject(request.error);
@@ -208,7 +209,10 @@ export class IndexedDbStore implements ChatStore {
     if (!batch) {
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
-      const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
       batch = this.#batch = { writes: [], done, resolve, reject };
       const scheduled = batch;
       queueMicrotask(() => this.#commit(scheduled));
