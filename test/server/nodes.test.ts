@@ -43,7 +43,7 @@ async function closeAll(clients: TestClient[]): Promise<void> {
 
 /** Waits until /ready of a node reports `n` clients in the whole service. */
 async function serviceClients(base: string, n: number): Promise<void> {
-  const url = base.replace('ws://', 'http://') + '/ready';
+  const url = `${base.replace('ws://', 'http://')}/ready`;
   const deadline = Date.now() + 20_000;
   for (;;) {
     const body = (await (await fetch(url)).json()) as { clients: number };
@@ -92,15 +92,20 @@ t.test('JSON: one sender, messages to a peer and to everyone, arrive in order ac
   const peer = await jsonClient(B, 'peer');
   const watcher = await jsonClient(C, 'watcher');
   const texts = Array.from({ length: 60 }, (_, i) => `m${i}`);
-  texts.forEach((text, i) =>
-    sender.send(i % 3 === 0 ? { type: 'send', id: `o${i}`, text, sentAt: Date.now() } : { type: 'send', id: `o${i}`, to: 'peer', text, sentAt: Date.now() }),
-  );
+  for (const [i, text] of texts.entries()) {
+    const to = i % 3 === 0 ? {} : { to: 'peer' };
+    sender.send({ type: 'send', id: `o${i}`, ...to, text, sentAt: Date.now() });
+  }
   const got: string[] = [];
   while (got.length < texts.length) got.push(((await peer.nextJson((f) => f.type === 'message')) as MessageFrame).text);
   t.same(got, texts, 'private and lobby messages interleaved as sent');
   const lobby: string[] = [];
   while (lobby.length < 20) lobby.push(((await watcher.nextJson((f) => f.type === 'message')) as MessageFrame).text);
-  t.same(lobby, texts.filter((_, i) => i % 3 === 0), 'the third node got the lobby ones, in order');
+  t.same(
+    lobby,
+    texts.filter((_, i) => i % 3 === 0),
+    'the third node got the lobby ones, in order',
+  );
   await closeAll([sender, peer, watcher]);
   await serviceClients(B, 0);
 });
@@ -124,7 +129,11 @@ t.test('rooms, receipts and one online list across nodes; a guest id is held onc
   const delivered = (await member.nextJson((f) => f.type === 'message')) as MessageFrame;
   t.match(delivered, { room: 'ops', from: 'owner', text: 'standup in 5', conversation: 'room:ops' });
   member.send({ type: 'receipt', status: 'read', from: 'owner', ids: [delivered.id] });
-  t.match(await owner.nextJson((f) => f.type === 'receipts'), { updates: [{ id: (ack as { id: string }).id, read: 1 }] }, 'a read receipt crosses nodes');
+  t.match(
+    await owner.nextJson((f) => f.type === 'receipts'),
+    { updates: [{ id: (ack as { id: string }).id, read: 1 }] },
+    'a read receipt crosses nodes',
+  );
 
   outsider.send({ type: 'send', id: 'x', room: 'ops', text: 'let me in', sentAt: Date.now() });
   t.match(await outsider.nextJson((f) => f.type === 'error'), { code: 'NOT_ROOM_MEMBER', ref: 'x' });
@@ -200,7 +209,8 @@ t.test('Redis restarted mid-stream: no acknowledged message is lost, clients res
   t.teardown(() => {
     if (t.passing()) return;
     for (const node of nodes) for (const line of node.logs) if (Number(line.level) >= 40) t.comment(JSON.stringify(line));
-    for (const client of clients.values()) t.comment(`${client.id}: acks ${client.acks.size}, outbox ${client.outbox.size}, reconnects ${client.reconnects}`);
+    for (const client of clients.values())
+      t.comment(`${client.id}: acks ${client.acks.size}, outbox ${client.outbox.size}, reconnects ${client.reconnects}`);
   });
   const first = clients.get('r0')!;
   await first.until(() => first.acks.size >= 20);
@@ -220,9 +230,13 @@ t.test('Redis restarted mid-stream: no acknowledged message is lost, clients res
     sent += acked.length;
     await recipient.until(() => acked.every((ack) => recipient.received.some((m) => m.id === ack.id)), 60_000).catch(() => {});
     const got = new Set(recipient.received.map((m) => m.id));
-    for (const ack of acked) (got.has(ack.id) ? delivered++ : lost++);
+    for (const ack of acked) got.has(ack.id) ? delivered++ : lost++;
     const order = recipient.received.filter((m) => m.from === client.id).map((m) => m.seq);
-    t.same(order, [...order].sort((a, b) => a - b), `${client.id} -> ${recipient.id}: in order`);
+    t.same(
+      order,
+      [...order].sort((a, b) => a - b),
+      `${client.id} -> ${recipient.id}: in order`,
+    );
   }
   const reconnects = [...clients.values()].reduce((n, c) => n + c.reconnects, 0);
   t.comment(`Redis restart: sent ${counter}, acknowledged ${sent}, delivered ${delivered}, lost ${lost}, reconnects ${reconnects}`);
@@ -242,10 +256,19 @@ t.test('per-address limits are counted over every node: upgrades, failed sign-in
   for (let i = 0; i < 6; i++) {
     // Alternating nodes: counted per worker, each would allow 4 and refuse none.
     const client = new TestClient(`ws://127.0.0.1:${extra[i % 2]!.port}/ws/up${i}`);
-    statuses.push(await client.opened.then(() => 'open', (err: Error) => err.message));
+    statuses.push(
+      await client.opened.then(
+        () => 'open',
+        (err: Error) => err.message,
+      ),
+    );
     await client.close();
   }
-  t.same(statuses, ['open', 'open', 'open', 'open', 'HTTP 429', 'HTTP 429'], `the 5th and 6th upgrades from one address are refused (${statuses.join(', ')})`);
+  t.same(
+    statuses,
+    ['open', 'open', 'open', 'open', 'HTTP 429', 'HTTP 429'],
+    `the 5th and 6th upgrades from one address are refused (${statuses.join(', ')})`,
+  );
 
   const http = (i: number) => `http://127.0.0.1:${extra[i % 2]!.port}`;
   const post = (i: number, path: string, body: object) =>
@@ -258,88 +281,94 @@ t.test('per-address limits are counted over every node: upgrades, failed sign-in
   t.equal(right.status, 429, 'blocked even with the right password until the window closes');
 });
 
-t.test('a node cut off from Redis stops admitting, closes its connections, and the others release its clients within the lease', async (t) => {
-  const proxy = await startTcpProxy(redis.port);
-  t.teardown(() => proxy.close());
-  const isolated = await startApp('server', { ...env(1), REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
-  const other = await startApp('server', env(1));
-  t.teardown(() => Promise.all([isolated.stop(), other.stop()]));
-  const [I, O] = [isolated, other].map((n) => `ws://127.0.0.1:${n.port}`) as [string, string];
+t.test(
+  'a node cut off from Redis stops admitting, closes its connections, and the others release its clients within the lease',
+  async (t) => {
+    const proxy = await startTcpProxy(redis.port);
+    t.teardown(() => proxy.close());
+    const isolated = await startApp('server', { ...env(1), REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    const other = await startApp('server', env(1));
+    t.teardown(() => Promise.all([isolated.stop(), other.stop()]));
+    const [I, O] = [isolated, other].map((n) => `ws://127.0.0.1:${n.port}`) as [string, string];
 
-  const watcher = await textClient(O, 'watcher3');
-  const islander = await textClient(I, 'islander');
-  t.equal(await watcher.next(), 'Client #islander joined the chat');
-  const cutAt = Date.now();
-  proxy.cut();
+    const watcher = await textClient(O, 'watcher3');
+    const islander = await textClient(I, 'islander');
+    t.equal(await watcher.next(), 'Client #islander joined the chat');
+    const cutAt = Date.now();
+    proxy.cut();
 
-  t.equal(await watcher.next(undefined, LEASE_MS * 4), 'Client #islander left the chat', 'the others release it');
-  const released = Date.now() - cutAt;
-  t.ok(released <= LEASE_MS + LEASE_MS / 4 + 1_000, `released ${released} ms after the cut (lease ${LEASE_MS} ms)`);
-  const { code } = await islander.closed;
-  const closed = Date.now() - cutAt;
-  t.equal(code, 1012, 'the cut-off node closed its connection: reconnect and resume elsewhere');
-  t.ok(closed <= LEASE_MS + LEASE_MS / 2 + 1_000, `closed ${closed} ms after the cut: no ghost past the lease`);
+    t.equal(await watcher.next(undefined, LEASE_MS * 4), 'Client #islander left the chat', 'the others release it');
+    const released = Date.now() - cutAt;
+    t.ok(released <= LEASE_MS + LEASE_MS / 4 + 1_000, `released ${released} ms after the cut (lease ${LEASE_MS} ms)`);
+    const { code } = await islander.closed;
+    const closed = Date.now() - cutAt;
+    t.equal(code, 1012, 'the cut-off node closed its connection: reconnect and resume elsewhere');
+    t.ok(closed <= LEASE_MS + LEASE_MS / 2 + 1_000, `closed ${closed} ms after the cut: no ghost past the lease`);
 
-  const refused = new TestClient(`${I}/ws/latecomer`, 'chorus.v1');
-  t.match(await refused.nextJson((f) => f.type === 'error'), { code: 'UNAVAILABLE', retryable: true }, 'no admission without Redis');
-  t.equal((await refused.closed).code, 1013);
+    const refused = new TestClient(`${I}/ws/latecomer`, 'chorus.v1');
+    t.match(await refused.nextJson((f) => f.type === 'error'), { code: 'UNAVAILABLE', retryable: true }, 'no admission without Redis');
+    t.equal((await refused.closed).code, 1013);
 
-  proxy.heal();
-  // Once it reaches Redis again it joins afresh and admits as before.
-  const deadline = Date.now() + 20_000;
-  let back: TestClient | null = null;
-  while (!back) {
-    const attempt = new TestClient(`${I}/ws/islander`, 'chorus.v1');
-    const first = await attempt.nextJson((f) => f.type === 'welcome' || f.type === 'error');
-    if (first.type === 'welcome') back = attempt;
-    else {
-      await attempt.closed;
-      if (Date.now() > deadline) throw new Error('the node did not come back after the partition healed');
-      // Its recovery loop retries every 200 ms: try again shortly.
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    proxy.heal();
+    // Once it reaches Redis again it joins afresh and admits as before.
+    const deadline = Date.now() + 20_000;
+    let back: TestClient | null = null;
+    while (!back) {
+      const attempt = new TestClient(`${I}/ws/islander`, 'chorus.v1');
+      const first = await attempt.nextJson((f) => f.type === 'welcome' || f.type === 'error');
+      if (first.type === 'welcome') back = attempt;
+      else {
+        await attempt.closed;
+        if (Date.now() > deadline) throw new Error('the node did not come back after the partition healed');
+        // Its recovery loop retries every 200 ms: try again shortly.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
-  }
-  t.equal(await watcher.next(), 'Client #islander joined the chat');
-  await closeAll([watcher, back]);
-});
+    t.equal(await watcher.next(), 'Client #islander joined the chat');
+    await closeAll([watcher, back]);
+  },
+);
 
-t.test('PostgreSQL unavailable: sends get STORAGE_FAILED and nothing unstored is acknowledged; service resumes when it returns', async (t) => {
-  const database_ = new URL(database.url);
-  const proxy = await startTcpProxy(Number(database_.port || 5432));
-  t.teardown(() => proxy.close());
-  database_.port = String(proxy.port);
-  const node = await startApp('server', { ...env(1), DATABASE_URL: database_.toString() });
-  t.teardown(() => node.stop());
-  t.teardown(() => {
-    if (!t.passing()) for (const line of node.logs) if (Number(line.level) >= 40) t.comment(JSON.stringify(line));
-  });
-  const base = `ws://127.0.0.1:${node.port}`;
-  const sender = await jsonClient(base, 'pgsender');
-  const reader = await jsonClient(B, 'pgreader');
-  sender.send({ type: 'send', id: 'pg-1', to: 'pgreader', text: 'before', sentAt: Date.now() });
-  t.match(await sender.nextJson((f) => f.type === 'ack'), { ref: 'pg-1' });
+t.test(
+  'PostgreSQL unavailable: sends get STORAGE_FAILED and nothing unstored is acknowledged; service resumes when it returns',
+  async (t) => {
+    const database_ = new URL(database.url);
+    const proxy = await startTcpProxy(Number(database_.port || 5432));
+    t.teardown(() => proxy.close());
+    database_.port = String(proxy.port);
+    const node = await startApp('server', { ...env(1), DATABASE_URL: database_.toString() });
+    t.teardown(() => node.stop());
+    t.teardown(() => {
+      if (!t.passing()) for (const line of node.logs) if (Number(line.level) >= 40) t.comment(JSON.stringify(line));
+    });
+    const base = `ws://127.0.0.1:${node.port}`;
+    const sender = await jsonClient(base, 'pgsender');
+    const reader = await jsonClient(B, 'pgreader');
+    sender.send({ type: 'send', id: 'pg-1', to: 'pgreader', text: 'before', sentAt: Date.now() });
+    t.match(await sender.nextJson((f) => f.type === 'ack'), { ref: 'pg-1' });
 
-  proxy.down();
-  sender.send({ type: 'send', id: 'pg-2', to: 'pgreader', text: 'during', sentAt: Date.now() });
-  const answer = await sender.nextJson((f) => f.type === 'ack' || f.type === 'error', 20_000);
-  t.match(answer, { type: 'error', code: 'STORAGE_FAILED', ref: 'pg-2', retryable: true }, 'refused, not acknowledged');
-
-  t.equal(node.proc.exitCode, null, 'the node is still running (broken database connections do not end it)');
-  proxy.heal();
-  // The client sends it again with the same id, as the browser's outbox does, until it is stored.
-  let acked = null;
-  const deadline = Date.now() + 20_000;
-  while (!acked) {
+    proxy.down();
     sender.send({ type: 'send', id: 'pg-2', to: 'pgreader', text: 'during', sentAt: Date.now() });
-    const reply = await sender.nextJson((f) => f.type === 'ack' || f.type === 'error', 20_000);
-    if (reply.type === 'ack') acked = reply;
-    else if (Date.now() > deadline) throw new Error('storage did not come back');
-  }
-  const texts: string[] = [];
-  while (texts.length < 2) texts.push(((await reader.nextJson((f) => f.type === 'message')) as MessageFrame).text);
-  t.same(texts, ['before', 'during'], 'the recipient got exactly what was acknowledged');
-  await closeAll([sender, reader]);
-});
+    const answer = await sender.nextJson((f) => f.type === 'ack' || f.type === 'error', 20_000);
+    t.match(answer, { type: 'error', code: 'STORAGE_FAILED', ref: 'pg-2', retryable: true }, 'refused, not acknowledged');
+
+    t.equal(node.proc.exitCode, null, 'the node is still running (broken database connections do not end it)');
+    proxy.heal();
+    // The client sends it again with the same id, as the browser's outbox does, until it is stored.
+    let acked = null;
+    const deadline = Date.now() + 20_000;
+    while (!acked) {
+      sender.send({ type: 'send', id: 'pg-2', to: 'pgreader', text: 'during', sentAt: Date.now() });
+      const reply = await sender.nextJson((f) => f.type === 'ack' || f.type === 'error', 20_000);
+      if (reply.type === 'ack') acked = reply;
+      else if (Date.now() > deadline) throw new Error('storage did not come back');
+    }
+    const texts: string[] = [];
+    while (texts.length < 2) texts.push(((await reader.nextJson((f) => f.type === 'message')) as MessageFrame).text);
+    t.same(texts, ['before', 'during'], 'the recipient got exactly what was acknowledged');
+    await closeAll([sender, reader]);
+  },
+);
 
 t.test("a worker killed with SIGKILL: its primary releases the worker's clients at once, not after the lease", async (t) => {
   // A lease far longer than the wait below: only the primary's release can explain a quick leave.

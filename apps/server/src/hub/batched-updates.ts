@@ -51,7 +51,9 @@ export class BatchedUpdates {
   presence(change: PresenceChange): void {
     const perEvent = this.#sessions.perEventPresence();
     if (perEvent.size > 0) {
-      const frames = new FrameCache(change.online ? { kind: 'joined', clientId: change.clientId } : { kind: 'left', clientId: change.clientId });
+      const frames = new FrameCache(
+        change.online ? { kind: 'joined', clientId: change.clientId } : { kind: 'left', clientId: change.clientId },
+      );
       for (const connection of perEvent) if (connection.clientId !== change.clientId) connection.emitCached(frames);
     }
     this.#presence.set(change.clientId, change.online);
@@ -71,7 +73,11 @@ export class BatchedUpdates {
     } else if (change.kind === 'joined' || change.kind === 'left') {
       const joined = change.kind === 'joined';
       // The joiner learns the room from its answer; the others from this.
-      this.#sessions.fanout({ kind: 'room', room }, { kind: 'room-member', room, clientId: change.clientId, joined }, { client: change.clientId });
+      this.#sessions.fanout(
+        { kind: 'room', room },
+        { kind: 'room-member', room, clientId: change.clientId, joined },
+        { client: change.clientId },
+      );
       let pending = this.#roomMembers.get(room);
       if (!pending) this.#roomMembers.set(room, (pending = new Map()));
       pending.set(change.clientId, joined);
@@ -118,7 +124,8 @@ export class BatchedUpdates {
       for (const joiner of joiners) {
         const others = joined.filter((id) => id !== joiner);
         if (others.length + left.length === 0) continue;
-        for (const connection of this.#sessions.tabsOf(joiner)) connection.emit({ kind: 'room-members', room, joined: others, left, serverAt });
+        for (const connection of this.#sessions.tabsOf(joiner))
+          connection.emit({ kind: 'room-members', room, joined: others, left, serverAt });
       }
     }
     this.#roomMembers.clear();

@@ -15,7 +15,12 @@ export class ConversationReads {
   readonly #view: () => StateView;
   readonly #onError: (err: unknown, clientId: string) => void;
 
-  constructor(options: { messages: MessageLog; receipts: ReceiptBook; view: () => StateView; onError: (err: unknown, clientId: string) => void }) {
+  constructor(options: {
+    messages: MessageLog;
+    receipts: ReceiptBook;
+    view: () => StateView;
+    onError: (err: unknown, clientId: string) => void;
+  }) {
     this.#messages = options.messages;
     this.#receipts = options.receipts;
     this.#view = options.view;

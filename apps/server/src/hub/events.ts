@@ -136,11 +136,30 @@ export type OutEvent =
   | { readonly kind: 'presence'; readonly joined: readonly string[]; readonly left: readonly string[]; readonly serverAt: number }
   | { readonly kind: 'joined'; readonly clientId: string }
   | { readonly kind: 'left'; readonly clientId: string }
-  | { readonly kind: 'room'; readonly ref?: string | undefined; readonly name: string; readonly owner: string; readonly members: readonly string[]; readonly created: boolean }
+  | {
+      readonly kind: 'room';
+      readonly ref?: string | undefined;
+      readonly name: string;
+      readonly owner: string;
+      readonly members: readonly string[];
+      readonly created: boolean;
+    }
   | { readonly kind: 'room-left'; readonly ref?: string | undefined; readonly room: string }
-  | { readonly kind: 'room-deleted'; readonly reply: boolean; readonly ref?: string | undefined; readonly room: string; readonly by: string }
+  | {
+      readonly kind: 'room-deleted';
+      readonly reply: boolean;
+      readonly ref?: string | undefined;
+      readonly room: string;
+      readonly by: string;
+    }
   | { readonly kind: 'room-member'; readonly room: string; readonly clientId: string; readonly joined: boolean }
-  | { readonly kind: 'room-members'; readonly room: string; readonly joined: readonly string[]; readonly left: readonly string[]; readonly serverAt: number }
+  | {
+      readonly kind: 'room-members';
+      readonly room: string;
+      readonly joined: readonly string[];
+      readonly left: readonly string[];
+      readonly serverAt: number;
+    }
   | {
       readonly kind: 'rooms';
       /** True for the answer to a request (the full list); false for pushed changes. */
@@ -174,7 +193,13 @@ export type Command =
       readonly room: string;
     }
   | { readonly kind: 'list-rooms'; readonly ref?: string | undefined }
-  | { readonly kind: 'history'; readonly ref?: string | undefined; readonly conversation: string; readonly before?: number | undefined; readonly limit: number }
+  | {
+      readonly kind: 'history';
+      readonly ref?: string | undefined;
+      readonly conversation: string;
+      readonly before?: number | undefined;
+      readonly limit: number;
+    }
   | { readonly kind: 'resume'; readonly cursors: Readonly<Record<string, number>> }
   | { readonly kind: 'list-users' }
   | { readonly kind: 'time' }

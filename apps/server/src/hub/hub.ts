@@ -259,7 +259,10 @@ export class Hub implements FrameHandler {
       kind: 'welcome',
       clientId,
       // A big lobby is a count and a first page, not a list of everyone in every welcome.
-      online: online.length > MAX_WELCOME_ONLINE ? [clientId, ...online.filter((id) => id !== clientId).slice(0, MAX_WELCOME_ONLINE - 1)] : online,
+      online:
+        online.length > MAX_WELCOME_ONLINE
+          ? [clientId, ...online.filter((id) => id !== clientId).slice(0, MAX_WELCOME_ONLINE - 1)]
+          : online,
       onlineCount: online.length,
       rooms: view.rooms(),
       memberOf: view.roomsOf(clientId),
@@ -446,8 +449,6 @@ export class Hub implements FrameHandler {
   #nextConnectionId(): string {
     return `${this.#node}:${(++this.#connectionCount).toString(36)}`;
   }
-
-
 }
 
 function byName(a: RoomSummary, b: RoomSummary): number {

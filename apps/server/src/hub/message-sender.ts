@@ -27,7 +27,14 @@ export class MessageSender {
   /** Messages this node has routed lately, so a client's retry is not delivered twice. */
   readonly #routed = new RecentIds(100_000);
 
-  constructor(options: { backend: HubBackend; messages: MessageLog; node: string; clock: () => number; receipts: ReceiptBook; log: HubLogger }) {
+  constructor(options: {
+    backend: HubBackend;
+    messages: MessageLog;
+    node: string;
+    clock: () => number;
+    receipts: ReceiptBook;
+    log: HubLogger;
+  }) {
     this.#backend = options.backend;
     this.#messages = options.messages;
     this.#node = options.node;

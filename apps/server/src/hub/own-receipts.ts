@@ -27,7 +27,11 @@ export async function ownReceipts(
     out.set(
       id,
       stored
-        ? { recipients: Math.max(stored.recipients, live.recipients), delivered: Math.max(stored.delivered, live.delivered), read: Math.max(stored.read, live.read) }
+        ? {
+            recipients: Math.max(stored.recipients, live.recipients),
+            delivered: Math.max(stored.delivered, live.delivered),
+            read: Math.max(stored.read, live.read),
+          }
         : live,
     );
   }

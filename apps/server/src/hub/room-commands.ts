@@ -6,7 +6,11 @@ import type { Command } from './events.js';
 export type RoomCommand = Extract<Command, { kind: 'create-room' | 'join-room' | 'leave-room' | 'delete-room' }>;
 
 /** Runs one room command for `connection` against the shared rooms, and answers it (or says why not). */
-export async function runRoomCommand(connection: Connection, command: RoomCommand, rooms: RoomService & { readonly view: StateView }): Promise<void> {
+export async function runRoomCommand(
+  connection: Connection,
+  command: RoomCommand,
+  rooms: RoomService & { readonly view: StateView },
+): Promise<void> {
   const { clientId } = connection;
   const { room, ref } = command;
   const problem = roomNameProblem(room);
