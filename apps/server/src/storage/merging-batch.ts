@@ -7,6 +7,13 @@ export interface MergingBatchOptions<V> {
   readonly merge: (older: V, newer: V) => V;
   /** Told when a write fails; its values are dropped (a later value for the same key writes them again). */
   readonly onError: (err: unknown) => void;
+  /**
+   * At least this long (ms) between the starts of two writes; 0 (default):
+   * the next event-loop turn. A value that changes with every delivery
+   * (receipt counts of a message in a big room) then costs one write per
+   * interval, not one per turn.
+   */
+  readonly intervalMs?: number;
 }
 
 /**
@@ -21,6 +28,7 @@ export class MergingBatch<V> {
   #pending = new Map<string, V>();
   #inFlight: Map<string, V> | null = null;
   #scheduled = false;
+  #lastWriteAt = -Infinity;
   readonly #idleWaiters = new IdleWaiters(() => this.#pending.size === 0 && this.#inFlight === null && !this.#scheduled);
 
   constructor(options: MergingBatchOptions<V>) {
@@ -33,10 +41,14 @@ export class MergingBatch<V> {
     this.#pending.set(key, before === undefined ? value : this.#options.merge(before, value));
     if (this.#scheduled || this.#inFlight) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.#scheduled = false;
       void this.#writeNext();
-    });
+    };
+    const wait = this.#lastWriteAt + (this.#options.intervalMs ?? 0) - Date.now();
+    if (wait <= 0) setImmediate(run);
+    // Never keeps the process alive: shutdown calls flush, which waits for it.
+    else setTimeout(run, wait).unref();
   }
 
   /** Every value queued or being written (merged per key): what a read of the storage may not show yet. */
@@ -60,6 +72,7 @@ export class MergingBatch<V> {
       const batch = this.#pending;
       this.#pending = new Map();
       this.#inFlight = batch;
+      this.#lastWriteAt = Date.now();
       try {
         await this.#options.write([...batch.values()]);
       } catch (err) {
