@@ -131,3 +131,32 @@ export class ResilientClient {
     return true;
   }
 }
+
+/**
+ * Steady traffic between pairs of clients: every client sends to its
+ * partner every `everyMs` (a pacing of the load, not a wait for an event),
+ * with ids unique over the run. `stop` ends it and resolves with how many
+ * messages were sent.
+ */
+export function steadyTraffic(
+  clients: ReadonlyMap<string, ResilientClient>,
+  partner: (id: string) => string,
+  everyMs = 10,
+): { stop(): Promise<number> } {
+  let counter = 0;
+  let sending = true;
+  const senders = [...clients.values()].map(async (client) => {
+    while (sending) {
+      const n = ++counter;
+      client.send(`${client.id}-${n}`, partner(client.id), `${client.id} #${n}`);
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  });
+  return {
+    async stop() {
+      sending = false;
+      await Promise.all(senders);
+      return counter;
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ResilientClient } from '../helpers/resilient-client.js';
+import { ResilientClient, steadyTraffic } from '../helpers/resilient-client.js';
 import { killBusiestWorker, startApp } from '../helpers/spawn-app.js';
 
 t.test('SIGKILL of a worker while clients on both workers send: no acknowledged message is lost', async (t) => {
@@ -19,15 +19,7 @@ t.test('SIGKILL of a worker while clients on both workers send: no acknowledged 
   t.teardown(() => Promise.all([...clients.values()].map((c) => c.stop())));
 
   // Steady traffic: every client sends to its partner every 10 ms.
-  let counter = 0;
-  let sending = true;
-  const senders = [...clients.values()].map(async (client) => {
-    while (sending) {
-      const n = ++counter;
-      client.send(`${client.id}-${n}`, partner(client.id), `${client.id} #${n}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  });
+  const traffic = steadyTraffic(clients, partner);
 
   // Let traffic flow, then kill the worker holding the most clients.
   await clients.get('c0')!.until(() => clients.get('c0')!.acks.size >= 20);
@@ -35,8 +27,7 @@ t.test('SIGKILL of a worker while clients on both workers send: no acknowledged 
   t.ok(victim.clients > 0 && victim.clients < 6, `clients on both workers (${victim.clients} on the victim)`);
   // Keep sending through the crash and the recovery.
   await Promise.all([...clients.values()].map((c) => c.until(() => c.acks.size >= 60)));
-  sending = false;
-  await Promise.all(senders);
+  await traffic.stop();
 
   // Everything sent is acknowledged eventually (the outboxes drain), and reaches its recipient.
   for (const client of clients.values()) await client.until(() => client.outbox.size === 0);

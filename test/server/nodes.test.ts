@@ -3,7 +3,7 @@ import t from 'tap';
 import { createDatabase } from '../helpers/postgres-database.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-import { ResilientClient } from '../helpers/resilient-client.js';
+import { ResilientClient, steadyTraffic } from '../helpers/resilient-client.js';
 import { startApp, type RunningApp } from '../helpers/spawn-app.js';
 import { jsonClient, TestClient, textClient } from '../helpers/ws-client.js';
 
@@ -196,15 +196,7 @@ t.test('Redis restarted mid-stream: no acknowledged message is lost, clients res
   }
   t.teardown(() => Promise.all([...clients.values()].map((c) => c.stop())));
   const partner = (id: string) => ids[ids.indexOf(id) ^ 1]!;
-  let counter = 0;
-  let sending = true;
-  const senders = [...clients.values()].map(async (client) => {
-    while (sending) {
-      const n = ++counter;
-      client.send(`${client.id}-${n}`, partner(client.id), `${client.id} #${n}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  });
+  const traffic = steadyTraffic(clients, partner);
   // What the nodes said about the outage, for a failure's report.
   t.teardown(() => {
     if (t.passing()) return;
@@ -217,8 +209,7 @@ t.test('Redis restarted mid-stream: no acknowledged message is lost, clients res
   await redis.restart();
   // Keep sending through the outage and after it.
   await Promise.all([...clients.values()].map((c) => c.until(() => c.acks.size >= 80, 60_000)));
-  sending = false;
-  await Promise.all(senders);
+  const counter = await traffic.stop();
   for (const client of clients.values()) await client.until(() => client.outbox.size === 0, 60_000);
 
   let sent = 0;
