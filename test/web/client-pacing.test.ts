@@ -3,7 +3,7 @@
  * one notice per kind of problem, and takes its name over from another tab
  * when asked: without a browser, on a fake clock.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { CloseCode, type ClientFrame, type WelcomeFrame } from '@chorus/protocol';
 import { socketUrl } from '../../apps/web/src/lib/env.js';
 import { clientPace, FramePacer } from '../../apps/web/src/lib/state/frame-pacer.js';
@@ -27,6 +27,20 @@ function refusedByServer(times: readonly number[], rate: { perSecond: number; bu
     else tokens -= 1;
   }
   return refused;
+}
+
+/** Alice's session on a fake socket and a fake clock, connected (not yet welcomed). */
+async function connectedSession(t: Test): Promise<{ session: InstanceType<typeof ChatSession>; time: FakeTime; socket: FakeSocket }> {
+  FakeSocket.install();
+  const time = new FakeTime();
+  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', undefined, {
+    time: { timers: time, clock: time.clock },
+  });
+  session.start();
+  t.teardown(() => session.stop());
+  const socket = await FakeSocket.next();
+  socket.accept();
+  return { session, time, socket };
 }
 
 function welcome(frameRate?: { perSecond: number; burst: number }): WelcomeFrame {
@@ -158,15 +172,7 @@ t.test('session: after a reconnect, 60 kept messages, the resume, a ping and rec
 });
 
 t.test('session: receipts still waiting for the rate when the connection drops go after the next welcome', async (t) => {
-  FakeSocket.install();
-  const time = new FakeTime();
-  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', undefined, {
-    time: { timers: time, clock: time.clock },
-  });
-  session.start();
-  t.teardown(() => session.stop());
-  const socket = await FakeSocket.next();
-  socket.accept();
+  const { session, time, socket } = await connectedSession(t);
   socket.play(welcome({ perSecond: 1, burst: 2 }));
   socket.play({
     type: 'message',
@@ -196,15 +202,7 @@ t.test('session: receipts still waiting for the rate when the connection drops g
 });
 
 t.test('notices: one per kind, never a stack; "too many frames" goes by itself and the outbox goes again', async (t) => {
-  FakeSocket.install();
-  const time = new FakeTime();
-  const session = new ChatSession('alice', async () => 'ws://chat.test/ws/alice?resume=1', undefined, {
-    time: { timers: time, clock: time.clock },
-  });
-  session.start();
-  t.teardown(() => session.stop());
-  const socket = await FakeSocket.next();
-  socket.accept();
+  const { session, time, socket } = await connectedSession(t);
   socket.play(welcome());
   session.send('are you there?');
   const id = (socket.sent.find((f) => f.type === 'send') as { id: string }).id;

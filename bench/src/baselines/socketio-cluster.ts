@@ -21,15 +21,7 @@ import { createServer } from 'node:http';
 import { createAdapter, setupPrimary } from '@socket.io/cluster-adapter';
 import { setupMaster, setupWorker } from '@socket.io/sticky';
 import { Server } from 'socket.io';
-
-interface SendPayload {
-  to?: string | null;
-  text?: string;
-}
-interface RoomPayload {
-  room?: string;
-  text?: string;
-}
+import { serveChat } from './socketio-chat.js';
 
 if (cluster.isPrimary) {
   const workers = Number(process.env.WORKERS ?? 2);
@@ -57,25 +49,7 @@ if (cluster.isPrimary) {
   const io = new Server(createServer());
   io.adapter(createAdapter());
   setupWorker(io);
-  const node = String(process.pid);
-
-  io.on('connection', (socket) => {
-    const id = String((socket.handshake.auth as { id?: unknown }).id ?? socket.id);
-    void socket.join(id);
-    socket.emit('welcome', { node });
-    socket.on('send', (msg: SendPayload) => {
-      const out = { from: id, text: msg.text };
-      if (msg.to) io.to(msg.to).emit('message', out);
-      else socket.broadcast.emit('message', out);
-    });
-    socket.on('join', (room: string, ack?: () => void) => {
-      void socket.join(`room:${room}`);
-      ack?.();
-    });
-    socket.on('room', (msg: RoomPayload) => {
-      socket.to(`room:${msg.room}`).emit('message', { from: id, room: msg.room, text: msg.text });
-    });
-  });
+  serveChat(io);
   process.send?.({ bench: 'ready' });
   process.on('SIGTERM', () => process.exit(0));
 }

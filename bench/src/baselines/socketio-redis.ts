@@ -24,15 +24,7 @@ import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-
-interface SendPayload {
-  to?: string | null;
-  text?: string;
-}
-interface RoomPayload {
-  room?: string;
-  text?: string;
-}
+import { serveChat } from './socketio-chat.js';
 
 const url = process.env.REDIS_URL;
 if (!url) {
@@ -48,25 +40,8 @@ await Promise.all([once(pubClient, 'ready'), once(subClient, 'ready')]);
 
 const http = createServer();
 const io = new Server(http, { adapter: createAdapter(pubClient, subClient) });
-const node = String(process.pid);
 
-io.on('connection', (socket) => {
-  const id = String((socket.handshake.auth as { id?: unknown }).id ?? socket.id);
-  void socket.join(id);
-  socket.emit('welcome', { node });
-  socket.on('send', (msg: SendPayload) => {
-    const out = { from: id, text: msg.text };
-    if (msg.to) io.to(msg.to).emit('message', out);
-    else socket.broadcast.emit('message', out);
-  });
-  socket.on('join', (room: string, ack?: () => void) => {
-    void socket.join(`room:${room}`);
-    ack?.();
-  });
-  socket.on('room', (msg: RoomPayload) => {
-    socket.to(`room:${msg.room}`).emit('message', { from: id, room: msg.room, text: msg.text });
-  });
-});
+serveChat(io);
 
 http.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
   const address = http.address();
