@@ -28,6 +28,11 @@ export const ServerConfigSchema = z
       .max(16 * 1024 * 1024)
       .default(64 * 1024),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Prometheus metrics on a port of their own (unset: off); served by the primary in a cluster. */
+    METRICS_PORT: port.optional(),
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    /** When set, a scrape sends `Authorization: Bearer <METRICS_TOKEN>`. */
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Several server nodes as one chat: the shared state and live traffic in Redis (needs DATABASE_URL). */
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// or rediss:// URL' }).optional(),
     /**

@@ -16,6 +16,14 @@ import { createLogger } from './logger.js';
 import { nodeName } from './node-name.js';
 import { openConfiguredStorage, runNode, type RunningNode } from './run-node.js';
 import { runSingleProcess } from './run-single.js';
+import {
+  answerMetricsRequests,
+  ClusterGather,
+  createNodeMetrics,
+  metricsNodeLabel,
+  startMetricsServer,
+  timedAppend,
+} from './metrics/index.js';
 import type { Storage } from './storage/index.js';
 
 /**
@@ -72,9 +80,26 @@ async function runPrimary(config: ServerConfig, envFile: EnvFileResult): Promise
   }
   // With Redis the workers are the service's nodes and Redis holds the rooms: the primary only forks.
   const rooms = config.REDIS_URL ? [] : await storage.loadRooms();
+  // The primary's own share of the node's metrics: its process, and the commits of the machine's writer.
+  const metrics = config.METRICS_PORT === undefined ? undefined : createNodeMetrics({ node: metricsNodeLabel(config) });
+  const writerStorage = metrics
+    ? {
+        append: timedAppend(storage, metrics.commit),
+        markSeen: storage.markSeen.bind(storage),
+        saveReceiptCounts: storage.saveReceiptCounts.bind(storage),
+        saveTextCursors: storage.saveTextCursors.bind(storage),
+      }
+    : storage;
   const writer = primaryWritesMessages(config)
-    ? new MessageWriterService(storage, { onError: (err) => log.error({ err }, 'message writer: a commit failed') })
+    ? new MessageWriterService(writerStorage, { onError: (err) => log.error({ err }, 'message writer: a commit failed') })
     : undefined;
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  if (metrics) {
+    const gather = new ClusterGather(metrics.registry, () => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined));
+    cluster.on('message', (worker, raw) => gather.onWorkerMessage(worker, raw));
+    cluster.on('exit', (worker) => gather.onWorkerExit(worker));
+    metricsServer = await serveMetrics(config, log, () => gather.metrics());
+  }
   const reaper = config.REDIS_URL ? new DeadNodeReaper(config.REDIS_URL) : undefined;
   new Primary({
     workers: config.WORKERS,
@@ -86,6 +111,7 @@ async function runPrimary(config: ServerConfig, envFile: EnvFileResult): Promise
     ...(writer ? { writer } : {}),
     ...(reaper ? { reapNode: (node: string) => reaper.reap(node) } : {}),
     onExit: async () => {
+      await metricsServer?.app.close();
       reaper?.close();
       await writer?.close();
       await storage.close();
@@ -120,6 +146,14 @@ async function runSingle(config: ServerConfig, envFile: EnvFileResult): Promise<
   } catch (err) {
     fail(err);
   }
+  const metrics = running.metrics;
+  if (metrics) {
+    const server = await serveMetrics(config, log, async () => ({
+      contentType: metrics.registry.contentType,
+      body: await metrics.registry.metrics(),
+    }));
+    running = withCloseFirst(running, () => server.app.close());
+  }
   log.info({ port: running.port, workers: 1 }, 'listening');
   stopOnSignal(running, log);
 }
@@ -144,8 +178,40 @@ async function runWorker(config: ServerConfig): Promise<void> {
     postToPrimary({ ch: 'chorus', type: 'fatal', message: (err as Error).message });
     process.exit(1);
   }
+  if (running.metrics) answerMetricsRequests(running.metrics.registry);
   postToPrimary({ ch: 'chorus', type: 'listening', port: running.port });
   stopOnSignal(running, log);
+}
+
+/** Serves `render` on METRICS_PORT, or fails the start with one plain sentence. */
+async function serveMetrics(
+  config: ServerConfig,
+  log: Logger,
+  render: () => Promise<{ contentType: string; body: string }>,
+): Promise<Awaited<ReturnType<typeof startMetricsServer>>> {
+  try {
+    const server = await startMetricsServer({
+      port: config.METRICS_PORT ?? 0,
+      host: config.METRICS_HOST,
+      token: config.METRICS_TOKEN,
+      render,
+    });
+    log.info({ port: server.port, host: config.METRICS_HOST }, 'metrics listening');
+    return server;
+  } catch (err) {
+    fail(new Error(`metrics: cannot listen on ${config.METRICS_HOST}:${config.METRICS_PORT}: ${(err as Error).message}`));
+  }
+}
+
+/** `running`, whose stop first runs `first` (e.g. closes the metrics port). */
+function withCloseFirst(running: RunningNode, first: () => Promise<unknown>): RunningNode {
+  return {
+    ...running,
+    async stop() {
+      await first().catch(() => {});
+      await running.stop();
+    },
+  };
 }
 
 function withRedis(config: ServerConfig): config is ServerConfig & { readonly REDIS_URL: string } {

@@ -10,6 +10,7 @@ import type { HubBackend } from './hub/backend.js';
 import { Hub } from './hub/hub.js';
 import { GroupCommitWriter, openStorage, type Storage } from './storage/index.js';
 import { StoredMessageLog, type MessageWriter, type SideWriter } from './stored-message-log.js';
+import { createNodeMetrics, metricsNodeLabel, timedAppend, type NodeMetrics } from './metrics/index.js';
 
 /** How long an upgrade or a sign-in waits for its count in Redis before it is let through uncounted. */
 const SHARED_COUNT_TIMEOUT_MS = 500;
@@ -18,6 +19,8 @@ export interface RunningNode {
   readonly app: FastifyInstance;
   readonly hub: Hub;
   readonly port: number;
+  /** This process's metrics, when METRICS_PORT is set (the caller serves them, or its primary gathers them). */
+  readonly metrics: NodeMetrics | undefined;
   /** Closes sockets (1001), the HTTP server, the backend, then writes what is pending and closes storage. */
   stop(): Promise<void>;
 }
@@ -63,15 +66,20 @@ export async function runNode(
 ): Promise<RunningNode> {
   const { backend, storage, node, log, writer } = deps;
   const onError = (what: string, err: unknown) => log.warn({ err }, `storage: could not write ${what}`);
+  let connections = () => 0;
+  const metrics =
+    config.METRICS_PORT === undefined ? undefined : createNodeMetrics({ node: metricsNodeLabel(config), connections: () => connections() });
+  const appends = metrics ? { append: timedAppend(storage, metrics.commit) } : storage;
   const messages = writer
     ? new StoredMessageLog(storage, writer, writer, { onError })
-    : new StoredMessageLog(storage, new GroupCommitWriter(storage), storage, { onError });
+    : new StoredMessageLog(storage, new GroupCommitWriter(appends), storage, { onError });
   const hub = new Hub({
     backend,
     messages,
     node,
     log,
     rate: { perSecond: config.MESSAGE_RATE, burst: config.MESSAGE_BURST },
+    ...(metrics ? { metrics: metrics.hub } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const closeAll = async () => {
@@ -79,6 +87,7 @@ export async function runNode(
     await messages.flush().catch(() => {});
     await storage.close().catch(() => {});
   };
+  connections = () => hub.size;
   await hub.start();
   // Several nodes: the per-address counts (upgrades, sign-in and sign-up attempts) live in Redis, on a
   // connection of their own. A silent path to Redis (a partition) must not hold them: a count that does
@@ -116,6 +125,7 @@ export async function runNode(
     app,
     hub,
     port,
+    metrics,
     async stop() {
       await app.close();
       await closeAll();

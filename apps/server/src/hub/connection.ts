@@ -10,6 +10,8 @@ export interface RateLimit {
   readonly perSecond: number;
   readonly burst: number;
   readonly clock?: () => number;
+  /** Called for every frame over the rate (for the metrics). */
+  readonly onLimited?: () => void;
 }
 
 /** Which stored message a fanout frame carries. */
@@ -55,6 +57,7 @@ export class Connection {
   /** Inbound rate: frames beyond it are answered RATE_LIMITED, and a client that keeps on is closed. */
   readonly #bucket: TokenBucket | null;
   readonly #clock: () => number;
+  readonly #onLimited: (() => void) | undefined;
   /** Frames refused since the warning; past the burst again, the connection is closed. */
   #refused = 0;
 
@@ -66,6 +69,7 @@ export class Connection {
     this.#clock = rate?.clock ?? Date.now;
     this.#bucket = rate ? new TokenBucket(rate.perSecond, rate.burst, this.#clock()) : null;
     this.#burst = rate?.burst ?? 0;
+    this.#onLimited = rate?.onLimited;
   }
 
   readonly #burst: number;
@@ -101,6 +105,7 @@ export class Connection {
       this.#refused = 0;
       return true;
     }
+    this.#onLimited?.();
     if (this.#refused === 0) this.emit({ kind: 'error', code: 'RATE_LIMITED' });
     if (++this.#refused > this.#burst) {
       this.refuse('FLOODING');

@@ -5,6 +5,7 @@ import type { Command } from './events.js';
 import { envelopeOf } from './envelope.js';
 import { RESUME_LIMIT } from './limits.js';
 import type { MessageLog } from './message-log.js';
+import type { HubMetrics } from './metrics.js';
 import { ownReceipts } from './own-receipts.js';
 import type { ReceiptBook } from './receipt-book.js';
 
@@ -14,17 +15,20 @@ export class ConversationReads {
   readonly #receipts: ReceiptBook;
   readonly #view: () => StateView;
   readonly #onError: (err: unknown, clientId: string) => void;
+  readonly #metrics: HubMetrics;
 
   constructor(options: {
     messages: MessageLog;
     receipts: ReceiptBook;
     view: () => StateView;
+    metrics: HubMetrics;
     onError: (err: unknown, clientId: string) => void;
   }) {
     this.#messages = options.messages;
     this.#receipts = options.receipts;
     this.#view = options.view;
     this.#onError = options.onError;
+    this.#metrics = options.metrics;
   }
 
   /** Whether `clientId` may read `conversation`. */
@@ -62,6 +66,7 @@ export class ConversationReads {
     }
     const replayed = new Map<string, number>();
     const truncated: string[] = [];
+    let count = 0;
     try {
       for (const conversation of await this.#messages.directConversationsOf(clientId)) {
         if (!conversations.has(conversation)) conversations.set(conversation, 0);
@@ -75,6 +80,7 @@ export class ConversationReads {
         for (const message of replay) {
           connection.emit({ kind: 'message', envelope: envelopeOf(message), receipts: receipts.get(message.id) });
           last = message.seq;
+          count++;
         }
         replayed.set(conversation, last);
       }
@@ -82,6 +88,7 @@ export class ConversationReads {
       this.#onError(err, clientId);
       connection.emit({ kind: 'error', code: 'STORAGE_FAILED', detail: 'resume failed; reconnect to try again' });
     }
+    this.#metrics.resumed(count);
     connection.emit({ kind: 'resumed', conversations: Object.fromEntries(replayed), truncated });
     connection.release(replayed);
   }

@@ -1,3 +1,4 @@
+import { type HubMetrics, NO_METRICS } from './metrics.js';
 import {
   CloseCode,
   MAX_WELCOME_ONLINE,
@@ -44,6 +45,8 @@ export interface HubOptions {
   readonly clock?: () => number;
   /** Frames per second each connection may send, and the burst (none: unlimited). */
   readonly rate?: { readonly perSecond: number; readonly burst: number };
+  /** What the node counts for its operators (default: nothing). */
+  readonly metrics?: HubMetrics;
 }
 
 /** What a refused admission tells the client. */
@@ -72,6 +75,8 @@ export class Hub implements FrameHandler {
   readonly #log: HubLogger;
   readonly #clock: () => number;
   readonly #rate: HubOptions['rate'];
+  readonly metrics: HubMetrics;
+  readonly #onLimited = () => this.metrics.rateLimited();
   readonly #sessions: LocalSessions;
   #connectionCount = 0;
   readonly #receipts = new ReceiptBook();
@@ -96,6 +101,7 @@ export class Hub implements FrameHandler {
     this.#log = options.log;
     this.#clock = options.clock ?? Date.now;
     this.#rate = options.rate;
+    this.metrics = options.metrics ?? NO_METRICS;
     const view = () => this.#backend.view;
     this.#sessions = new LocalSessions(view);
     this.#updates = new BatchedUpdates({
@@ -113,11 +119,13 @@ export class Hub implements FrameHandler {
       clock: this.#clock,
       receipts: this.#receipts,
       log: this.#log,
+      metrics: this.metrics,
     });
     this.#reads = new ConversationReads({
       messages: this.#messages,
       receipts: this.#receipts,
       view,
+      metrics: this.metrics,
       onError: (err, clientId) => this.#log.error({ err, clientId }, 'resume failed'),
     });
   }
@@ -158,7 +166,7 @@ export class Hub implements FrameHandler {
    * one is closed with REPLACED) instead of being refused as taken.
    */
   open(session: Session, codec: Codec, options: { resume?: boolean; ip?: string; multi?: boolean; takeover?: boolean } = {}): Connection {
-    const rate = this.#rate && { ...this.#rate, clock: this.#clock };
+    const rate = this.#rate && { ...this.#rate, clock: this.#clock, onLimited: this.#onLimited };
     const connection = new Connection(this.#nextConnectionId(), session, codec, this, rate);
     void this.#admit(connection, options.resume === true, options.ip ?? '', options.multi === true, options.takeover === true);
     return connection;
@@ -180,6 +188,7 @@ export class Hub implements FrameHandler {
 
   /** Refuses a session before admission (e.g. a bad client id): tells it why, in its protocol, and closes. */
   refuse(session: Session, codec: Codec, code: ErrorCode, detail?: string): void {
+    this.metrics.refused(code.toLowerCase());
     new Connection(this.#nextConnectionId(), session, codec, this).refuse(code, detail);
   }
 
@@ -223,6 +232,7 @@ export class Hub implements FrameHandler {
       if (admission === 'taken' && takeover && connection.state !== 'closed') admission = await this.#takeOver(clientId, ip, multi);
     } catch (err) {
       const unavailable = err instanceof BackendUnavailableError;
+      this.metrics.refused(unavailable ? 'unavailable' : 'internal');
       if (unavailable) this.#log.warn({ clientId, reason: err.message }, 'refused: shared state unavailable');
       else this.#log.error({ err, clientId }, 'admission failed');
       if (connection.state !== 'closed') connection.refuse(unavailable ? 'UNAVAILABLE' : 'INTERNAL');
@@ -234,6 +244,7 @@ export class Hub implements FrameHandler {
       return;
     }
     if (admission !== 'admitted') {
+      this.metrics.refused(admission);
       this.#log.info({ clientId, protocol: connection.codec.name, reason: admission }, 'refused');
       connection.refuse(REFUSALS[admission]);
       return;
@@ -253,6 +264,7 @@ export class Hub implements FrameHandler {
     // Live traffic waits for the replay: the client's resume frame, or the server's catch-up.
     if (resume || connection.codec.cursors === 'server') connection.hold(RESUME_WAIT_MS);
     this.#sessions.add(connection);
+    this.metrics.admitted();
     const view = this.#backend.view;
     const online = view.online();
     connection.emit({
@@ -424,7 +436,9 @@ export class Hub implements FrameHandler {
         this.#updates.flush();
         const { envelope } = payload;
         const { target } = delivery;
-        this.#sessions.fanout(target, { kind: 'message', envelope }, { origin: delivery.origin, key: envelope }, payload.json);
+        this.metrics.delivered(
+          this.#sessions.fanout(target, { kind: 'message', envelope }, { origin: delivery.origin, key: envelope }, payload.json),
+        );
         if (target.kind === 'client' && envelope.to === target.clientId && envelope.from !== envelope.to) this.#deliveredLive(envelope);
         return;
       }
@@ -440,7 +454,8 @@ export class Hub implements FrameHandler {
         }
         return;
       case 'typing':
-        return this.#sessions.fanout(delivery.target, { kind: 'typing', typing: payload.typing }, { client: payload.typing.from });
+        this.#sessions.fanout(delivery.target, { kind: 'typing', typing: payload.typing }, { client: payload.typing.from });
+        return;
       case 'receipts':
         return this.#updates.receipts(payload.to, payload.receipts);
     }

@@ -77,37 +77,51 @@ export class LocalSessions {
     return this.#perEventPresence;
   }
 
-  /** Sends one event to the local connections `target` names, rendered once per protocol. */
-  fanout(target: Target, event: OutEvent, skip: FanoutSkip = {}, json?: OutFrame): void {
+  /**
+   * Sends one event to the local connections `target` names, rendered once per
+   * protocol; returns how many connections it was given to.
+   */
+  fanout(target: Target, event: OutEvent, skip: FanoutSkip = {}, json?: OutFrame): number {
     const frames = new FrameCache(event, json);
+    let given = 0;
     if (target.kind === 'client') {
       // The hot one (a private message, receipts, typing): no closure.
       const tabs = this.#clients.get(target.clientId);
-      if (!tabs) return;
+      if (!tabs) return 0;
       for (const connection of tabs) {
-        if (connection.id !== skip.origin && connection.clientId !== skip.client) connection.emitCached(frames, skip.key);
+        if (connection.id !== skip.origin && connection.clientId !== skip.client) {
+          connection.emitCached(frames, skip.key);
+          given++;
+        }
       }
-      return;
+      return given;
     }
     const send = (connection: Connection) => {
-      if (connection.id !== skip.origin && connection.clientId !== skip.client) connection.emitCached(frames, skip.key);
+      if (connection.id !== skip.origin && connection.clientId !== skip.client) {
+        connection.emitCached(frames, skip.key);
+        given++;
+      }
     };
     if (target.kind === 'all') {
       for (const connection of this.#connections) send(connection);
-      return;
+      return given;
     }
     const members = this.#view().room(target.room)?.members;
-    if (!members) return;
+    if (!members) return 0;
     if (members.size < this.#clients.size) {
       for (const member of members) for (const connection of this.#clients.get(member) ?? NONE) send(connection);
     } else {
       for (const connection of this.#connections) if (members.has(connection.clientId)) send(connection);
     }
+    return given;
   }
 
   /** Like `fanout` to everyone or to a room, leaving out several clients (the ones that just joined). */
   fanoutExcept(target: Target, event: OutEvent, except: ReadonlySet<string>): void {
-    if (except.size === 0) return this.fanout(target, event);
+    if (except.size === 0) {
+      this.fanout(target, event);
+      return;
+    }
     const frames = new FrameCache(event);
     const members = target.kind === 'room' ? this.#view().room(target.room)?.members : undefined;
     for (const connection of this.#connections) {

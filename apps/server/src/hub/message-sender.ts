@@ -5,6 +5,7 @@ import type { Command, OutEvent, Target } from './events.js';
 import { envelopeOf } from './envelope.js';
 import type { HubLogger } from './hub.js';
 import type { MessageLog, StoredMessage } from './message-log.js';
+import type { HubMetrics } from './metrics.js';
 import type { ReceiptBook } from './receipt-book.js';
 import { RecentIds } from './recent-ids.js';
 
@@ -23,6 +24,7 @@ export class MessageSender {
   readonly #clock: () => number;
   readonly #receipts: ReceiptBook;
   readonly #log: HubLogger;
+  readonly #metrics: HubMetrics;
   #messageCount = 0;
   /** Messages this node has routed lately, so a client's retry is not delivered twice. */
   readonly #routed = new RecentIds(100_000);
@@ -34,6 +36,7 @@ export class MessageSender {
     clock: () => number;
     receipts: ReceiptBook;
     log: HubLogger;
+    metrics: HubMetrics;
   }) {
     this.#backend = options.backend;
     this.#messages = options.messages;
@@ -41,6 +44,7 @@ export class MessageSender {
     this.#clock = options.clock;
     this.#receipts = options.receipts;
     this.#log = options.log;
+    this.#metrics = options.metrics;
   }
 
   async send(connection: Connection, command: SendCommand): Promise<void> {
@@ -114,6 +118,7 @@ export class MessageSender {
     };
     if (envelope.to === from) {
       // A note to yourself needs no routing: acknowledge it, then deliver it, like the text echo.
+      this.#metrics.acked();
       connection.emit(ack);
       connection.emit({ kind: 'message', envelope });
       return;
@@ -127,6 +132,7 @@ export class MessageSender {
       const delivery = { target, payload: { kind: 'message', envelope }, origin: connection.id } as const;
       try {
         // An offline recipient of a private message gets it when it resumes.
+        this.#metrics.routed(target.kind);
         await this.#backend.route(delivery);
         // The sender's other tabs see what it sent (to everyone and to rooms they get it anyway).
         if (target.kind === 'client' && view.connections(from) > 1) {
@@ -137,6 +143,7 @@ export class MessageSender {
         this.#log.warn({ err, clientId: from }, 'a stored message could not be routed live');
       }
     }
+    this.#metrics.acked();
     connection.emit(ack);
   }
 

@@ -46,6 +46,7 @@ declare module 'fastify' {
  */
 async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promise<void> {
   const { hub } = options;
+  const onSlowConsumer = () => hub.metrics.slowConsumer();
   const codecs: Record<'text' | 'json', Codec> = {
     text: new TextCodec(),
     json: new JsonCodec({ node: options.node, maxFrameBytes: options.maxFrameBytes }),
@@ -145,7 +146,7 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     wsHandler: (socket, request) => {
       const { clientId } = request.params;
       const codec = socket.protocol === SUBPROTOCOL ? codecs.json : codecs.text;
-      const session = new WebSocketSession(clientId, socket, options.maxBufferedBytes);
+      const session = new WebSocketSession(clientId, socket, options.maxBufferedBytes, onSlowConsumer);
       const problem = clientIdProblem(clientId);
       if (problem) {
         request.log.info({ clientId, reason: 'invalid-id' }, 'refused');

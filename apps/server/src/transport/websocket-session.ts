@@ -30,7 +30,10 @@ export class WebSocketSession implements Session {
   /** The turn of the batch in which the socket was last corked. */
   #heldIn = -1;
 
-  constructor(clientId: string, socket: WebSocket, maxBufferedBytes = Infinity) {
+  readonly #onSlowConsumer: (() => void) | undefined;
+
+  constructor(clientId: string, socket: WebSocket, maxBufferedBytes = Infinity, onSlowConsumer?: () => void) {
+    this.#onSlowConsumer = onSlowConsumer;
     this.clientId = clientId;
     this.#socket = socket;
     this.#maxBufferedBytes = maxBufferedBytes;
@@ -43,6 +46,7 @@ export class WebSocketSession implements Session {
     const tcp = this.#tcp;
     // What ws queues of its own is only ever compressed or blob data, neither of which is used here.
     if ((tcp ? tcp.writableLength : socket.bufferedAmount) > this.#maxBufferedBytes) {
+      this.#onSlowConsumer?.();
       this.close(CloseCode.SLOW_CONSUMER, ERRORS.SLOW_CONSUMER.message);
       setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
       return;
