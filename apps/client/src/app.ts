@@ -4,6 +4,13 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { logOptions } from '@chorus/service-kit';
 import type { ClientConfig } from './config.js';
+import { securityHeaders } from './security-headers.js';
+
+/**
+ * Hashed build output (Vite names each file after its contents): a new build
+ * is a new name, so a browser may keep these for a year without asking again.
+ */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 export interface BuildOptions {
   /** Whether the logs go to a person's terminal (readable lines in development); default false: JSON. */
@@ -25,6 +32,8 @@ export async function build(config: ClientConfig, options: BuildOptions = {}): P
     throw new Error(`no built browser client at ${config.STATIC_DIR}: run "npm run build" first`);
   }
 
+  await securityHeaders(app, config.SERVER);
+
   app.get('/health', async () => ({ status: 'ok' }));
 
   // Read at request time by the browser, so one build serves every deployment.
@@ -33,7 +42,18 @@ export async function build(config: ClientConfig, options: BuildOptions = {}): P
     return { HOST: config.HOST, PORT: config.PORT, SERVER: config.SERVER };
   });
 
-  await app.register(fastifyStatic, { root: config.STATIC_DIR, wildcard: false, index: ['index.html'] });
+  await app.register(fastifyStatic, {
+    root: config.STATIC_DIR,
+    wildcard: false,
+    index: ['index.html'],
+    // The build writes .br and .gz beside each text asset (apps/web/vite.config.ts): no compression per request.
+    preCompressed: true,
+    // index.html names the current hashed assets: always asked again (a 304 when unchanged).
+    cacheControl: false,
+    setHeaders: (res, path) => {
+      res.setHeader('cache-control', /[\\/]assets[\\/]/.test(path) ? IMMUTABLE : 'no-cache');
+    },
+  });
 
   app.setNotFoundHandler((request, reply) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
