@@ -1,3 +1,4 @@
+import { apiDocs } from './plugins/api-docs.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.js';
 import type { Hub } from './hub/hub.js';
@@ -35,6 +36,7 @@ export async function build(config: ServerConfig, deps: AppDeps): Promise<Fastif
     // connection is from a proxy the operator listed.
     trustProxy: typeof config.TRUST_PROXY === 'number' ? trustHops(config.TRUST_PROXY) : config.TRUST_PROXY,
   });
+  await apiDocs(app);
   await app.register(health, { stats: deps.stats });
   await app.register(landingPage, { clientUrl: config.CLIENT_URL });
   await app.register(authRoutes, {

@@ -61,6 +61,7 @@ ${webClient}
 <ul>
 <li><code>${socket}/ws/{name}</code>: the text protocol (<code>message,target</code>; <code>/help</code> lists the commands), or JSON frames with the subprotocol <code>chorus.v1</code>.</li>
 <li>Protocol reference: ${reference}.</li>
+<li>HTTP API (sign-up, sign-in, health): <a href="/docs">/docs</a> (OpenAPI, the document at <a href="/docs/json">/docs/json</a>).</li>
 <li>Health: <a href="/health">/health</a> (the process runs), <a href="/ready">/ready</a> (workers, clients, the cap).</li>
 </ul>
 </main>
