@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { defaultWorkers } from './cpu-quota.js';
 import { z } from 'zod';
 import { ConfigError, parseConfig } from '@chorus/service-kit';
 import { parseTrustProxy } from './trust-proxy.js';
@@ -19,7 +19,13 @@ export const ServerConfigSchema = z
     ENVIRONMENT: z.enum(['development', 'production', 'test']).default('development'),
     HOST: z.string().min(1).default('0.0.0.0'),
     PORT: port.default(8080),
-    WORKERS: z.coerce.number().int().min(0).max(256).default(availableParallelism()),
+    /** Default: one per CPU the process may use, by its container's CPU quota when there is one (cpu-quota.ts). */
+    WORKERS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(256)
+      .default(() => defaultWorkers().workers),
     MAX_CLIENTS: positiveInt.default(10_000),
     MAX_FRAME_BYTES: z.coerce
       .number()

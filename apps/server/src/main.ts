@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, envFileLogLine, loadEnvFile, type EnvFileResult } from '@chorus/service-kit';
 import { loadServerConfig, type ServerConfig } from './config.js';
+import { defaultWorkers } from './cpu-quota.js';
 import { DeadNodeReaper } from './backends/redis/dead-node-reaper.js';
 import { redisBackendFromConfig } from './backends/redis/from-config.js';
 import { ClusterBackend } from './backends/cluster/cluster-backend.js';
@@ -59,6 +60,13 @@ function logEnvFile(log: Logger, envFile: EnvFileResult): void {
   log.info(fields, message);
 }
 
+/** Says how many serving processes this server runs, and why that many (once per server). */
+function logWorkers(log: Logger, config: ServerConfig): void {
+  const given = process.env.WORKERS !== undefined && process.env.WORKERS !== '';
+  const reason = given ? `WORKERS=${process.env.WORKERS}` : defaultWorkers().reason;
+  log.info({ workers: config.WORKERS, reason }, `${Math.max(1, config.WORKERS)} serving process(es): ${reason}`);
+}
+
 /**
  * Says why the process cannot start, once, plainly, on stderr, and exits (a
  * JSON copy of the same sentence on stdout made a terminal show it twice).
@@ -72,6 +80,7 @@ async function runPrimary(config: ServerConfig, envFile: EnvFileResult): Promise
   keepPrimaryYoungGenerationSmall();
   const log = createLogger(config, { role: 'primary' }, TERMINAL);
   logEnvFile(log, envFile);
+  logWorkers(log, config);
   let storage: Storage;
   try {
     storage = await openConfiguredStorage(config, { writesMessages: primaryWritesMessages(config), log });
@@ -140,6 +149,7 @@ function primaryWritesMessages(config: ServerConfig): boolean {
 async function runSingle(config: ServerConfig, envFile: EnvFileResult): Promise<void> {
   const log = createLogger(config, { role: 'single' }, TERMINAL);
   logEnvFile(log, envFile);
+  logWorkers(log, config);
   let running: RunningNode;
   try {
     running = await runSingleProcess(config, log);
