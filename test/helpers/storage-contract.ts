@@ -35,7 +35,7 @@ export function user(username: string, fields: Partial<NewUser> = {}): NewUser {
   return {
     username,
     passwordHash: `$scrypt$ln=15,r=8,p=1$salt-of-${username}$key`,
-    profile: { firstNames: null, lastNames: null, age: null, gender: null },
+    profile: { firstNames: null, lastNames: null, age: null, gender: null, displayName: null },
     createdAt: 1_700_000_000_000,
     ...fields,
   };
@@ -567,7 +567,7 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     t.equal(await s.findUser('alice'), null);
     t.equal(await s.nameTaken('alice'), false);
     const alice = user('Alice.B@x', {
-      profile: { firstNames: 'Ålice Maria 😀', lastNames: "O'Brien-Łukasz", age: 33, gender: 'female' },
+      profile: { firstNames: 'Ålice Maria 😀', lastNames: "O'Brien-Łukasz", age: 33, gender: 'female', displayName: null },
       createdAt: 2 ** 45 + 7,
     });
     t.same(await s.createUser(alice), { created: true });
@@ -579,7 +579,33 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     t.equal(await s.nameTaken('alice.b@X'), true, 'nameTaken ignores case');
     t.equal(await s.nameTaken('Alice.B'), false, 'whole names only');
     t.same(await s.createUser(user('bob')), { created: true });
-    t.same((await s.findUser('bob'))!.profile, { firstNames: null, lastNames: null, age: null, gender: null }, 'an empty profile');
+    t.same(
+      (await s.findUser('bob'))!.profile,
+      { firstNames: null, lastNames: null, age: null, gender: null, displayName: null },
+      'an empty profile',
+    );
+  });
+
+  t.test('accounts: display names are set, cleared, looked up in bulk and kept exactly', async (t) => {
+    const s = await storage(t);
+    const named = user('ana', { profile: { firstNames: null, lastNames: null, age: null, gender: null, displayName: 'Ana María 🌻' } });
+    t.same(await s.createUser(named), { created: true });
+    t.same(await s.findUser('ana'), named, 'a display name given at sign-up round-trips');
+    t.same(await s.createUser(user('dmitri')), { created: true });
+    t.same(await s.createUser(user('guestless')), { created: true });
+    t.equal(await s.setDisplayName('dmitri', 'Дмитрий Шостакович'), true);
+    t.equal(await s.setDisplayName('nobody', 'X'), false, 'no such account');
+    t.same(
+      Object.fromEntries(await s.displayNames(['ana', 'dmitri', 'guestless', 'nobody', 'ANA', 'ana'])),
+      { ana: 'Ana María 🌻', dmitri: 'Дмитрий Шостакович' },
+      'only accounts with a display name, exact names, each once',
+    );
+    t.same(await s.displayNames([]), new Map(), 'an empty lookup asks nothing');
+    t.equal(await s.setDisplayName('ana', null), true);
+    t.equal((await s.findUser('ana'))!.profile.displayName, null, 'cleared');
+    t.same([...(await s.displayNames(['ana']))], []);
+    await t.rejects(s.setDisplayName('dmitri', 'a\0b'), /cannot be stored/);
+    t.equal((await s.findUser('dmitri'))!.profile.displayName, 'Дмитрий Шостакович', 'a refused change leaves the name');
   });
 
   t.test('accounts: a taken name is refused atomically, whatever its case', async (t) => {
@@ -604,9 +630,15 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
 
   t.test('accounts: a profile or name that cannot be stored exactly is refused', async (t) => {
     const s = await storage(t);
-    await t.rejects(s.createUser(user('nul', { profile: { firstNames: 'a\0b', lastNames: null, age: null, gender: null } })));
-    await t.rejects(s.createUser(user('surrogate', { profile: { firstNames: null, lastNames: '\ud800', age: null, gender: null } })));
-    await t.rejects(s.createUser(user('age', { profile: { firstNames: null, lastNames: null, age: 1.5, gender: null } })));
+    await t.rejects(
+      s.createUser(user('nul', { profile: { firstNames: 'a\0b', lastNames: null, age: null, gender: null, displayName: null } })),
+    );
+    await t.rejects(
+      s.createUser(user('surrogate', { profile: { firstNames: null, lastNames: '\ud800', age: null, gender: null, displayName: null } })),
+    );
+    await t.rejects(
+      s.createUser(user('age', { profile: { firstNames: null, lastNames: null, age: 1.5, gender: null, displayName: null } })),
+    );
     t.equal(await s.nameTaken('nul'), false);
   });
 
@@ -711,7 +743,7 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
   t.test('accounts and sessions survive close and reopen', async (t) => {
     const db = await database(t);
     const before = await db.open();
-    const kate = user('kate', { profile: { firstNames: 'Kate', lastNames: null, age: 40, gender: null } });
+    const kate = user('kate', { profile: { firstNames: 'Kate', lastNames: null, age: 40, gender: null, displayName: null } });
     await before.createUser(kate);
     await before.createSession(session('k1', 'kate'));
     await before.revokeSession('k1', 1_700_000_000_100);

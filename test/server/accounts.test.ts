@@ -17,7 +17,7 @@ import { openStorage, type Storage } from '../../apps/server/src/storage/index.j
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hmac';
 const FAST: ScryptParams = { ...DEFAULT_SCRYPT_PARAMS, logN: 10 };
-const NO_PROFILE = { firstNames: null, lastNames: null, age: null, gender: null };
+const NO_PROFILE = { firstNames: null, lastNames: null, age: null, gender: null, displayName: null };
 const IP = '192.0.2.1';
 
 /** A fresh SQLite storage, closed and removed at teardown. */
@@ -226,7 +226,7 @@ t.test('attempt limiter: a full limiter forgets the expired windows, then the ol
 
 t.test('register, sign in, verify, sign out', async (t) => {
   const f = await fixture(t);
-  const profile = { firstNames: 'Ada', lastNames: 'Lovelace', age: 36, gender: 'female' };
+  const profile = { firstNames: 'Ada', lastNames: 'Lovelace', age: 36, gender: 'female', displayName: null };
   const reg = await f.accounts.register({ username: 'ada', password: 'analytical engine', profile }, IP);
   t.ok(reg.ok);
   if (!reg.ok) return;

@@ -30,7 +30,18 @@ t.test('/docs: the HTTP routes in OpenAPI, the bodies from the zod schemas that 
   t.equal(doc.openapi, '3.1.0');
   t.same(
     Object.keys(doc.paths).sort(),
-    ['/auth/login', '/auth/logout', '/auth/me', '/auth/password', '/auth/register', '/health', '/ready', '/ws/{clientId}'].sort(),
+    [
+      '/auth/display-name',
+      '/auth/login',
+      '/auth/names',
+      '/auth/logout',
+      '/auth/me',
+      '/auth/password',
+      '/auth/register',
+      '/health',
+      '/ready',
+      '/ws/{clientId}',
+    ].sort(),
     'every route of the API, and no page for people',
   );
   t.equal(doc.externalDocs.url, '/protocol', 'the WebSocket protocols are linked');
@@ -47,6 +58,7 @@ t.test('/docs: the HTTP routes in OpenAPI, the bodies from the zod schemas that 
   });
   t.ok(register.responses['201'] && register.responses['429'], 'answers documented, refusals included');
   t.ok(doc.paths['/auth/me']!.get!.security, 'the routes that need a token say so');
+  t.match(doc.paths['/auth/display-name']!.post!.requestBody!.content['application/json']!.schema, { required: ['displayName'] });
 });
 
 t.test('documented routes still answer with their own codes: the schema is not a second validator', async (t) => {

@@ -3,9 +3,9 @@ import { forEachTarget } from '../helpers/targets.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 const BAD_IDS: [string, string][] = [
-  ['a%2Cb', 'client id may only contain letters, digits and _ . - @'],
-  ['bad%20id', 'client id may only contain letters, digits and _ . - @'],
-  ['x'.repeat(65), 'client id is longer than 64 characters'],
+  ['a%2Cb', 'a name may use only letters A-Z a-z, digits and _ . - @ (no spaces)'],
+  ['bad%20id', 'a name may use only letters A-Z a-z, digits and _ . - @ (no spaces)'],
+  ['x'.repeat(65), 'the name is longer than 64 characters'],
 ];
 
 forEachTarget(t, {}, async (t, server) => {
@@ -30,7 +30,7 @@ forEachTarget(t, {}, async (t, server) => {
   await t.test('over plain HTTP: 400 with the reason for a bad id, 426 for a good one', async (t) => {
     const bad = await fetch(`${http}/ws/a%2Cb`);
     t.equal(bad.status, 400);
-    t.same(await bad.json(), { code: 'INVALID_CLIENT_ID', message: 'client id may only contain letters, digits and _ . - @' });
+    t.same(await bad.json(), { code: 'INVALID_CLIENT_ID', message: 'a name may use only letters A-Z a-z, digits and _ . - @ (no spaces)' });
     const good = await fetch(`${http}/ws/alice`);
     t.equal(good.status, 426);
     t.equal((await good.json()).code, 'UPGRADE_REQUIRED');

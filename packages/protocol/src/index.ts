@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './frames.js';
 export * from './room-name.js';
 export * from './conversation.js';
+export * from './display-name.js';

@@ -13,6 +13,8 @@ export type AccountStorage = Pick<
   | 'createUser'
   | 'findUser'
   | 'nameTaken'
+  | 'setDisplayName'
+  | 'displayNames'
   | 'setPasswordHash'
   | 'changePassword'
   | 'createSession'
@@ -304,6 +306,21 @@ export class Accounts {
   async sessionLive(sessionId: string): Promise<boolean> {
     const session = await this.#storage.findSession(sessionId);
     return session !== null && session.revokedAt === null && session.expiresAt > this.#clock();
+  }
+
+  /**
+   * Sets the signed-in user's display name (already validated and normalized
+   * by the caller's schema), or clears it with null; answers the account as
+   * its owner sees it, or null if it no longer exists.
+   */
+  async setDisplayName(identity: Identity, displayName: string | null): Promise<PublicUser | null> {
+    if (!(await this.#storage.setDisplayName(identity.user, displayName))) return null;
+    return this.profile(identity.user);
+  }
+
+  /** The display names of those of `usernames` that chose one (a public lookup: names are shown to everyone in the chat). */
+  async displayNames(usernames: readonly string[]): Promise<Record<string, string>> {
+    return Object.fromEntries(await this.#storage.displayNames(usernames));
   }
 
   /** The account as its owner sees it, or null if it no longer exists. */

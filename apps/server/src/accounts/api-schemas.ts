@@ -1,3 +1,4 @@
+import { CLIENT_ID_PATTERN, DisplayName } from '@chorus/protocol';
 import { z } from 'zod';
 import type { StoredUser, UserProfile } from '../storage/index.js';
 
@@ -26,6 +27,28 @@ export const ProfileInput = z.strictObject({
   lastNames: printable(100).nullish(),
   age: z.number().int().min(0).max(150).nullish(),
   gender: printable(32).nullish(),
+  displayName: DisplayName.nullish(),
+});
+
+/** POST /auth/display-name: a display name, or null to show the username again. */
+export const DisplayNameBody = z.strictObject({
+  displayName: DisplayName.nullable(),
+});
+
+/** At most this many names per lookup (a page asks for those it shows). */
+export const MAX_NAMES_PER_LOOKUP = 200;
+
+/** GET /auth/names?ids=a,b,c: comma-separated usernames (commas never occur in one). */
+export const NamesQuery = z.strictObject({
+  ids: z
+    .string()
+    .max(MAX_NAMES_PER_LOOKUP * 65)
+    .transform((s) => (s === '' ? [] : s.split(',')))
+    .pipe(
+      z
+        .array(z.string().regex(CLIENT_ID_PATTERN, 'each id must be a username'))
+        .max(MAX_NAMES_PER_LOOKUP, `at most ${MAX_NAMES_PER_LOOKUP} ids per lookup`),
+    ),
 });
 
 export const RegisterBody = z.strictObject({
@@ -51,6 +74,7 @@ export function toProfile(input: z.output<typeof ProfileInput> | undefined): Use
     lastNames: input?.lastNames ?? null,
     age: input?.age ?? null,
     gender: input?.gender ?? null,
+    displayName: input?.displayName ?? null,
   };
 }
 

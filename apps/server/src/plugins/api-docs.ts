@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { z } from 'zod';
-import { ChangePasswordBody, LoginBody, RegisterBody } from '../accounts/api-schemas.js';
+import { ChangePasswordBody, DisplayNameBody, LoginBody, RegisterBody } from '../accounts/api-schemas.js';
 
 /** A JSON Schema of what a route accepts, made from the zod schema that validates it (one source). */
 const bodyOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
@@ -23,6 +23,7 @@ const USER = {
     lastNames: { type: ['string', 'null'] },
     age: { type: ['integer', 'null'] },
     gender: { type: ['string', 'null'] },
+    displayName: { type: ['string', 'null'], description: 'the name people see (any script, spaces allowed); null: the username' },
   },
 } as const;
 
@@ -91,6 +92,22 @@ const ROUTE_DOCS: Record<string, FastifySchema & { summary: string; tags: string
     security: BEARER,
     body: bodyOf(ChangePasswordBody),
     response: { 204: { type: 'null', description: 'changed' }, ...refusals(400, 401, 429) },
+  },
+  'POST /auth/display-name': {
+    summary: 'Set or clear (null) the name people see instead of your username',
+    tags: ['accounts'],
+    security: BEARER,
+    body: bodyOf(DisplayNameBody),
+    response: { 200: { type: 'object', properties: { user: USER } }, ...refusals(400, 401) },
+  },
+  'GET /auth/names': {
+    summary: 'Display names of up to 200 usernames (those without one are absent: show the username)',
+    tags: ['accounts'],
+    querystring: { type: 'object', properties: { ids: { type: 'string', description: 'comma-separated usernames' } } },
+    response: {
+      200: { type: 'object', properties: { names: { type: 'object', additionalProperties: { type: 'string' } } } },
+      ...refusals(400),
+    },
   },
   'GET /auth/me': {
     summary: 'The signed-in user',

@@ -3,7 +3,15 @@ import { ERRORS, type ErrorCode } from '@chorus/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { bearerToken, type Accounts, type AuthFailure, type Identity, type SignedIn } from '../accounts/index.js';
-import { ChangePasswordBody, firstIssue, LoginBody, RegisterBody, toProfile } from '../accounts/api-schemas.js';
+import {
+  ChangePasswordBody,
+  DisplayNameBody,
+  firstIssue,
+  LoginBody,
+  NamesQuery,
+  RegisterBody,
+  toProfile,
+} from '../accounts/api-schemas.js';
 import { originAllowed } from '../transport/origin-policy.js';
 
 export interface AuthRoutesOptions {
@@ -147,6 +155,25 @@ export default async function authRoutes(app: FastifyInstance, options: AuthRout
     if (!result.ok) return sendFailure(reply, result);
     request.log.info({ user: identity.user, ip: request.ip }, 'password changed; other sessions revoked');
     return reply.code(204).send();
+  });
+
+  app.post('/display-name', routeOptions, async (request, reply) => {
+    const identity = await authenticate(request, reply);
+    if (!identity) return reply;
+    const body = parseBody(DisplayNameBody, request, reply);
+    if (!body) return reply;
+    const user = await accounts.setDisplayName(identity, body.displayName);
+    if (!user) return sendError(reply, 'AUTH_FAILED');
+    request.log.info({ user: identity.user }, 'display name changed');
+    return { user };
+  });
+
+  // Public, as the names are: anyone in the chat sees them. Guests have no
+  // account and so no display name: their username is what people see.
+  app.get('/names', async (request, reply) => {
+    const query = NamesQuery.safeParse(request.query);
+    if (!query.success) return sendError(reply, 'INVALID_REQUEST', `invalid request: ${firstIssue(query.error)}`);
+    return { names: await accounts.displayNames(query.data.ids) };
   });
 
   app.get('/me', async (request, reply) => {

@@ -17,7 +17,7 @@ export function usernameKey(username: string): string {
 /** Throws when `user` holds a string or number the engines would not store exactly. */
 export function assertStorableUser(user: NewUser): void {
   const { username, passwordHash, profile, createdAt } = user;
-  for (const value of [username, passwordHash, profile.firstNames, profile.lastNames, profile.gender]) {
+  for (const value of [username, passwordHash, profile.firstNames, profile.lastNames, profile.gender, profile.displayName]) {
     if (value !== null && !isStorableText(value)) throw new Error('account cannot be stored: text contains U+0000 or a lone surrogate');
   }
   if (profile.age !== null && !Number.isSafeInteger(profile.age)) throw new Error('account cannot be stored: age must be an integer');
@@ -37,6 +37,7 @@ export async function insertUser(tx: Kysely<StorageDatabase>, user: NewUser): Pr
       last_names: user.profile.lastNames,
       age: user.profile.age,
       gender: user.profile.gender,
+      display_name: user.profile.displayName,
       created_at: user.createdAt,
     })
     .onConflict((oc) => oc.doNothing())
@@ -48,7 +49,13 @@ export function toStoredUser(row: Selectable<UsersTable>): StoredUser {
   return {
     username: row.username,
     passwordHash: row.password_hash,
-    profile: { firstNames: row.first_names, lastNames: row.last_names, age: row.age === null ? null : Number(row.age), gender: row.gender },
+    profile: {
+      firstNames: row.first_names,
+      lastNames: row.last_names,
+      age: row.age === null ? null : Number(row.age),
+      gender: row.gender,
+      displayName: row.display_name,
+    },
     createdAt: Number(row.created_at),
   };
 }

@@ -159,6 +159,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('text_cursors').execute();
     },
   },
+
+  '0005_display_names': {
+    // A name people see, in any script and with spaces, beside the username
+    // (the id in the URL, which stays ASCII). Null: the person chose none.
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.alterTable('users').addColumn('display_name', 'text').execute();
+    },
+
+    async down(db: Kysely<any>): Promise<void> {
+      await db.schema.alterTable('users').dropColumn('display_name').execute();
+    },
+  },
 };
 
 /** Hands the in-code migrations to Kysely's Migrator. */

@@ -71,6 +71,8 @@ export interface UsersTable {
   last_names: string | null;
   age: number | null;
   gender: string | null;
+  /** The chosen display name (normalized), or null; added by migration 0005. */
+  display_name: string | null;
   /** Milliseconds since the epoch. */
   created_at: number;
 }

@@ -22,7 +22,7 @@ import type {
   StoredUser,
   TextCursor,
 } from './storage.js';
-import { assertStorable } from './storable.js';
+import { assertStorable, isStorableText } from './storable.js';
 
 /** Thrown by every call on a storage after close(). */
 export class StorageClosedError extends Error {
@@ -199,6 +199,28 @@ export abstract class SqlStorage implements Storage {
   async nameTaken(username: string): Promise<boolean> {
     const row = await this.db.selectFrom('users').select('username').where('username_key', '=', usernameKey(username)).executeTakeFirst();
     return row !== undefined;
+  }
+
+  async setDisplayName(username: string, displayName: string | null): Promise<boolean> {
+    if (displayName !== null && !isStorableText(displayName))
+      throw new Error('display name cannot be stored: text contains U+0000 or a lone surrogate');
+    return this.write(async (tx) => {
+      const result = await tx.updateTable('users').set({ display_name: displayName }).where('username', '=', username).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    });
+  }
+
+  async displayNames(usernames: readonly string[]): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    if (usernames.length === 0) return names;
+    const rows = await this.db
+      .selectFrom('users')
+      .select(['username', 'display_name'])
+      .where('username', 'in', [...new Set(usernames)])
+      .where('display_name', 'is not', null)
+      .execute();
+    for (const row of rows) if (row.display_name !== null) names.set(row.username, row.display_name);
+    return names;
   }
 
   async setPasswordHash(username: string, passwordHash: string): Promise<boolean> {

@@ -87,6 +87,12 @@ export interface UserProfile {
   readonly lastNames: string | null;
   readonly age: number | null;
   readonly gender: string | null;
+  /**
+   * The name people see instead of the username: any script, spaces allowed
+   * (protocol's displayNameProblem says what else), stored normalized; null
+   * when the person did not choose one.
+   */
+  readonly displayName: string | null;
 }
 
 /**
@@ -219,6 +225,16 @@ export interface Storage {
    * case of ASCII letters (the names createUser would refuse).
    */
   nameTaken(username: string): Promise<boolean>;
+
+  /** Sets (or, with null, clears) the account's display name; false when there is no such account. */
+  setDisplayName(username: string, displayName: string | null): Promise<boolean>;
+
+  /**
+   * The display names of those of `usernames` (exact, case-sensitive) that are
+   * accounts with one; names without an account or without a display name are
+   * absent from the map.
+   */
+  displayNames(usernames: readonly string[]): Promise<Map<string, string>>;
 
   /** Replaces an account's password hash (a rehash with new parameters); false if there is no such account. */
   setPasswordHash(username: string, passwordHash: string): Promise<boolean>;
