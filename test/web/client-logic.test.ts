@@ -1223,7 +1223,7 @@ t.test('auth API: requests, answers and failures, never throwing', async (t) => 
   t.equal(authBase('ws://127.0.0.1:8080'), 'http://127.0.0.1:8080/auth');
   t.equal(authBase('wss://chat.example/chorus/'), 'https://chat.example/chorus/auth', 'wss -> https, path kept');
 
-  const user = { username: 'dave', profile: { firstNames: null, lastNames: null, age: 34, gender: null }, createdAt: 1 };
+  const user = { username: 'dave', profile: { firstNames: null, lastNames: null, age: 34, gender: null, displayName: null }, createdAt: 1 };
   const calls: { url: string; init: RequestInit }[] = [];
   let answer: () => Response = () => new Response(null, { status: 204 });
   const api = new AuthApi(
@@ -1240,6 +1240,14 @@ t.test('auth API: requests, answers and failures, never throwing', async (t) => 
 
   answer = json(200, { token: 'v1.s.1.sig', expiresAt: 99, user });
   t.same(await api.login('dave', 'pw'), { ok: true, value: { token: 'v1.s.1.sig', expiresAt: 99, user } });
+  const { displayName: _none, ...olderProfile } = user.profile;
+  answer = json(200, { token: 'v1.s.1.sig', expiresAt: 99, user: { ...user, profile: olderProfile } });
+  t.same(
+    await api.login('dave', 'pw'),
+    { ok: true, value: { token: 'v1.s.1.sig', expiresAt: 99, user } },
+    'a server without display names: none',
+  );
+  calls.pop(); // the checks below count the calls without this one
   t.equal(calls[0]!.url, 'http://chat.test/auth/login');
   t.same(JSON.parse(calls[0]!.init.body as string), { username: 'dave', password: 'pw' });
   t.equal(calls[0]!.init.credentials, 'omit', 'no cookies: bearer tokens only');
@@ -1361,7 +1369,11 @@ t.test('sign-in flow: checks before asking, answers in plain words, hands over t
   t.equal(flow.errorField, 'username', 'the server’s refusal of the name is shown at the name');
   t.equal(flow.busy, false);
 
-  const user = { username: 'dave', profile: { firstNames: null, lastNames: null, age: null, gender: null }, createdAt: 1 };
+  const user = {
+    username: 'dave',
+    profile: { firstNames: null, lastNames: null, age: null, gender: null, displayName: null },
+    createdAt: 1,
+  };
   answer = new Response(JSON.stringify({ token: 'v1.t.2.s', expiresAt: 5, user }), { status: 200 });
   const pending = flow.signIn(' dave ', 'long enough pw');
   t.equal(flow.busy, true, 'busy while the server answers');

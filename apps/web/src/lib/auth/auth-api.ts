@@ -6,6 +6,8 @@ export interface UserProfile {
   readonly lastNames: string | null;
   readonly age: number | null;
   readonly gender: string | null;
+  /** The name people see instead of the username; null: the username. */
+  readonly displayName: string | null;
 }
 
 /** An account as the server shows it to its owner. */
@@ -30,6 +32,7 @@ export interface ProfileInput {
   lastNames?: string;
   age?: number;
   gender?: string;
+  displayName?: string;
 }
 
 /**
@@ -89,12 +92,23 @@ export class AuthApi {
     return this.#request('POST', '/password', { token, body: { currentPassword, newPassword }, expect: 204, parse: () => undefined });
   }
 
+  /** Sets (or with null clears) the signed-in account's display name; answers the account. */
+  setDisplayName(token: string, displayName: string | null): Promise<AuthResult<PublicUser>> {
+    return this.#request('POST', '/display-name', { token, body: { displayName }, expect: 200, parse: userOf });
+  }
+
+  /** The display names of those of `ids` (at most 200) that chose one. */
+  names(ids: readonly string[]): Promise<AuthResult<Record<string, string>>> {
+    const query = ids.map((id) => encodeURIComponent(id)).join(',');
+    return this.#request('GET', `/names?ids=${query}`, { expect: 200, parse: parseNames });
+  }
+
   /** The signed-in account. */
   me(token: string): Promise<AuthResult<PublicUser>> {
     return this.#request('GET', '/me', {
       token,
       expect: 200,
-      parse: (body) => (isRecord(body) && isPublicUser(body.user) ? body.user : null),
+      parse: userOf,
     });
   }
 
@@ -155,13 +169,28 @@ function isPublicUser(value: unknown): value is PublicUser {
     isTextOrNull(profile.firstNames) &&
     isTextOrNull(profile.lastNames) &&
     isTextOrNull(profile.gender) &&
+    // Older servers have no display names: absent is none.
+    (profile.displayName === undefined || isTextOrNull(profile.displayName)) &&
     (profile.age === null || typeof profile.age === 'number')
   );
+}
+
+const userOf = (body: unknown): PublicUser | null => (isRecord(body) && isPublicUser(body.user) ? withDisplayName(body.user) : null);
+
+function withDisplayName(user: PublicUser): PublicUser {
+  return user.profile.displayName === undefined ? { ...user, profile: { ...user.profile, displayName: null } } : user;
+}
+
+function parseNames(body: unknown): Record<string, string> | null {
+  if (!isRecord(body) || !isRecord(body.names)) return null;
+  const names: Record<string, string> = {};
+  for (const [id, name] of Object.entries(body.names)) if (typeof name === 'string') names[id] = name;
+  return names;
 }
 
 function parseSignedIn(body: unknown): SignedIn | null {
   if (!isRecord(body) || typeof body.token !== 'string' || typeof body.expiresAt !== 'number' || !isPublicUser(body.user)) return null;
   // The token goes into a WebSocket subprotocol: only the characters the docs promise may pass.
   if (!/^[A-Za-z0-9._-]+$/.test(body.token)) return null;
-  return { token: body.token, expiresAt: body.expiresAt, user: body.user };
+  return { token: body.token, expiresAt: body.expiresAt, user: withDisplayName(body.user) };
 }

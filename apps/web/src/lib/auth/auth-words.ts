@@ -2,10 +2,10 @@ import { nameProblem } from '../name-words.js';
 import type { AuthFailure } from './auth-api.js';
 
 /** What the person was doing when a request failed. */
-export type AuthAction = 'sign-in' | 'sign-up' | 'change-password';
+export type AuthAction = 'sign-in' | 'sign-up' | 'change-password' | 'display-name';
 
 /** A field of the sign-in and sign-up forms an error can be about. */
-export type AuthField = 'username' | 'password' | 'profile';
+export type AuthField = 'username' | 'password' | 'displayName' | 'profile';
 
 /**
  * The field a refusal is about, so that the form shows it there; null for
@@ -45,9 +45,9 @@ export function explainAuthFailure(failure: AuthFailure, action: AuthAction, use
   switch (failure.code) {
     case 'AUTH_FAILED':
       // The server never says whether the name or the password was wrong; neither do we.
-      return action === 'change-password'
-        ? 'You are no longer signed in. Sign in again, then change the password.'
-        : 'Wrong username or password.';
+      if (action === 'change-password') return 'You are no longer signed in. Sign in again, then change the password.';
+      if (action === 'display-name') return 'You are no longer signed in. Sign in again, then choose the name.';
+      return 'Wrong username or password.';
     case 'USERNAME_TAKEN':
       return `The name “${username}” is taken. If it is yours, sign in instead; otherwise pick another name.`;
     case 'WEAK_PASSWORD':
@@ -58,6 +58,11 @@ export function explainAuthFailure(failure: AuthFailure, action: AuthAction, use
         nameProblem(username, 'username') ??
         `“${username}” cannot be used as a username: ${failure.message.replace(/^invalid (username|client id): /, '')}.`
       );
+    case 'INVALID_REQUEST':
+      // The server names the field and what is wrong with it ("displayName: the name is empty").
+      if (action === 'display-name')
+        return `That name cannot be used: ${failure.message.replace(/^invalid request: (profile\.)?displayName: /, '')}.`;
+      return `That did not work (${failure.message}). Try again.`;
     case 'WRONG_PASSWORD':
       return 'Your current password is not right.';
     case 'TOO_MANY_ATTEMPTS':

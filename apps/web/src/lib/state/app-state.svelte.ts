@@ -8,6 +8,7 @@ import { idFromPath, pathForId } from '../route.js';
 import type { ChatStore } from '../store/chat-store.js';
 import { deleteChatStore, openChatStore, type StoreOwner } from '../store/indexeddb-store.js';
 import { ChatSession, type UrlOptions } from './chat-session.svelte.js';
+import { displayNames } from './display-names.svelte.js';
 import { passwordProblem, SignInFlow } from './sign-in.svelte.js';
 
 /** The signed-in account, as the header shows it. */
@@ -70,6 +71,10 @@ export class AppState {
     };
     this.#tokens = this.#deps.tokens;
     this.#api = new AuthApi(async () => authBase((await this.#loadEnv()).SERVER), this.#deps.fetch);
+    displayNames.useLookup(async (ids) => {
+      const result = await this.#api.names(ids);
+      return result.ok ? result.value : null;
+    });
     this.gate = new SignInFlow(this.#api, {
       signedIn: (signed) => this.#signedIn(signed),
       guest: (name) => this.join(name),
@@ -151,10 +156,24 @@ export class AppState {
     return result.ok ? null : explainAuthFailure(result.failure, 'change-password', token.username);
   }
 
+  /** Sets (null: clears) the signed-in account's display name: a problem in plain words, or null once done. */
+  async changeDisplayName(displayName: string | null): Promise<string | null> {
+    const token = this.#token;
+    if (!token) return 'Sign in to choose a display name.';
+    const result = await this.#api.setDisplayName(token.token, displayName);
+    if (!result.ok) return explainAuthFailure(result.failure, 'display-name', token.username);
+    const profile = result.value.profile;
+    this.#profiles.set(token.username, profile);
+    displayNames.set(token.username, profile.displayName);
+    if (this.#token === token) this.account = { username: token.username, profile };
+    return null;
+  }
+
   #signedIn(signed: SignedIn): void {
     const token: StoredToken = { username: signed.user.username, token: signed.token, expiresAt: signed.expiresAt };
     this.#tokens.save(token);
     this.#profiles.set(token.username, signed.user.profile);
+    displayNames.set(token.username, signed.user.profile.displayName);
     this.#navigate(token.username);
     this.#go({ kind: 'chat', id: token.username, token });
   }
@@ -216,6 +235,7 @@ export class AppState {
     // A refused token is the socket's to report (it closes with 4401).
     if (!result.ok) return;
     this.#profiles.set(token.username, result.value.profile);
+    displayNames.set(token.username, result.value.profile.displayName);
     if (this.#token === token) this.account = { username: token.username, profile: result.value.profile };
   }
 

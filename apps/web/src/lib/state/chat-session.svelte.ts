@@ -37,6 +37,7 @@ import { Notices, type Notice } from './notices.svelte.js';
 import type { Timers } from './timers.js';
 import { TypingSender } from './typing-sender.js';
 import { TypingIndicators } from './typing.svelte.js';
+import { displayNames } from './display-names.svelte.js';
 
 /** What a {@link ChatSession} needs beyond its id, its URL and its store. */
 export interface ChatSessionOptions {
@@ -371,8 +372,12 @@ export class ChatSession {
         return;
       case 'presence':
         this.online.apply(frame.joined, frame.left);
-        for (const id of frame.joined) this.messages.addNote(LOBBY, `${id} joined the chat`, frame.serverAt);
-        for (const id of frame.left) if (!frame.joined.includes(id)) this.messages.addNote(LOBBY, `${id} left the chat`, frame.serverAt);
+        // Someone who comes back may have chosen another name meanwhile.
+        displayNames.refresh(frame.joined);
+        for (const id of frame.joined) this.messages.addNote(LOBBY, `${displayNames.of(id)} joined the chat`, frame.serverAt);
+        for (const id of frame.left) {
+          if (!frame.joined.includes(id)) this.messages.addNote(LOBBY, `${displayNames.of(id)} left the chat`, frame.serverAt);
+        }
         return;
       case 'message': {
         // Live, or replayed after a resume: one copy per (conversation, seq) either way.
@@ -421,9 +426,11 @@ export class ChatSession {
         this.rooms.membersChanged(frame.room, frame.joined, frame.left);
         const conversation = roomConversation(frame.room);
         // My own joins and leaves are answered to me directly (and may be batched in here too).
-        for (const id of frame.joined) if (id !== this.me) this.messages.addNote(conversation, `${id} joined the room`, frame.serverAt);
+        for (const id of frame.joined)
+          if (id !== this.me) this.messages.addNote(conversation, `${displayNames.of(id)} joined the room`, frame.serverAt);
         for (const id of frame.left) {
-          if (id !== this.me && !frame.joined.includes(id)) this.messages.addNote(conversation, `${id} left the room`, frame.serverAt);
+          if (id !== this.me && !frame.joined.includes(id))
+            this.messages.addNote(conversation, `${displayNames.of(id)} left the room`, frame.serverAt);
         }
         return;
       }

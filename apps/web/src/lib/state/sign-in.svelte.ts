@@ -1,3 +1,4 @@
+import { displayNameProblem } from '@chorus/protocol';
 import type { AuthApi, AuthResult, ProfileInput, SignedIn } from '../auth/auth-api.js';
 import { explainAuthFailure, fieldOfFailure, type AuthAction, type AuthField } from '../auth/auth-words.js';
 import { nameProblem } from '../name-words.js';
@@ -24,6 +25,12 @@ export function passwordProblem(password: string, username: string): string | nu
   if (length > PASSWORD_MAX) return `The password must be at most ${PASSWORD_MAX} characters.`;
   if (username !== '' && password.toLowerCase() === username.toLowerCase()) return 'The password must not be your username.';
   return null;
+}
+
+/** Why a display name cannot be used, in plain words; null when it can (or none was given). */
+export function displayNameFieldProblem(displayName: string | undefined): string | null {
+  const wrong = displayName === undefined ? null : displayNameProblem(displayName);
+  return wrong === null ? null : `That display name cannot be used: ${wrong}.`;
 }
 
 /** Why a profile cannot be sent as typed (the server's bounds); null when it can. */
@@ -110,6 +117,7 @@ export class SignInFlow {
     const problems: [string | null, AuthField][] = [
       [nameProblem(name, 'username'), 'username'],
       [passwordProblem(password, name), 'password'],
+      [displayNameFieldProblem(profile.displayName), 'displayName'],
       [profileProblem(profile), 'profile'],
     ];
     const found = problems.find(([problem]) => problem !== null);
