@@ -7,18 +7,22 @@
 # Usage: deploy/local/build-images.sh [--rebuild-base]
 # Needs root, podman, debootstrap and runc (apt-get install -y podman debootstrap runc).
 # Environment: MIRROR (default: the first Debian URI in /etc/apt/sources*), WORK (scratch
-# directory, default /tmp/chorus-image-build), NETWORK (podman build --network, default host:
-# the npm registry and Debian's mirror are reached through the host).
+# directory, default /tmp/chorus-image-build), NETWORK (podman build --network; default podman's
+# own, from which this host's builds reach the npm registry and Debian's mirror; NETWORK=host where
+# they do not), NO_CACHE=1 (build the apps without podman's layer cache, e.g. to time a clean build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 REBUILD_BASE=0
 [ "${1:-}" = "--rebuild-base" ] && REBUILD_BASE=1
 WORK="${WORK:-/tmp/chorus-image-build}"
-NETWORK="${NETWORK:-host}"
+NETWORK="${NETWORK:-}"
 # crun fails on this host, and podman's default ulimits are refused: the same flags everywhere.
 PODMAN_FLAGS=(--runtime runc)
-BUILD_FLAGS=(--format docker --network "$NETWORK" --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
+BUILD_FLAGS=(--format docker --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
+[ -n "$NETWORK" ] && BUILD_FLAGS+=(--network "$NETWORK")
+APP_FLAGS=()
+[ "${NO_CACHE:-0}" = 1 ] && APP_FLAGS+=(--no-cache)
 
 log() { printf '== %s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 has_image() { podman "${PODMAN_FLAGS[@]}" image exists "$1"; }
@@ -87,7 +91,7 @@ fi
 for app in server client; do
   log "localhost/chorus-$app:local (deploy/local/$app.Dockerfile)"
   t=$(seconds)
-  podman "${PODMAN_FLAGS[@]}" build "${BUILD_FLAGS[@]}" -f "deploy/local/$app.Dockerfile" -t "localhost/chorus-$app:local" .
+  podman "${PODMAN_FLAGS[@]}" build "${BUILD_FLAGS[@]}" "${APP_FLAGS[@]}" -f "deploy/local/$app.Dockerfile" -t "localhost/chorus-$app:local" .
   log "localhost/chorus-$app:local built in $(($(seconds) - t)) s"
 done
 
