@@ -4,7 +4,8 @@
 //     then a private message from the first to the second arrives (across nodes when they differ).
 //   node deploy/local/smoke-ws.mjs hold ws://127.0.0.1:PORT ID
 //     stays connected; prints "open" and, when the server closes it, "close CODE"; exits 0 on 1001.
-// Every step is bounded in time; a timeout exits 1.
+// Every step is bounded in time; a timeout exits 1. SMOKE_INSECURE_TLS=1 accepts a self-signed
+// certificate (the smoke test's own, for wss:// through nginx's TLS server).
 import { createRequire } from 'node:module';
 
 const require = createRequire(new URL('../../package.json', import.meta.url));
@@ -18,7 +19,8 @@ const deadline = setTimeout(() => {
 
 function open(id, protocol) {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${base}/ws/${id}`, protocol ? [protocol] : []);
+    const tls = process.env.SMOKE_INSECURE_TLS === '1' ? { rejectUnauthorized: false } : {};
+    const socket = new WebSocket(`${base}/ws/${id}`, protocol ? [protocol] : [], tls);
     const frames = [];
     const waiters = [];
     socket.on('message', (data) => {

@@ -7,11 +7,14 @@
 #   on 127.0.0.1 only, each on a free port. Checks:
 #     1. /health of both servers and the client app, and each image's HEALTHCHECK
 #     2. WebSockets through nginx get a welcome (chorus.v1), and a private message arrives
-#     3. /env through nginx names the server (SERVER)
+#     3. /env through nginx names the server (SERVER); TLS with deploy/tls.d/tls.conf.example
+#        and a self-signed certificate: wss:// gets a welcome, plain HTTP for the name redirects
 #     4. SIGTERM to one server container: exit code 0, within STOP_LIMIT seconds, and its
 #        connected client is closed with 1001 (going away: reconnect elsewhere)
+#     5. the server on SQLite (no DATABASE_URL) with a named volume at /data: it writes there as
+#        uid 1000, and docs/deploy.md's online backup (better-sqlite3 .backup()) holds the message
 # Cleans up only what it started (containers named chorus-smoke-<pid>-*, its redis-server, its
-# database). Usage: deploy/local/smoke.sh   (env: PG_ADMIN_URL, STOP_LIMIT=10, KEEP=1 to keep all)
+# database, its volume). Usage: deploy/local/smoke.sh   (env: PG_ADMIN_URL, STOP_LIMIT=10, KEEP=1 to keep all)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -39,9 +42,10 @@ fail() { failures=$((failures + 1)); printf 'FAIL %s\n' "$*"; }
 cleanup() {
   [ "${KEEP:-0}" = 1 ] && { log "KEEP=1: leaving $TAG-* containers, redis pid $redis_pid, database $DB, $WORK"; return; }
   [ -n "$hold_pid" ] && kill "$hold_pid" 2>/dev/null
-  for name in server1 server2 client nginx; do
-    timeout 30 "${PODMAN[@]}" rm -f -t 2 "$TAG-$name" >/dev/null 2>&1
+  for name in server1 server2 client nginx sqlite; do
+    timeout 30 "${PODMAN[@]}" rm -f -v -t 2 "$TAG-$name" >/dev/null 2>&1
   done
+  timeout 30 "${PODMAN[@]}" volume rm -f "$TAG-data" >/dev/null 2>&1
   [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
   if [ "$db_created" = 1 ]; then
     timeout 20 psql "$PG_ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || echo "could not drop database $DB"
@@ -76,8 +80,8 @@ if ! "${PODMAN[@]}" image exists "$NGINX_IMAGE"; then
     || { tail -n 20 "$WORK/nginx-build.log"; exit 1; }
 fi
 
-REDIS_PORT=$(free_port) S1=$(free_port) S2=$(free_port) C=$(free_port) N=$(free_port)
-log "ports: redis $REDIS_PORT, server1 $S1, server2 $S2, client $C, nginx $N"
+REDIS_PORT=$(free_port) S1=$(free_port) S2=$(free_port) C=$(free_port) N=$(free_port) NT=$(free_port)
+log "ports: redis $REDIS_PORT, server1 $S1, server2 $S2, client $C, nginx $N (TLS $NT)"
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --logfile "$WORK/redis.log" &
 redis_pid=$!
@@ -100,7 +104,15 @@ sed -e "s/server server1:8080 /server 127.0.0.1:$S1 /" -e "s/server server2:8080
   deploy/nginx.conf >"$WORK/nginx.conf"
 grep -q "127.0.0.1:$S1" "$WORK/nginx.conf" && grep -q "127.0.0.1:$S2" "$WORK/nginx.conf" && grep -q "127.0.0.1:$C;" "$WORK/nginx.conf" \
   || { echo "smoke: deploy/nginx.conf no longer has the upstreams this script rewrites"; exit 1; }
-"${PODMAN[@]}" run -d --name "$TAG-nginx" "${RUN_FLAGS[@]}" -v "$WORK/nginx.conf:/etc/nginx/nginx.conf:ro,Z" "$NGINX_IMAGE" >/dev/null 2>>"$WORK/podman.log"
+# TLS as docs/deploy.md has it: tls.d/tls.conf from the example, a certificate in certs/ (self-signed here).
+mkdir -p "$WORK/tls.d" "$WORK/certs"
+sed -e "s/listen 80;/listen 127.0.0.1:$N;/" -e "s/listen 443 ssl http2;/listen 127.0.0.1:$NT ssl http2;/" \
+  deploy/tls.d/tls.conf.example >"$WORK/tls.d/tls.conf"
+timeout 30 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=chat.example.com \
+  -keyout "$WORK/certs/privkey.pem" -out "$WORK/certs/fullchain.pem" >/dev/null 2>&1 || { echo "smoke: openssl could not make a certificate"; exit 1; }
+chmod 644 "$WORK/certs/privkey.pem"
+"${PODMAN[@]}" run -d --name "$TAG-nginx" "${RUN_FLAGS[@]}" -v "$WORK/nginx.conf:/etc/nginx/nginx.conf:ro,Z" \
+  -v "$WORK/tls.d:/etc/nginx/tls.d:ro,Z" -v "$WORK/certs:/etc/nginx/certs:ro,Z" "$NGINX_IMAGE" >/dev/null 2>>"$WORK/podman.log"
 for name in server1 server2 client nginx; do
   "${PODMAN[@]}" container exists "$TAG-$name" || { echo "smoke: $TAG-$name did not start:"; cat "$WORK/podman.log"; exit 1; }
 done
@@ -143,6 +155,15 @@ else
   fail "/env through nginx: ${env_body:-no answer}"
 fi
 
+if out="$(SMOKE_INSECURE_TLS=1 timeout 30 node deploy/local/smoke-ws.mjs welcome "wss://127.0.0.1:$NT" 2 2>&1)"; then
+  pass "TLS: wss:// through nginx (tls.conf.example, self-signed): $(echo "$out" | head -n 1)"
+else
+  fail "TLS: wss:// through nginx: $out"
+fi
+redirect="$(timeout 10 node -e "require('http').get({host:'127.0.0.1',port:+process.argv[1],path:'/alice',headers:{host:'chat.example.com'}},(r)=>{console.log(r.statusCode,r.headers.location);process.exit(0)}).on('error',(e)=>{console.log(e.message);process.exit(1)})" "$N")"
+if [ "$redirect" = "301 https://chat.example.com/alice" ]; then pass "TLS: plain HTTP for chat.example.com redirects: $redirect"
+else fail "TLS: plain HTTP for chat.example.com: $redirect"; fi
+
 # ---- 4. SIGTERM to server1: exit 0, quickly, its client closed with 1001
 timeout $((STOP_LIMIT + 30)) node deploy/local/smoke-ws.mjs hold "ws://127.0.0.1:$S1" "smoke-hold-$$" >"$WORK/hold.log" 2>&1 &
 hold_pid=$!
@@ -174,6 +195,33 @@ code="$(timeout $((STOP_LIMIT + 20)) "${PODMAN[@]}" wait "$TAG-client" 2>/dev/nu
 stop_s="$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t2}")"
 if [ "$code" = 0 ] && awk "BEGIN{exit !($stop_s <= $STOP_LIMIT)}"; then pass "SIGTERM to the client app: exit code 0 in $stop_s s"
 else fail "SIGTERM to the client app: exit code '${code:-none}' after $stop_s s"; fi
+
+# ---- 5. SQLite on a volume, and an online backup
+SQ=$(free_port)
+"${PODMAN[@]}" run -d --name "$TAG-sqlite" "${RUN_FLAGS[@]}" -v "$TAG-data:/data" -e ENVIRONMENT=production -e HOST=127.0.0.1 \
+  -e "PORT=$SQ" -e WORKERS=2 -e "AUTH_SECRET=$SECRET" "$SERVER_IMAGE" >/dev/null 2>>"$WORK/podman.log"
+if wait_health "http://127.0.0.1:$SQ/health" 40 && out="$(timeout 30 node deploy/local/smoke-ws.mjs welcome "ws://127.0.0.1:$SQ" 2 2>&1)"; then
+  owner="$(timeout 10 "${PODMAN[@]}" exec "$TAG-sqlite" stat -c '%u' /data/chorus.db 2>/dev/null)"
+  timeout 30 "${PODMAN[@]}" exec "$TAG-sqlite" node -e "
+    const Database = require('better-sqlite3');
+    const db = new Database('/data/chorus.db', { readonly: true, fileMustExist: true });
+    db.backup('/data/chorus-backup.db').then(() => { db.close(); console.log('backup done'); });
+  " >"$WORK/backup.log" 2>&1
+  timeout 30 "${PODMAN[@]}" cp "$TAG-sqlite:/data/chorus-backup.db" "$WORK/chorus-backup.db" >/dev/null 2>&1
+  count="$(timeout 10 node -e "
+    const Database = require('better-sqlite3');
+    const db = new Database(process.argv[1], { readonly: true, fileMustExist: true });
+    console.log(db.prepare('select count(*) as n from messages').get().n);
+  " "$WORK/chorus-backup.db" 2>&1)"
+  if [ "$owner" = 1000 ] && [ "$count" = 1 ]; then
+    pass "SQLite: /data/chorus.db on the volume belongs to uid $owner; the online backup holds the message ($count)"
+  else
+    fail "SQLite: owner '$owner', backup: $(cat "$WORK/backup.log"), messages in it: $count"
+  fi
+else
+  fail "SQLite: the server on a volume did not serve: ${out:-no /health}"
+  "${PODMAN[@]}" logs --tail 20 "$TAG-sqlite" 2>&1 | sed 's/^/    /'
+fi
 
 log "smoke took $(($(date +%s) - started)) s"
 echo "$passed passed, $failures failed"
