@@ -2,10 +2,13 @@
 //   node deploy/local/smoke-ws.mjs welcome ws://127.0.0.1:PORT N
 //     N JSON clients (chorus.v1) through the proxy: each gets a welcome; prints the nodes they landed on;
 //     then a private message from the first to the second arrives (across nodes when they differ).
+//   node deploy/local/smoke-ws.mjs refused ws://127.0.0.1:PORT ORIGIN
+//     a browser page from ORIGIN is refused at upgrade (HTTP 403, production's ALLOWED_ORIGINS).
 //   node deploy/local/smoke-ws.mjs hold ws://127.0.0.1:PORT ID
 //     stays connected; prints "open" and, when the server closes it, "close CODE"; exits 0 on 1001.
 // Every step is bounded in time; a timeout exits 1. SMOKE_INSECURE_TLS=1 accepts a self-signed
-// certificate (the smoke test's own, for wss:// through nginx's TLS server).
+// certificate (the smoke test's own, for wss:// through nginx's TLS server); SMOKE_ORIGIN sends
+// that Origin header, as a browser page would.
 import { createRequire } from 'node:module';
 
 const require = createRequire(new URL('../../package.json', import.meta.url));
@@ -19,8 +22,11 @@ const deadline = setTimeout(() => {
 
 function open(id, protocol) {
   return new Promise((resolve, reject) => {
-    const tls = process.env.SMOKE_INSECURE_TLS === '1' ? { rejectUnauthorized: false } : {};
-    const socket = new WebSocket(`${base}/ws/${id}`, protocol ? [protocol] : [], tls);
+    const options = {
+      ...(process.env.SMOKE_INSECURE_TLS === '1' ? { rejectUnauthorized: false } : {}),
+      ...(process.env.SMOKE_ORIGIN ? { origin: process.env.SMOKE_ORIGIN } : {}),
+    };
+    const socket = new WebSocket(`${base}/ws/${id}`, protocol ? [protocol] : [], options);
     const frames = [];
     const waiters = [];
     socket.on('message', (data) => {
@@ -45,7 +51,7 @@ function open(id, protocol) {
 }
 
 if (mode === 'welcome') {
-  const count = Number(arg ?? 4);
+  const count = Math.max(2, Number(arg ?? 4));
   const tag = process.pid.toString(36);
   const clients = [];
   for (let i = 0; i < count; i++) clients.push(await open(`smoke-${tag}-${i}`, 'chorus.v1'));
@@ -59,6 +65,20 @@ if (mode === 'welcome') {
   console.log(`message: ${welcomes[0].node} -> ${welcomes[1].node}: "${got.text}" arrived`);
   for (const c of clients) c.socket.close(1000);
   clearTimeout(deadline);
+} else if (mode === 'refused') {
+  const socket = new WebSocket(`${base}/ws/smoke-origin-${process.pid}`, ['chorus.v1'], { origin: arg });
+  socket.once('open', () => {
+    console.log(`origin ${arg}: admitted`);
+    process.exit(1);
+  });
+  socket.once('unexpected-response', (_req, res) => {
+    console.log(`origin ${arg}: HTTP ${res.statusCode} at upgrade`);
+    process.exit(res.statusCode === 403 ? 0 : 1);
+  });
+  socket.once('error', (err) => {
+    console.log(`origin ${arg}: ${err.message}`);
+    process.exit(1);
+  });
 } else if (mode === 'hold') {
   const client = await open(arg, 'chorus.v1');
   await client.next((f) => f.type === 'welcome');
@@ -69,6 +89,6 @@ if (mode === 'welcome') {
     process.exit(code === 1001 ? 0 : 1);
   });
 } else {
-  console.error('usage: smoke-ws.mjs welcome|hold URL ARG');
+  console.error('usage: smoke-ws.mjs welcome|refused|hold URL ARG');
   process.exit(2);
 }

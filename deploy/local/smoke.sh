@@ -6,7 +6,8 @@
 #   pointed at those ports) in a container from localhost/debian:bookworm. All --network host,
 #   on 127.0.0.1 only, each on a free port. Checks:
 #     1. /health of both servers and the client app, and each image's HEALTHCHECK
-#     2. WebSockets through nginx get a welcome (chorus.v1), and a private message arrives
+#     2. WebSockets through nginx get a welcome (chorus.v1), and a private message arrives; a page
+#        from ALLOWED_ORIGINS is admitted, one from another origin refused (403)
 #     3. /env through nginx names the server (SERVER); TLS with deploy/tls.d/tls.conf.example
 #        and a self-signed certificate: wss:// gets a welcome, plain HTTP for the name redirects
 #     4. SIGTERM to one server container: exit code 0, within STOP_LIMIT seconds, and its
@@ -146,6 +147,17 @@ if out="$(timeout 30 node deploy/local/smoke-ws.mjs welcome "ws://127.0.0.1:$N" 
   pass "WebSockets through nginx: $(echo "$out" | tr '\n' ';' | sed 's/;$//')"
 else
   fail "WebSockets through nginx: $out"
+fi
+
+if out="$(SMOKE_ORIGIN="http://127.0.0.1:$N" timeout 30 node deploy/local/smoke-ws.mjs welcome "ws://127.0.0.1:$N" 2 2>&1)"; then
+  pass "a page from ALLOWED_ORIGINS (http://127.0.0.1:$N) is admitted through nginx"
+else
+  fail "a page from ALLOWED_ORIGINS: $out"
+fi
+if out="$(timeout 30 node deploy/local/smoke-ws.mjs refused "ws://127.0.0.1:$N" "https://elsewhere.invalid" 2>&1)"; then
+  pass "a page from another origin is refused: $out"
+else
+  fail "a page from another origin: $out"
 fi
 
 # ---- 3. /env through nginx
