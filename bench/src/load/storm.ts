@@ -102,27 +102,34 @@ class StormClient {
     this.#cursors = null;
     this.#resuming = false;
     let settled = false;
+    let welcomed = false;
+    // This attempt's own settle: a late event of an earlier socket must not settle a later attempt.
+    let settle: (err?: Error) => void = () => {};
     const opened = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => this.#admitted(new Error(`no welcome within ${timeoutMs} ms`)), timeoutMs);
-      this.#admitted = (err) => {
+      const timer = setTimeout(() => settle(new Error(`no welcome within ${timeoutMs} ms`)), timeoutMs);
+      settle = (err) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         if (err) {
           socket.terminate();
           reject(err);
-        } else resolve();
+        } else {
+          welcomed = true;
+          resolve();
+        }
       };
     });
+    this.#admitted = settle;
     socket.on('message', (data, isBinary) => {
       if (!isBinary && socket === this.#socket) this.#onFrame(data as Buffer, resume);
     });
-    socket.on('error', (err) => this.#admitted(err));
-    socket.on('unexpected-response', (_req, res) => this.#admitted(new Error(`HTTP ${res.statusCode}`)));
+    socket.on('error', (err) => settle(err));
+    socket.on('unexpected-response', (_req, res) => settle(new Error(`HTTP ${res.statusCode}`)));
     socket.on('close', (code) => {
-      this.#admitted(new Error(`closed ${code}`));
+      settle(new Error(`closed ${code}`));
       // Only a connection that was welcomed is lost here; a failed attempt is retried by the loop.
-      if (socket === this.#socket && settled && this.armed) void this.#reconnect();
+      if (socket === this.#socket && welcomed && this.armed) void this.#reconnect();
     });
     return opened;
   }
