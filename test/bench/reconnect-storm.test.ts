@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { Generator } from '../../bench/dist/load/pool.js';
+import { RunningSystem } from '../../bench/dist/server-process.js';
+import { systemSpec } from '../../bench/dist/systems.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -33,6 +35,55 @@ function outDir(t: Test): string {
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   return out;
 }
+
+/** Opens a chorus.v1 client and collects its frames; resolves at the welcome. */
+async function chorusClient(port: number, id: string, query = ''): Promise<{ socket: WebSocket; frames: Record<string, unknown>[] }> {
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/ws/${id}${query}`, ['chorus.v1']);
+  const frames: Record<string, unknown>[] = [];
+  await new Promise<void>((resolve, reject) => {
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+      frames.push(frame);
+      if (frame.type === 'welcome') resolve();
+    });
+    socket.once('error', reject);
+  });
+  return { socket, frames };
+}
+
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+t.test('a restart in place: same port, same data (a message stored before it is replayed after it)', async (t) => {
+  const system = await RunningSystem.start(systemSpec('chorus-w1', 1000, join(ROOT, 'apps/server/dist/main.js')), null, undefined, 60_000);
+  t.teardown(() => system.stop());
+  const [port] = system.ports;
+  const alice = await chorusClient(port!, 'alice');
+  alice.socket.send(JSON.stringify({ type: 'send', id: 'note-1', to: 'alice', text: 'kept', sentAt: Date.now() }));
+  await until('the ack', () => alice.frames.some((f) => f.type === 'ack'));
+  alice.socket.terminate();
+
+  const { exitedAt, clean } = await system.restart();
+  t.ok(clean, 'stopped by SIGTERM alone');
+  t.ok(exitedAt > 0, 'says when the old server had exited');
+  t.same(system.ports, [port], 'listens on the same port again');
+  t.ok(system.running, 'runs');
+
+  // No cursor for the private conversation: the replay starts from its beginning.
+  const again = await chorusClient(port!, 'alice', '?resume=1');
+  again.socket.send(JSON.stringify({ type: 'resume', cursors: {} }));
+  await until('resumed', () => again.frames.some((f) => f.type === 'resumed'));
+  t.ok(
+    again.frames.some((f) => f.type === 'message' && f.text === 'kept'),
+    'the message stored before the restart is there after it',
+  );
+  again.socket.terminate();
+});
 
 t.test('reconnect-storm: Chorus restarted under its clients, every one resumes, nothing acked is lost', async (t) => {
   const out = outDir(t);
