@@ -24,12 +24,16 @@ export class NodeProcess {
   /** Every process seen in the tree (pid -> start time), so that stragglers can be killed by pid, and only they. */
   readonly #pids = new Map<number, number>();
 
-  private constructor(port: number, proc: ChildProcess, cwd: string, notes: Map<string, LogNote>, stderr: string[]) {
+  /** How this node was started, to start it again in place (see restart). */
+  readonly #how: StartArgs;
+
+  private constructor(port: number, proc: ChildProcess, cwd: string, notes: Map<string, LogNote>, stderr: string[], how: StartArgs) {
     this.port = port;
     this.#proc = proc;
     this.#cwd = cwd;
     this.#notes = notes;
     this.#stderr = stderr;
+    this.#how = how;
   }
 
   /**
@@ -46,15 +50,28 @@ export class NodeProcess {
     cpuProfDir: string | null,
     timeoutMs: number,
   ): Promise<NodeProcess> {
-    const cwd = mkdtempSync(join(tmpdir(), `bench-${system.name}-`));
+    return NodeProcess.#spawn({ system, node, env, cpuProfDir }, timeoutMs, null);
+  }
+
+  /**
+   * Starts the node (`again`: in the working directory, on the port, and
+   * keeping the logs of a previous start of it that has exited).
+   */
+  static async #spawn(
+    how: StartArgs,
+    timeoutMs: number,
+    again: { cwd: string; port: number; notes: Map<string, LogNote>; stderr: string[] } | null,
+  ): Promise<NodeProcess> {
+    const { system, node, env, cpuProfDir } = how;
+    const cwd = again?.cwd ?? mkdtempSync(join(tmpdir(), `bench-${system.name}-`));
     const profiling = cpuProfDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`];
     const proc = spawn(process.execPath, [...profiling, ...node.args.map((a) => resolve(ROOT, a))], {
       cwd,
-      env: { ...process.env, ...node.env, ...env, PORT: '0', HOST: '127.0.0.1' },
+      env: { ...process.env, ...node.env, ...env, PORT: String(again?.port ?? 0), HOST: '127.0.0.1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const notes = new Map<string, LogNote>();
-    const stderr: string[] = [];
+    const notes = again?.notes ?? new Map<string, LogNote>();
+    const stderr: string[] = again?.stderr ?? [];
     let listeningPort: number | null = null;
     proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr.push(chunk);
@@ -81,7 +98,7 @@ export class NodeProcess {
     const deadline = Date.now() + timeoutMs;
     const fail = (why: string): never => {
       proc.kill('SIGKILL');
-      rmSync(cwd, { recursive: true, force: true });
+      if (again === null) rmSync(cwd, { recursive: true, force: true });
       throw new Error(`${system.name} ${why}\n${stderr.join('').slice(-2000)}`);
     };
     let port: number | null = null;
@@ -92,7 +109,7 @@ export class NodeProcess {
       else if (system.readyProbe === 'chorus-ready') port = await chorusReady(proc.pid!, node.workers);
       if (port === null) await sleep(50);
     }
-    const started = new NodeProcess(port, proc, cwd, notes, stderr);
+    const started = new NodeProcess(port, proc, cwd, notes, stderr, how);
     started.track();
     return started;
   }
@@ -132,13 +149,38 @@ export class NodeProcess {
    * `graceMs`. Resolves to false when it had to kill.
    */
   async stop(graceMs = 5_000): Promise<boolean> {
+    const clean = await this.#terminate(graceMs);
+    rmSync(this.#cwd, { recursive: true, force: true });
+    return clean;
+  }
+
+  /**
+   * A restart as an operator does it: SIGTERM (SIGKILL after `graceMs`), then
+   * the same node started again in the same working directory (so with the
+   * same data: Chorus's SQLite file is under ./data there) on the same port.
+   * `onExited` is called once the old tree is gone, before the new one starts.
+   * Resolves to the new process (this one is done) and whether the stop was clean.
+   */
+  async restart(graceMs: number, timeoutMs: number, onExited: () => void = () => {}): Promise<{ node: NodeProcess; clean: boolean }> {
+    const clean = await this.#terminate(graceMs);
+    onExited();
+    const node = await NodeProcess.#spawn(this.#how, timeoutMs, {
+      cwd: this.#cwd,
+      port: this.port,
+      notes: this.#notes,
+      stderr: this.#stderr,
+    });
+    return { node, clean };
+  }
+
+  /** SIGTERM to the root, SIGKILL to what is left after `graceMs`; false when it had to kill. */
+  async #terminate(graceMs: number): Promise<boolean> {
     this.track();
     if (this.running) this.#proc.kill('SIGTERM');
     const deadline = Date.now() + graceMs;
     while (this.#survivors().length > 0 && Date.now() < deadline) await sleep(50);
     const survivors = this.#survivors();
     for (const pid of survivors) kill(pid);
-    rmSync(this.#cwd, { recursive: true, force: true });
     return survivors.length === 0;
   }
 
@@ -153,6 +195,14 @@ export class NodeProcess {
   #survivors(): number[] {
     return [...this.#pids].filter(([pid, started]) => startTime(pid) === started).map(([pid]) => pid);
   }
+}
+
+/** What a node was started with. */
+interface StartArgs {
+  readonly system: SystemSpec;
+  readonly node: NodeSpec;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cpuProfDir: string | null;
 }
 
 function kill(pid: number): void {

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_POSTGRES_URL } from './services/postgres-database.js';
 import { BEFORE_SYSTEMS, SYSTEM_NAMES, ROOT, type SystemName } from './systems.js';
 
-export const SCENARIO_NAMES = ['connect', 'fanout', 'direct', 'room', 'direct-text'] as const;
+export const SCENARIO_NAMES = ['connect', 'fanout', 'direct', 'room', 'direct-text', 'reconnect-storm'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface BenchOptions {
@@ -10,6 +10,8 @@ export interface BenchOptions {
   readonly connections: number;
   readonly systems: readonly SystemName[];
   readonly scenarios: readonly ScenarioName[];
+  /** Clients of the reconnect-storm scenario (an even number). */
+  readonly stormClients: number;
   /** Clients of the fanout, direct and room scenarios. */
   readonly clients: number;
   /** Broadcasting clients in the fanout scenario, and the broadcasts each may have in flight. */
@@ -66,6 +68,8 @@ medians with min-max and ratios to the baselines measured in the same run.
                       private redis-server, chorus-redis a fresh PostgreSQL database too)
   --scenarios a,b     ${SCENARIO_NAMES.join(', ')} (default all)
   --clients N         clients of fanout, direct and room (default 1000)
+  --storm-clients N   reconnect-storm: clients dropped at once by a server restart, which
+                      then reconnect and resume (default 10000; 1000 with --quick; Chorus only)
   --rate N            direct: total rate of the latency phase, msg/s (default 5000)
   --duration S        seconds of each measured phase (default 4)
   --warmup S          seconds of warm-up before each measured phase (default 1)
@@ -75,7 +79,8 @@ medians with min-max and ratios to the baselines measured in the same run.
                       reached, and not measured again in later runs
   --noise-retries N   measure a window again (N times at most) when other processes used
                       half a core or more during it (default 0: such windows are flagged)
-  --quick             a short run for development: 2 runs, 2000 connections, 2 s phases
+  --quick             a short run for development: 2 runs, 2000 connections, 1000 storm
+                      clients, 2 s phases
   --out DIR           where the JSON results go (default bench/results)
   --chorus PATH       the Chorus server's main.js (default apps/server/dist/main.js), e.g. a
                       build of another commit, to compare before and after a change
@@ -113,7 +118,20 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   }
   if (flags.has('help')) return 'help';
   const known = new Set([
-    ...['quick', 'no-docs', 'no-receipts', 'runs', 'connections', 'systems', 'scenarios', 'clients', 'rate', 'duration', 'warmup'],
+    ...[
+      'quick',
+      'no-docs',
+      'no-receipts',
+      'runs',
+      'connections',
+      'systems',
+      'scenarios',
+      'clients',
+      'storm-clients',
+      'rate',
+      'duration',
+      'warmup',
+    ],
     ...['generators', 'connect-timeout', 'noise-retries', 'out', 'chorus', 'before', 'cpu-prof', 'from-json', 'postgres', 'redis-server'],
   ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name} (see --help)`);
@@ -154,6 +172,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   );
   const connections = num('connections', quick ? 2000 : 10_000, 1);
   const clients = num('clients', 1000, 4);
+  const stormClients = num('storm-clients', quick ? 1000 : 10_000, 2);
   const out = str('out');
   return {
     runs: num('runs', quick ? 2 : 5, 1),
@@ -161,6 +180,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     systems,
     scenarios: list('scenarios', SCENARIO_NAMES),
     clients: clients - (clients % 2),
+    stormClients: stormClients - (stormClients % 2),
     fanoutSenders: 4,
     fanoutWindow: 4,
     roomSize: 50,
@@ -170,7 +190,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     textBytes: 100,
     duration: num('duration', quick ? 2 : 4, 0.2, false),
     warmup: num('warmup', quick ? 0.5 : 1, 0, false),
-    generators: Math.max(num('generators', 2, 1), Math.ceil(connections / 15_000)),
+    generators: Math.max(num('generators', 2, 1), Math.ceil(Math.max(connections, stormClients) / 15_000)),
     connectTimeout: num('connect-timeout', quick ? 30 : 60, 1, false),
     noiseRetries: num('noise-retries', 0, 0),
     outDir: out === undefined ? join(ROOT, 'bench', 'results') : resolve(out),

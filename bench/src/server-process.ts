@@ -145,6 +145,25 @@ export class RunningSystem {
     };
   }
 
+  /**
+   * Restarts every node in place (see NodeProcess.restart): SIGTERM, then the
+   * same node again on the same port with the same data; the shared engines
+   * (redis-server, the database) stay up. Resolves once every node is ready
+   * again, with when (performance.now()) the last old node had exited and
+   * whether every stop was clean.
+   */
+  async restart(graceMs = 5_000, timeoutMs = 30_000): Promise<{ exitedAt: number; clean: boolean }> {
+    let exitedAt = 0;
+    let clean = true;
+    for (let i = 0; i < this.#nodes.length; i++) {
+      const restarted = await this.#nodes[i]!.restart(graceMs, timeoutMs, () => (exitedAt = performance.now()));
+      this.#nodes[i] = restarted.node;
+      clean &&= restarted.clean;
+    }
+    await this.refresh();
+    return { exitedAt, clean };
+  }
+
   /** Calls per Redis command since the system's redis-server started; null for a system without Redis. */
   async redisCommands(): Promise<CommandCalls | null> {
     return this.#redis === null ? null : this.#redis.commandCalls();

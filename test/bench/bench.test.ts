@@ -12,7 +12,7 @@ import t, { type Test } from 'tap';
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SYSTEMS = ['chorus-w1', 'chorus-w2', 'ws-relay', 'socketio-cluster', 'chorus-redis', 'socketio-redis'];
-const SCENARIOS = ['connect', 'fanout', 'direct', 'room', 'direct-text'];
+const SCENARIOS = ['connect', 'fanout', 'direct', 'room', 'direct-text', 'reconnect-storm'];
 
 interface Summary {
   median: number;
@@ -69,6 +69,8 @@ t.test('npm run bench, tiny: every system and scenario, sane figures', async (t)
     '200',
     '--clients',
     '200',
+    '--storm-clients',
+    '100',
     '--rate',
     '1000',
     '--duration',
@@ -115,6 +117,16 @@ t.test('npm run bench, tiny: every system and scenario, sane figures', async (t)
       if (!cell) continue;
       if (scenario === 'direct-text' && !system.startsWith('chorus')) {
         t.match(cell.skipped, /has no text protocol/, `${scenario}/${system}: not applicable, said so`);
+        continue;
+      }
+      if (scenario === 'reconnect-storm') {
+        // Chorus on one node only (more in reconnect-storm.test.ts).
+        if (system === 'chorus-w1' || system === 'chorus-w2') {
+          t.equal(cell.figures.resumed?.median, 100, `${scenario}/${system}: every client resumed`);
+          t.equal(cell.figures.lostMessages?.median, 0, `${scenario}/${system}: nothing acked lost`);
+        } else {
+          t.match(cell.skipped, /has no resume|several nodes/, `${scenario}/${system}: not applicable, said so`);
+        }
         continue;
       }
       if (scenario === 'room' && cell.skipped !== undefined) {

@@ -8,6 +8,7 @@
  */
 import { Histogram } from '../stats.js';
 import { createClient, type BenchClient } from './clients.js';
+import { closeStorm, executeStorm, stormClientCount } from './storm.js';
 import {
   isBenchMessage,
   CHANNEL,
@@ -334,7 +335,16 @@ async function execute(command: Command): Promise<unknown> {
     case 'stop':
       return stop(command.drainMs);
     case 'close':
+      closeStorm();
       return closeAll();
+    case 'storm-connect':
+      target = command.target;
+      return executeStorm(command);
+    case 'storm-send':
+    case 'storm-arm':
+    case 'storm-wait':
+    case 'storm-check':
+      return executeStorm(command);
   }
 }
 
@@ -353,9 +363,10 @@ process.on('message', (raw: unknown) => {
 
 // Progress for the runner's status line; the process ends with its parent.
 setInterval(() => {
-  if (target !== null) post({ ch: CHANNEL, type: 'progress', connected: clients.size, received: totalReceived });
+  if (target !== null) post({ ch: CHANNEL, type: 'progress', connected: clients.size + stormClientCount(), received: totalReceived });
 }, 250).unref();
 process.on('disconnect', () => {
+  closeStorm();
   closeAll();
   process.exit(0);
 });

@@ -89,6 +89,27 @@ export type Command =
       textBytes: number;
     }
   | { type: 'direct'; pairs: [string, string][]; mode: 'rate' | 'closed'; rate: number; window: number; textBytes: number }
+  /** Reconnect storm (load/storm.ts): connects pairs of resuming chorus.v1 clients (both ends in this generator). */
+  | {
+      type: 'storm-connect';
+      target: Target;
+      pairs: [string, string][];
+      localAddresses: string[];
+      concurrency: number;
+      timeoutMs: number;
+      budgetMs: number;
+    }
+  /**
+   * Every storm client sends `perClient` private messages to its partner; answered once they are
+   * written to the sockets, acked, or acked and delivered (`waitFor`), or at the timeout.
+   */
+  | { type: 'storm-send'; perClient: number; waitFor: 'written' | 'acked' | 'delivered'; textBytes: number; timeoutMs: number }
+  /** From now on a storm client whose connection drops reconnects with backoff and resumes (for `budgetMs` at most). */
+  | { type: 'storm-arm'; baseMs: number; capMs: number; timeoutMs: number; budgetMs: number }
+  /** Answered once every storm client has its `resumed` frame, or at the timeout. */
+  | { type: 'storm-wait'; timeoutMs: number }
+  /** Whether every acknowledged message reached its recipient exactly once. */
+  | { type: 'storm-check' }
   /** Starts sending (every generator is ready to count by then). */
   | { type: 'start' }
   | { type: 'mark' }
@@ -104,6 +125,29 @@ export interface Replies {
   mark: MarkResult;
   stop: MarkResult;
   close: null;
+  'storm-connect': { connected: number; failed: number; errors: string[] };
+  'storm-send': { sent: number; acked: number; delivered: number; errors: number; firstError: string | null };
+  'storm-arm': null;
+  /** `resumedAt`: process.hrtime in ms (one monotonic clock for the machine), one per client that resumed. */
+  'storm-wait': {
+    clients: number;
+    resumedAt: number[];
+    attempts: number;
+    failedAttempts: number;
+    errors: number;
+    firstError: string | null;
+  };
+  'storm-check': {
+    /** Messages acknowledged to a sender, which its partner must hold. */
+    expected: number;
+    lost: number;
+    duplicates: number;
+    replayed: number;
+    resentAboveCursor: number;
+    /** Sends never acknowledged (in flight when the server went): not required to arrive. */
+    unacked: number;
+    examples: string[];
+  };
 }
 
 /** Every message on the channel carries this tag; anything else is ignored. */

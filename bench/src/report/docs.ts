@@ -24,7 +24,11 @@ export function renderReport(results: BenchResults, chartPath: string | null): s
       `fanout ${o.fanoutSenders} senders with ${o.fanoutWindow} broadcasts in flight each; rooms of ${o.roomSize}, one sender each, ${o.roomWindow} in flight; ` +
       `direct ${n(o.rate)} msg/s, then closed loop with ${o.window} in flight per client; ${o.textBytes}-byte texts; ` +
       `${o.warmup} s warm-up and ${o.duration} s measured per phase; ${o.generators} load-generator processes; ` +
-      `Chorus clients ${o.receipts === false ? 'send no delivery receipts (--no-receipts)' : 'answer every message with a delivery receipt, as the browser does'}.`,
+      `Chorus clients ${o.receipts === false ? 'send no delivery receipts (--no-receipts)' : 'answer every message with a delivery receipt, as the browser does'}` +
+      // Results written before the reconnect storm have no stormClients.
+      (o.scenarios.includes('reconnect-storm') && o.stormClients !== undefined
+        ? `; reconnect storm ${n(o.stormClients)} clients (pairs; no delivery receipts), restarted with SIGTERM, resuming with the browser's backoff (full jitter, 500 ms base, 15 s cap).`
+        : '.'),
     '',
     ...targetSets(results).flatMap((set) => [
       `### Targets of issue ${set.issue} (${set.system})`,

@@ -51,6 +51,17 @@ const fanout = (scenario: ScenarioName): FigureSpec[] => [
   ...redis(scenario),
 ];
 
+const storm = (scenario: ScenarioName): FigureSpec[] => [
+  { scenario, key: 'stormSeconds', label: 'restart until all resumed', unit: 's', better: 'lower', digits: 2, main: true },
+  { scenario, key: 'cpuMicrosPerResume', label: 'server CPU per resumed client', unit: 'us', better: 'lower', digits: 0, main: true },
+  { scenario, key: 'lostMessages', label: 'acked messages lost', unit: 'msgs', better: 'lower', digits: 0, main: true },
+  { scenario, key: 'duplicateMessages', label: 'messages received twice', unit: 'msgs', better: 'lower', digits: 0, main: true },
+  { scenario, key: 'restartSeconds', label: 'SIGTERM until the new server is ready', unit: 's', better: 'lower', digits: 2, main: false },
+  { scenario, key: 'resumeSeconds', label: 'ready until all resumed', unit: 's', better: 'lower', digits: 2, main: false },
+  { scenario, key: 'p50ResumedSeconds', label: 'restart until half resumed', unit: 's', better: 'lower', digits: 2, main: false },
+  { scenario, key: 'attemptsPerClient', label: 'connect attempts per client', unit: '', better: 'lower', digits: 1, main: false },
+];
+
 export const FIGURES: readonly FigureSpec[] = [
   {
     scenario: 'connect',
@@ -68,6 +79,7 @@ export const FIGURES: readonly FigureSpec[] = [
   ...direct('direct'),
   ...fanout('room'),
   ...direct('direct-text'),
+  ...storm('reconnect-storm'),
 ];
 
 /** The scenario whose baseline figures a scenario's ratios use (the text row compares with the baselines' direct). */

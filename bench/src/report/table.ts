@@ -12,6 +12,7 @@ export const SCENARIO_TITLES: Record<ScenarioName, string> = {
   direct: 'direct: pairs split across processes',
   room: 'room: broadcasts in rooms',
   'direct-text': 'direct over the text protocol (ratios to the baselines’ JSON direct)',
+  'reconnect-storm': 'reconnect storm: every client resumes after a server restart (Chorus only)',
 };
 
 function formatNumber(value: number, digits: number): string {

@@ -3,6 +3,7 @@ import type { Scenario } from './common.js';
 import { connectScenario } from './connect.js';
 import { directScenario, directTextScenario } from './direct.js';
 import { fanoutScenario, roomScenario } from './fanout.js';
+import { reconnectStormScenario } from './reconnect-storm.js';
 
 export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   connect: connectScenario,
@@ -10,6 +11,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   direct: directScenario,
   room: roomScenario,
   'direct-text': directTextScenario,
+  'reconnect-storm': reconnectStormScenario,
 };
 
 export { NotAvailable, Session, type Outcome, type Scenario, type ScenarioContext } from './common.js';
