@@ -79,6 +79,12 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     tcp._httpMessage?.detachSocket(tcp);
   }
 
+  // Set as the shutdown begins. The clients it says goodbye to (1001) reconnect
+  // at once, and until the listening socket closes (after preClose) they can
+  // reach this process again: each would be a new connection that the close
+  // then waits for, until a worker misses its stop deadline and is killed.
+  // While closing, upgrades are refused (503, retryable) instead.
+  let closing = false;
   const heartbeat = new Heartbeat(options.heartbeatIntervalMs);
   const guard = new SessionGuard(options.accounts, hub, options.heartbeatIntervalMs);
   app.addHook('onClose', async () => {
@@ -103,6 +109,7 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
   await app.register(websocket, {
     // On shutdown the hub says goodbye with 1001 (reconnect elsewhere), not the plugin's bare close().
     preClose: async function (this: FastifyInstance) {
+      closing = true;
       await hub.closeAll(CloseCode.GOING_AWAY, ERRORS.SHUTTING_DOWN.message);
       // Sockets the hub does not hold yet (still being admitted) go too: ws does not track them.
       heartbeat.closeAll(CloseCode.GOING_AWAY, ERRORS.SHUTTING_DOWN.message);
@@ -125,6 +132,13 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
     config: { rateLimit: { max: options.upgradesPerMinutePerIp, timeWindow: 60_000 } },
     // Runs before the upgrade: a page from a site that may not connect gets 403, not a socket.
     onRequest: async (request, reply) => {
+      if (closing) {
+        return reply
+          .code(503)
+          .header('connection', 'close')
+          .header('retry-after', '1')
+          .send({ code: 'SHUTTING_DOWN', message: ERRORS.SHUTTING_DOWN.message });
+      }
       if (!originAllowed(request.headers.origin, options.allowedOrigins, options.production)) {
         request.log.info({ origin: request.headers.origin }, 'refused origin');
         return reply.code(403).send({ code: 'ORIGIN_NOT_ALLOWED', message: ERRORS.ORIGIN_NOT_ALLOWED.message });
@@ -147,6 +161,11 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
       const { clientId } = request.params;
       const codec = socket.protocol === SUBPROTOCOL ? codecs.json : codecs.text;
       const session = new WebSocketSession(clientId, socket, options.maxBufferedBytes, onSlowConsumer);
+      if (closing) {
+        // Upgraded before the shutdown began, admitted after: goodbye like the others.
+        hub.refuse(session, codec, 'SHUTTING_DOWN');
+        return;
+      }
       const problem = clientIdProblem(clientId);
       if (problem) {
         request.log.info({ clientId, reason: 'invalid-id' }, 'refused');
