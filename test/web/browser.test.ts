@@ -379,7 +379,11 @@ if (requireChromium(t)) {
     await t.test('a server restart is shown, and the client reconnects', async (t) => {
       await server.stop();
       await alice.page.locator('[data-testid="conn-state"][data-state="reconnecting"]').waitFor();
-      t.match(await alice.page.getByTestId('error-banner').textContent(), /Trying again (in \d+ s|now…)/, 'the banner says when it tries again');
+      t.match(
+        await alice.page.getByTestId('error-banner').textContent(),
+        /Trying again (in \d+ s|now…)/,
+        'the banner says when it tries again',
+      );
       await shot(alice.page, 'browser-alice-reconnecting.png');
       // The same port, so that the client app's SERVER still points at it, and the same data.
       const again = await startApp('server', { WORKERS: '2', PORT: String(server.port), DATA_DIR: dataDir });
