@@ -150,6 +150,7 @@ export class Primary {
         .then((clients) => this.#log.info({ worker: worker.id, node, clients }, "released the dead worker's clients"));
     }
     if (this.#shuttingDown) {
+      if (signal === 'SIGKILL') this.#log.warn({ worker: worker.id }, 'worker missed its stop deadline and was killed');
       if (this.#alive.size === 0) this.#exit();
       return;
     }
