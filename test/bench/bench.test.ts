@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t, { type Test } from 'tap';
+import t from 'tap';
+import { outDir, runBench } from '../helpers/bench-cli.js';
 
 /**
  * Smoke test of `npm run bench`: the whole pipeline (every system, every
@@ -32,24 +31,6 @@ interface Results {
   summary: Record<string, Record<string, Cell>>;
   targets: { text: string; met: boolean | null }[];
   machine: { cpus: number; cpuModel: string; node: string };
-}
-
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [join(ROOT, 'bench/dist/cli.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A results folder of the test's own, removed after it. */
-function outDir(t: Test): string {
-  const out = mkdtempSync(join(tmpdir(), 'chorus-bench-test-'));
-  t.teardown(() => rmSync(out, { recursive: true, force: true }));
-  return out;
 }
 
 /** When docs/performance.md was last written (null: there is none), to tell that a run left it alone. */

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t, { type Test } from 'tap';
+import t from 'tap';
+import { outDir, runBench } from '../helpers/bench-cli.js';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Generator } from '../../bench/dist/load/pool.js';
 import { RunningSystem } from '../../bench/dist/server-process.js';
@@ -17,23 +16,6 @@ interface Summary {
 interface Results {
   runs: { scenario: string; system: string; error?: string; skipped?: string; notes: string[]; figures?: Record<string, number> }[];
   summary: Record<string, Record<string, { figures: Record<string, Summary>; skipped?: string }>>;
-}
-
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [join(ROOT, 'bench/dist/cli.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function outDir(t: Test): string {
-  const out = mkdtempSync(join(tmpdir(), 'chorus-storm-test-'));
-  t.teardown(() => rmSync(out, { recursive: true, force: true }));
-  return out;
 }
 
 /** Opens a chorus.v1 client and collects its frames; resolves at the welcome. */
@@ -86,7 +68,7 @@ t.test('a restart in place: same port, same data (a message stored before it is 
 });
 
 t.test('reconnect-storm: Chorus restarted under its clients, every one resumes, nothing acked is lost', async (t) => {
-  const out = outDir(t);
+  const out = outDir(t, 'chorus-storm-test-');
   const { code, stdout, stderr } = await runBench([
     '--runs',
     '1',
