@@ -37,7 +37,7 @@ export interface BenchOptions {
   readonly docs: boolean;
   /** The Chorus server to run (absolute path of its main.js). */
   readonly chorusEntry: string;
-  /** A build of Chorus before a change (--before), measured beside the current one as before-w1/before-w2; null without it. */
+  /** A build of Chorus before a change (--before), measured beside the current one as before-w1/before-w2/before-redis; null without it. */
   readonly beforeEntry: string | null;
   /** When set, every system process runs with --cpu-prof, writing profiles under this directory. */
   readonly cpuProfDir: string | null;
@@ -63,8 +63,8 @@ medians with min-max and ratios to the baselines measured in the same run.
   --connections N     idle connections of the connect scenario (default 10000; past
                       ~25000 several 127.x source addresses are used; a single
                       process cannot hold more than its open-file limit)
-  --systems a,b       ${SYSTEM_NAMES.join(', ')} (default all; before-w1 and
-                      before-w2 need --before; chorus-redis and socketio-redis start a
+  --systems a,b       ${SYSTEM_NAMES.join(', ')} (default all; before-w1,
+                      before-w2 and before-redis need --before; chorus-redis and socketio-redis start a
                       private redis-server, chorus-redis a fresh PostgreSQL database too)
   --scenarios a,b     ${SCENARIO_NAMES.join(', ')} (default all)
   --clients N         clients of fanout, direct and room (default 1000)
@@ -85,7 +85,7 @@ medians with min-max and ratios to the baselines measured in the same run.
   --chorus PATH       the Chorus server's main.js (default apps/server/dist/main.js), e.g. a
                       build of another commit, to compare before and after a change
   --before PATH       also run this Chorus main.js (a copy of the build before a change) as
-                      before-w1 and before-w2, interleaved with the current build, and print
+                      before-w1, before-w2 and before-redis, interleaved with the current build, and print
                       the current build's paired ratios to it (implies --no-docs)
   --no-docs           do not write docs/performance.md and docs/performance.svg
   --no-receipts       Chorus clients send no delivery receipts (the browser does): shows what
@@ -163,8 +163,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   };
 
   const beforeEntry = str('before') === undefined ? null : resolve(str('before')!);
-  if (beforeEntry === null && /\bbefore-w/.test(str('systems') ?? ''))
-    throw new Error('--systems: before-w1 and before-w2 need --before PATH');
+  if (beforeEntry === null && /\bbefore-/.test(str('systems') ?? ''))
+    throw new Error('--systems: before-w1, before-w2 and before-redis need --before PATH');
   // The before-* systems exist only with --before, and then run by default beside the others.
   const systems = list(
     'systems',

@@ -11,6 +11,7 @@ export const SYSTEM_NAMES = [
   'ws-relay',
   'socketio-cluster',
   'chorus-redis',
+  'before-redis',
   'socketio-redis',
 ] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
@@ -20,10 +21,14 @@ export type SystemName = (typeof SYSTEM_NAMES)[number];
  * interleaved runs as the current build, so that a change is judged by paired
  * ratios taken minutes apart on the same machine, not across noisy days.
  */
-export const BEFORE_SYSTEMS = ['before-w1', 'before-w2'] as const satisfies readonly SystemName[];
+export const BEFORE_SYSTEMS = ['before-w1', 'before-w2', 'before-redis'] as const satisfies readonly SystemName[];
 
 /** The current build's system that each --before system is compared with. */
-export const AFTER_OF: Record<(typeof BEFORE_SYSTEMS)[number], SystemName> = { 'before-w1': 'chorus-w1', 'before-w2': 'chorus-w2' };
+export const AFTER_OF: Record<(typeof BEFORE_SYSTEMS)[number], SystemName> = {
+  'before-w1': 'chorus-w1',
+  'before-w2': 'chorus-w2',
+  'before-redis': 'chorus-redis',
+};
 
 /** The baselines every ratio is taken against. */
 export const BASELINES = ['ws-relay', 'socketio-cluster', 'socketio-redis'] as const satisfies readonly SystemName[];
@@ -118,12 +123,16 @@ export function systemSpec(name: SystemName, maxClients: number, chorusEntry: st
     case 'before-w2':
       if (beforeEntry === null) throw new Error(`${name} needs --before PATH`);
       return chorus(name === 'before-w1' ? 1 : 2, beforeEntry, ` as built before the change (--before ${beforeEntry})`);
-    case 'chorus-redis': {
-      const node: NodeSpec = { args: [chorusEntry], env: chorusEnv(1), workers: 1 };
+    case 'chorus-redis':
+    case 'before-redis': {
+      const before = name === 'before-redis';
+      if (before && beforeEntry === null) throw new Error(`${name} needs --before PATH`);
+      const node: NodeSpec = { args: [before ? beforeEntry! : chorusEntry], env: chorusEnv(1), workers: 1 };
       return {
         name,
         description:
-          'Chorus, 2 nodes with WORKERS=1 each on ports of their own, Redis backend (a private redis-server) and PostgreSQL storage ' +
+          `Chorus${before ? ` as built before the change (--before ${beforeEntry})` : ''}, ` +
+          '2 nodes with WORKERS=1 each on ports of their own, Redis backend (a private redis-server) and PostgreSQL storage ' +
           '(a fresh database); clients split across the nodes; JSON protocol chorus.v1',
         protocol: 'chorus-json',
         textProtocol: 'chorus-text',

@@ -10,6 +10,7 @@ const COLORS: Record<SystemName, string> = {
   'ws-relay': '#8c8c8c',
   'socketio-cluster': '#d9822b',
   'chorus-redis': '#2f9e6a',
+  'before-redis': '#9fd3b8',
   'socketio-redis': '#b5482f',
 };
 

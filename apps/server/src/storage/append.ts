@@ -47,9 +47,22 @@ export async function appendInTransaction(
   lookUp: ReadonlySet<string>,
 ): Promise<AppendResult[]> {
   const stored = await findByRef(tx, messages, lookUp);
+  const plan = planAppend(messages, stored);
+  const numbered = await numberMessages(tx, plan.fresh);
+  await insertMessages(tx, numbered);
+  return plan.results(numbered);
+}
 
-  // What each position of the batch turns out to be: an earlier message
-  // (stored before, or earlier in this batch), or a new one.
+/**
+ * What each message of a batch turns out to be: a duplicate of a stored
+ * message (its key is in `stored`) or of one earlier in the batch, or a new
+ * one. `fresh` lists the new ones in order; `results` answers for the whole
+ * batch once they are numbered (given in the order of `fresh`).
+ */
+export function planAppend(
+  messages: readonly NewMessage[],
+  stored: ReadonlyMap<string, StoredMessage>,
+): { fresh: NewMessage[]; results(numbered: readonly StoredMessage[]): AppendResult[] } {
   const fresh: NewMessage[] = [];
   const plan: ({ kind: 'stored'; message: StoredMessage } | { kind: 'earlier' | 'new'; index: number })[] = [];
   const firstInBatch = new Map<string, number>();
@@ -65,17 +78,17 @@ export async function appendInTransaction(
       fresh.push(message);
     }
   }
-
-  const numbered = await numberMessages(tx, fresh);
-  await insertMessages(tx, numbered);
-
-  return plan.map((p) =>
-    p.kind === 'stored' ? { message: p.message, duplicate: true } : { message: numbered[p.index]!, duplicate: p.kind === 'earlier' },
-  );
+  return {
+    fresh,
+    results: (numbered) =>
+      plan.map((p) =>
+        p.kind === 'stored' ? { message: p.message, duplicate: true } : { message: numbered[p.index]!, duplicate: p.kind === 'earlier' },
+      ),
+  };
 }
 
 /** The stored messages of the batch whose key is in `lookUp`, by key. */
-async function findByRef(
+export async function findByRef(
   tx: Kysely<StorageDatabase>,
   messages: readonly NewMessage[],
   lookUp: ReadonlySet<string>,
