@@ -4,7 +4,8 @@ import { findByRef, planAppend } from './append.js';
 import { appendFresh, RefTakenError } from './postgres-append.js';
 import type { StorageDatabase } from './schema.js';
 import { SqlStorage, type TransactionBody } from './sql-storage.js';
-import type { AppendResult, NewMessage } from './storage.js';
+import { upsertReceiptCountsOn } from './postgres-receipt-counts.js';
+import type { AppendResult, NewMessage, StoredReceiptCounts } from './storage.js';
 import { assertStorable } from './storable.js';
 
 export interface PostgresStorageOptions {
@@ -104,6 +105,19 @@ export class PostgresStorage extends SqlStorage {
         const again = error instanceof RefTakenError ? attempt <= messages.length : isRetryable(error) && attempt < MAX_ATTEMPTS;
         if (!again) throw error;
         if (error instanceof RefTakenError) for (const key of error.keys) lookUp.add(key);
+      }
+    }
+  }
+
+  /** One prepared statement in autocommit (postgres-receipt-counts.ts) instead of a transaction of built statements. */
+  override async saveReceiptCounts(counts: readonly StoredReceiptCounts[]): Promise<void> {
+    if (counts.length === 0) return;
+    this.assertOpen();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await upsertReceiptCountsOn(this.#pool, counts);
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
       }
     }
   }

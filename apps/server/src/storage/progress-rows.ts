@@ -10,7 +10,7 @@ import type { ConversationId, StoredReceiptCounts, TextCursor } from './storage.
 // lock rows in the same order, so they cannot deadlock each other).
 
 /** `counts` with one entry per message id (the largest of each count), sorted by id. */
-function mergedCounts(counts: readonly StoredReceiptCounts[]): StoredReceiptCounts[] {
+export function mergedCounts(counts: readonly StoredReceiptCounts[]): StoredReceiptCounts[] {
   const byId = new Map<string, StoredReceiptCounts>();
   for (const c of counts) {
     const before = byId.get(c.id);
