@@ -187,5 +187,5 @@ t.test('--before: a build before a change runs beside the current one, with pair
 t.test('before-w1 without --before is refused plainly', async (t) => {
   const bad = await runBench(['--systems', 'before-w1']);
   t.equal(bad.code, 2);
-  t.match(bad.stderr, /before-w1 and before-w2 need --before PATH/);
+  t.match(bad.stderr, /before-w1, before-w2 and before-redis need --before PATH/);
 });
