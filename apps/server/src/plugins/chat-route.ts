@@ -17,6 +17,9 @@ import { SessionGuard } from '../transport/session-guard.js';
 import { originAllowed } from '../transport/origin-policy.js';
 import { WebSocketSession } from '../transport/websocket-session.js';
 
+/** How long a shutdown waits for clients to answer their 1001 close frame before it cuts their sockets. */
+const SHUTDOWN_CLOSE_GRACE_MS = 2_000;
+
 export interface ChatRouteOptions {
   readonly hub: Hub;
   /** This process's name in the service, shown in JSON welcome frames. */
@@ -113,6 +116,8 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
       await hub.closeAll(CloseCode.GOING_AWAY, ERRORS.SHUTTING_DOWN.message);
       // Sockets the hub does not hold yet (still being admitted) go too: ws does not track them.
       heartbeat.closeAll(CloseCode.GOING_AWAY, ERRORS.SHUTTING_DOWN.message);
+      // The HTTP server's close waits for every socket, upgraded ones included.
+      await heartbeat.closed(SHUTDOWN_CLOSE_GRACE_MS);
       await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
     },
     options: {

@@ -16,6 +16,8 @@ export class Heartbeat {
   readonly #timer: NodeJS.Timeout;
   /** The listener shared by every socket (`this` is the socket): no closure per connection. */
   readonly #pong: (this: WebSocket) => void;
+  /** Told when the last watched socket is gone (see closeAll). */
+  readonly #drained: (() => void)[] = [];
 
   constructor(intervalMs: number) {
     const alive = this.#alive;
@@ -34,6 +36,7 @@ export class Heartbeat {
 
   forget(socket: WebSocket): void {
     this.#alive.delete(socket);
+    if (this.#alive.size === 0) for (const resolve of this.#drained.splice(0)) resolve();
   }
 
   /** How many sockets are watched (open, or closing without their 'close' yet). */
@@ -46,6 +49,25 @@ export class Heartbeat {
     for (const socket of this.#alive.keys()) socket.close(code, reason);
   }
 
+  /**
+   * Resolves once every watched socket has closed, or after `graceMs`, when
+   * the ones left are cut. A closing socket waits for its peer's close frame
+   * (ws gives a peer 30 s); a shutdown must not wait that long for a peer
+   * that is busy, gone, or reconnecting: the close frame was sent, and TCP's
+   * FIN follows it, so a client still learns the code it was given.
+   */
+  async closed(graceMs: number): Promise<void> {
+    if (this.#alive.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const allClosed = new Promise<boolean>((resolve) => this.#drained.push(() => resolve(true)));
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const done = await Promise.race([allClosed, late]);
+    clearTimeout(timer);
+    if (!done) for (const socket of [...this.#alive.keys()]) socket.terminate();
+  }
+
   stop(): void {
     clearInterval(this.#timer);
   }
@@ -53,7 +75,7 @@ export class Heartbeat {
   #beat(): void {
     for (const [socket, alive] of this.#alive) {
       if (!alive) {
-        this.#alive.delete(socket);
+        this.forget(socket);
         socket.terminate();
         continue;
       }
