@@ -6,24 +6,14 @@
  * every check of the script must pass. Without CI, a machine without podman or
  * without the images skips this with the reason; under CI=true it fails.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { CLIENT_IMAGE, podmanMissing, SERVER_IMAGE } from '../helpers/podman.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const IMAGES = ['localhost/chorus-server:local', 'localhost/chorus-client:local'];
 
-function missing(): string | null {
-  if (spawnSync('podman', ['--version']).status !== 0) return 'podman is not installed (apt-get install -y podman debootstrap runc)';
-  for (const image of IMAGES) {
-    if (spawnSync('podman', ['--runtime', 'runc', 'image', 'exists', image]).status !== 0) {
-      return `${image} is not built (deploy/local/build-images.sh)`;
-    }
-  }
-  return null;
-}
-
-const why = missing();
+const why = podmanMissing([SERVER_IMAGE, CLIENT_IMAGE]);
 if (why !== null && process.env.CI !== 'true') {
   t.test('the images run', { skip: `container smoke test: ${why}` }, async () => {});
 } else {
