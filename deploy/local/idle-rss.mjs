@@ -5,6 +5,8 @@
 // then samples VmRSS (/proc/PID/status) of every process of it for SETTLE_MS and prints the last
 // sample, in MB (10^6 bytes). Every process it starts is stopped by its PID.
 //   node deploy/local/idle-rss.mjs [--json]      (env: SETTLE_MS=3000, RUNS=3: the median of RUNS starts)
+// With REDIS_URL and DATABASE_URL set (a Redis and an empty PostgreSQL database of your own), it also
+// measures the server of several nodes: WORKERS=2 on them.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -53,6 +55,15 @@ async function until(what, check, ms = 30_000) {
 const SYSTEMS = {
   'server WORKERS=1': { args: ['apps/server/dist/main.js'], env: { WORKERS: '1' }, workers: 0 },
   'server WORKERS=2': { args: ['apps/server/dist/main.js'], env: { WORKERS: '2' }, workers: 2 },
+  ...(process.env.REDIS_URL && process.env.DATABASE_URL
+    ? {
+        'server WORKERS=2, Redis + PostgreSQL': {
+          args: ['apps/server/dist/main.js'],
+          env: { WORKERS: '2', REDIS_URL: process.env.REDIS_URL, DATABASE_URL: process.env.DATABASE_URL },
+          workers: 2,
+        },
+      }
+    : {}),
   'client app': { args: ['apps/client/dist/main.js'], env: { SERVER: 'wss://chat-server.example.com' }, workers: 0 },
   'plain ws': {
     args: [
@@ -91,9 +102,12 @@ async function measure(name) {
   try {
     if (name === 'plain ws') await until(name, async () => out.includes('listening'));
     else if (system.workers > 0) {
+      // /ready lists the cluster's workers; with Redis each worker is a node and lists itself only.
+      const seen = new Set();
       await until(name, async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/ready`);
-        return r.ok && (await r.json()).workers?.length === system.workers;
+        const r = await fetch(`http://127.0.0.1:${port}/ready`, { headers: { connection: 'close' } });
+        for (const w of r.ok ? ((await r.json()).workers ?? []) : []) seen.add(w.pid);
+        return seen.size === system.workers;
       });
     } else await until(name, async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok);
     let sample = {};
