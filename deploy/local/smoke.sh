@@ -11,7 +11,9 @@
 #     3. /env through nginx names the server (SERVER); TLS with deploy/tls.d/tls.conf.example
 #        and a self-signed certificate: wss:// gets a welcome, plain HTTP for the name redirects
 #     4. SIGTERM to one server container: exit code 0, within STOP_LIMIT seconds, and its
-#        connected client is closed with 1001 (going away: reconnect elsewhere)
+#        connected client is closed with 1001 (going away: reconnect elsewhere); then headless
+#        Chromium (smoke-browser.mjs) at /alice and /bob through nginx, the server from /env only,
+#        lobby and private chat, SIGTERM to the other node mid-chat, both pages reconnect and resume
 #     5. the server on SQLite (no DATABASE_URL) with a named volume at /data: it writes there as
 #        uid 1000, and docs/deploy.md's online backup (better-sqlite3 .backup()) holds the message
 # Cleans up only what it started (containers named chorus-smoke-<pid>-*, its redis-server, its
@@ -199,6 +201,26 @@ if out="$(timeout 30 node deploy/local/smoke-ws.mjs welcome "ws://127.0.0.1:$N" 
   pass "after server1 stopped, nginx still serves WebSockets: $(echo "$out" | head -n 1)"
 else
   fail "after server1 stopped, through nginx: $out"
+fi
+
+# ---- 4b. a real browser through nginx (deploy/local/smoke-browser.mjs): /alice and /bob on server2 (server1
+#      is down), server1 started again, lobby and private chat, SIGTERM to server2 mid-chat, both pages
+#      reconnect through nginx to server1 and show every message once
+if [ -x /usr/bin/chromium ]; then
+  timeout 200 node deploy/local/smoke-browser.mjs "http://127.0.0.1:$N" "$SERVER_URL" "$TAG-server2" "$TAG-server1" \
+    "http://127.0.0.1:$S1/health" >"$WORK/browser.log" 2>&1
+  browser_status=$?
+  while IFS= read -r line; do
+    case "$line" in
+      "ok   "*) pass "${line#ok   }" ;;
+      "FAIL "*) fail "${line#FAIL }" ;;
+    esac
+  done <"$WORK/browser.log"
+  if [ "$browser_status" != 0 ] && ! grep -q '^FAIL ' "$WORK/browser.log"; then
+    fail "browser: exit code $browser_status: $(tail -n 5 "$WORK/browser.log" | tr '\n' ' ')"
+  fi
+else
+  fail "browser: /usr/bin/chromium is missing (apt-get install chromium)"
 fi
 
 t2=$(date +%s.%N)

@@ -2,32 +2,23 @@
  * The images, running: deploy/local/smoke.sh against the images that
  * deploy/local/build-images.sh built from the repository's Dockerfiles
  * (.ci/run builds them before the tests). Two server containers behind nginx
- * with Redis and PostgreSQL, the client app, TLS, SIGTERM, SQLite on a volume:
- * every check of the script must pass. Without CI, a machine without podman or
+ * with Redis and PostgreSQL, the client app, TLS, SIGTERM, headless Chromium
+ * chatting through nginx while a node stops (smoke-browser.mjs), SQLite on a
+ * volume: every check of the script must pass. Without CI, a machine without podman or
  * without the images skips this with the reason; under CI=true it fails.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { CLIENT_IMAGE, podmanMissing, SERVER_IMAGE } from '../helpers/podman.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const IMAGES = ['localhost/chorus-server:local', 'localhost/chorus-client:local'];
 
-function missing(): string | null {
-  if (spawnSync('podman', ['--version']).status !== 0) return 'podman is not installed (apt-get install -y podman debootstrap runc)';
-  for (const image of IMAGES) {
-    if (spawnSync('podman', ['--runtime', 'runc', 'image', 'exists', image]).status !== 0) {
-      return `${image} is not built (deploy/local/build-images.sh)`;
-    }
-  }
-  return null;
-}
-
-const why = missing();
+const why = podmanMissing([SERVER_IMAGE, CLIENT_IMAGE]);
 if (why !== null && process.env.CI !== 'true') {
   t.test('the images run', { skip: `container smoke test: ${why}` }, async () => {});
 } else {
-  t.test('the images run: two nodes behind nginx, the client app, TLS, SIGTERM, SQLite on a volume', async (t) => {
+  t.test('the images run: two nodes behind nginx, the client app, TLS, SIGTERM, a browser through nginx, SQLite on a volume', async (t) => {
     t.equal(why, null, why ?? 'podman and both images are here');
     if (why !== null) return;
     const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
@@ -46,7 +37,7 @@ if (why !== null && process.env.CI !== 'true') {
     const failed = lines.filter((line) => line.startsWith('FAIL') || line.startsWith('not ok'));
     t.same(failed, [], 'no check failed');
     t.match(summary, /^\d+ passed, 0 failed$/, 'the script ends with its count');
-    t.ok(Number(summary.split(' ')[0]) >= 18, `every check ran (${summary})`);
+    t.ok(Number(summary.split(' ')[0]) >= 35, `every check ran (${summary})`);
     t.equal(output.code, 0, 'exit code 0');
     if (output.code !== 0) t.comment(output.text);
   });

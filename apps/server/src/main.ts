@@ -1,31 +1,24 @@
+// First: it holds V8's young generation small while the other modules load.
+import '@chorus/service-kit/start-small';
 import cluster from 'node:cluster';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, envFileLogLine, loadEnvFile, type EnvFileResult } from '@chorus/service-kit';
+import { ConfigError, envFileLogLine, letYoungGenerationGrow, loadEnvFile, type EnvFileResult } from '@chorus/service-kit';
 import { loadServerConfig, type ServerConfig } from './config.js';
 import { defaultWorkers } from './cpu-quota.js';
-import { DeadNodeReaper } from './backends/redis/dead-node-reaper.js';
-import { redisBackendFromConfig } from './backends/redis/from-config.js';
-import { ClusterBackend } from './backends/cluster/cluster-backend.js';
 import { postToPrimary } from './cluster/ipc.js';
-import { Primary } from './cluster/primary.js';
-import { WriterClient } from './cluster/writer-client.js';
 import { keepPrimaryYoungGenerationSmall } from './cluster/young-generation.js';
-import { MessageWriterService } from './cluster/writer-service.js';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
 import { nodeName } from './node-name.js';
-import { openConfiguredStorage, runNode, type RunningNode } from './run-node.js';
-import { runSingleProcess } from './run-single.js';
-import {
-  answerMetricsRequests,
-  ClusterGather,
-  createNodeMetrics,
-  metricsNodeLabel,
-  startMetricsServer,
-  timedAppend,
-} from './metrics/index.js';
-import type { Storage } from './storage/index.js';
+import { openConfiguredStorage } from './open-configured-storage.js';
+import type { RunningNode } from './run-node.js';
+import type { startMetricsServer } from './metrics/metrics-server.js';
+import type { Storage } from './storage/storage.js';
+
+// What only some roles or settings use is imported where it is used (`await import`): the primary
+// never loads Fastify, ws or the hub; pg, ioredis and prom-client load only with DATABASE_URL,
+// REDIS_URL and METRICS_PORT (docs/deploy.md, "Idle memory").
 
 /**
  * The composition root: reads the configuration once and picks how this process
@@ -78,6 +71,10 @@ function fail(err: unknown): never {
 
 async function runPrimary(config: ServerConfig, envFile: EnvFileResult): Promise<void> {
   keepPrimaryYoungGenerationSmall();
+  const [{ Primary }, { MessageWriterService }] = await Promise.all([
+    import('./cluster/primary.js'),
+    import('./cluster/writer-service.js'),
+  ]);
   const log = createLogger(config, { role: 'primary' }, TERMINAL);
   logEnvFile(log, envFile);
   logWorkers(log, config);
@@ -90,26 +87,30 @@ async function runPrimary(config: ServerConfig, envFile: EnvFileResult): Promise
   // With Redis the workers are the service's nodes and Redis holds the rooms: the primary only forks.
   const rooms = config.REDIS_URL ? [] : await storage.loadRooms();
   // The primary's own share of the node's metrics: its process, and the commits of the machine's writer.
-  const metrics = config.METRICS_PORT === undefined ? undefined : createNodeMetrics({ node: metricsNodeLabel(config) });
-  const writerStorage = metrics
-    ? {
-        append: timedAppend(storage, metrics.commit),
-        markSeen: storage.markSeen.bind(storage),
-        saveReceiptCounts: storage.saveReceiptCounts.bind(storage),
-        saveTextCursors: storage.saveTextCursors.bind(storage),
-      }
-    : storage;
+  const metricsKit = config.METRICS_PORT === undefined ? undefined : await import('./metrics/index.js');
+  const metrics = metricsKit?.createNodeMetrics({ node: metricsKit.metricsNodeLabel(config) });
+  const writerStorage =
+    metricsKit && metrics
+      ? {
+          append: metricsKit.timedAppend(storage, metrics.commit),
+          markSeen: storage.markSeen.bind(storage),
+          saveReceiptCounts: storage.saveReceiptCounts.bind(storage),
+          saveTextCursors: storage.saveTextCursors.bind(storage),
+        }
+      : storage;
   const writer = primaryWritesMessages(config)
     ? new MessageWriterService(writerStorage, { onError: (err) => log.error({ err }, 'message writer: a commit failed') })
     : undefined;
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
-  if (metrics) {
-    const gather = new ClusterGather(metrics.registry, () => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined));
+  if (metricsKit && metrics) {
+    const gather = new metricsKit.ClusterGather(metrics.registry, () =>
+      Object.values(cluster.workers ?? {}).filter((w) => w !== undefined),
+    );
     cluster.on('message', (worker, raw) => gather.onWorkerMessage(worker, raw));
     cluster.on('exit', (worker) => gather.onWorkerExit(worker));
     metricsServer = await serveMetrics(config, log, () => gather.metrics());
   }
-  const reaper = config.REDIS_URL ? new DeadNodeReaper(config.REDIS_URL) : undefined;
+  const reaper = config.REDIS_URL ? new (await import('./backends/redis/dead-node-reaper.js')).DeadNodeReaper(config.REDIS_URL) : undefined;
   new Primary({
     workers: config.WORKERS,
     maxClients: config.MAX_CLIENTS,
@@ -152,6 +153,7 @@ async function runSingle(config: ServerConfig, envFile: EnvFileResult): Promise<
   logWorkers(log, config);
   let running: RunningNode;
   try {
+    const { runSingleProcess } = await import('./run-single.js');
     running = await runSingleProcess(config, log);
   } catch (err) {
     fail(err);
@@ -165,6 +167,7 @@ async function runSingle(config: ServerConfig, envFile: EnvFileResult): Promise<
     running = withCloseFirst(running, () => server.app.close());
   }
   log.info({ port: running.port, workers: 1 }, 'listening');
+  letYoungGenerationGrow();
   stopOnSignal(running, log);
 }
 
@@ -174,13 +177,17 @@ async function runWorker(config: ServerConfig): Promise<void> {
   const node = nodeName(`w${workerId}`);
   let running: RunningNode;
   try {
+    const { runNode } = await import('./run-node.js');
     const storage = await openConfiguredStorage(config);
     // With Redis every worker is a node of the service on its own; otherwise the primary holds the state.
     const backend = withRedis(config)
-      ? redisBackendFromConfig(config, { node, storage, log })
-      : new ClusterBackend({ meshPath: join(tmpdir(), `chorus-${process.ppid}-${workerId}.sock`), log });
+      ? (await import('./backends/redis/from-config.js')).redisBackendFromConfig(config, { node, storage, log })
+      : new (await import('./backends/cluster/cluster-backend.js')).ClusterBackend({
+          meshPath: join(tmpdir(), `chorus-${process.ppid}-${workerId}.sock`),
+          log,
+        });
     // Reads stay here (WAL readers never wait for the writer).
-    const writer = primaryWritesMessages(config) ? new WriterClient() : undefined;
+    const writer = primaryWritesMessages(config) ? new (await import('./cluster/writer-client.js')).WriterClient() : undefined;
     running = await runNode(config, { backend, storage, node, log, ...(writer ? { writer } : {}) });
     if (withRedis(config)) postToPrimary({ ch: 'chorus', type: 'redis-node', node });
   } catch (err) {
@@ -188,8 +195,9 @@ async function runWorker(config: ServerConfig): Promise<void> {
     postToPrimary({ ch: 'chorus', type: 'fatal', message: (err as Error).message });
     process.exit(1);
   }
-  if (running.metrics) answerMetricsRequests(running.metrics.registry);
+  if (running.metrics) (await import('./metrics/index.js')).answerMetricsRequests(running.metrics.registry);
   postToPrimary({ ch: 'chorus', type: 'listening', port: running.port });
+  letYoungGenerationGrow();
   stopOnSignal(running, log);
 }
 
@@ -200,6 +208,7 @@ async function serveMetrics(
   render: () => Promise<{ contentType: string; body: string }>,
 ): Promise<Awaited<ReturnType<typeof startMetricsServer>>> {
   try {
+    const { startMetricsServer } = await import('./metrics/metrics-server.js');
     const server = await startMetricsServer({
       port: config.METRICS_PORT ?? 0,
       host: config.METRICS_HOST,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import { RedisAttemptCounter } from './backends/redis/redis-attempt-counter.js';
+import type { Redis } from 'ioredis';
+import type { RedisAttemptCounter as RedisAttemptCounterClass } from './backends/redis/redis-attempt-counter.js';
 import type { Logger } from 'pino';
 import { explainListenError, listenOnce } from '@chorus/service-kit';
 import { accountsFromConfig } from './accounts/index.js';
@@ -8,9 +8,11 @@ import { build } from './app.js';
 import type { ServerConfig } from './config.js';
 import type { HubBackend } from './hub/backend.js';
 import { Hub } from './hub/hub.js';
-import { GroupCommitWriter, openStorage, type Storage } from './storage/index.js';
+import { GroupCommitWriter } from './storage/group-commit.js';
+import type { Storage } from './storage/storage.js';
 import { StoredMessageLog, type MessageWriter, type SideWriter } from './stored-message-log.js';
-import { createNodeMetrics, metricsNodeLabel, timedAppend, type NodeMetrics } from './metrics/index.js';
+import type { NodeMetrics } from './metrics/node-metrics.js';
+export { openConfiguredStorage } from './open-configured-storage.js';
 
 /** How long an upgrade or a sign-in waits for its count in Redis before it is let through uncounted. */
 const SHARED_COUNT_TIMEOUT_MS = 500;
@@ -23,23 +25,6 @@ export interface RunningNode {
   readonly metrics: NodeMetrics | undefined;
   /** Closes sockets (1001), the HTTP server, the backend, then writes what is pending and closes storage. */
   stop(): Promise<void>;
-}
-
-/**
- * Opens the configured storage (SQLite under DATA_DIR, or PostgreSQL at
- * DATABASE_URL). `writesMessages`: this process is the one that appends the
- * messages (the single process, or the primary), so SQLite checkpoints on a
- * thread of its own rather than inside its commits.
- */
-export function openConfiguredStorage(config: ServerConfig, options: { writesMessages?: boolean; log?: Logger } = {}): Promise<Storage> {
-  const { log } = options;
-  return openStorage({
-    databaseUrl: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    sqliteSynchronous: config.SQLITE_SYNCHRONOUS,
-    sqliteBackgroundCheckpoints: options.writesMessages ?? false,
-    ...(log ? { onCheckpointError: (message: string) => log.warn({ error: message }, 'storage: a background checkpoint failed') } : {}),
-  });
 }
 
 /**
@@ -67,9 +52,10 @@ export async function runNode(
   const { backend, storage, node, log, writer } = deps;
   const onError = (what: string, err: unknown) => log.warn({ err }, `storage: could not write ${what}`);
   let connections = () => 0;
-  const metrics =
-    config.METRICS_PORT === undefined ? undefined : createNodeMetrics({ node: metricsNodeLabel(config), connections: () => connections() });
-  const appends = metrics ? { append: timedAppend(storage, metrics.commit) } : storage;
+  // prom-client is loaded only when metrics are served (METRICS_PORT).
+  const metricsKit = config.METRICS_PORT === undefined ? undefined : await import('./metrics/index.js');
+  const metrics = metricsKit?.createNodeMetrics({ node: metricsKit.metricsNodeLabel(config), connections: () => connections() });
+  const appends = metricsKit && metrics ? { append: metricsKit.timedAppend(storage, metrics.commit) } : storage;
   const messages = writer
     ? new StoredMessageLog(storage, writer, writer, { onError })
     : new StoredMessageLog(storage, new GroupCommitWriter(appends), storage, { onError });
@@ -91,17 +77,15 @@ export async function runNode(
   await hub.start();
   // Several nodes: the per-address counts (upgrades, sign-in and sign-up attempts) live in Redis, on a
   // connection of their own. A silent path to Redis (a partition) must not hold them: a count that does
-  // not come back in time is skipped.
-  const sharedCounters = config.REDIS_URL
-    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: SHARED_COUNT_TIMEOUT_MS })
-    : undefined;
-  sharedCounters?.on('error', () => {});
+  // not come back in time is skipped. ioredis is loaded only then.
+  const sharedCounters = config.REDIS_URL ? await sharedCountsConnection(config.REDIS_URL) : undefined;
   const accounts = accountsFromConfig(config, storage, {
     clock: deps.clock,
     onBackgroundError: (err) => log.warn({ err }, 'accounts: background task failed'),
     ...(sharedCounters
       ? {
-          attemptCounter: (name: string, max: number, windowMs: number) => new RedisAttemptCounter(sharedCounters, { name, max, windowMs }),
+          attemptCounter: (name: string, max: number, windowMs: number) =>
+            new sharedCounters.RedisAttemptCounter(sharedCounters.redis, { name, max, windowMs }),
         }
       : {}),
   });
@@ -111,9 +95,9 @@ export async function runNode(
     log,
     stats: () => backend.stats(),
     accounts,
-    ...(sharedCounters ? { sharedCounters } : {}),
+    ...(sharedCounters ? { sharedCounters: sharedCounters.redis } : {}),
   });
-  app.addHook('onClose', async () => sharedCounters?.disconnect());
+  app.addHook('onClose', async () => sharedCounters?.redis.disconnect());
   let port: number;
   try {
     port = await listenOnce(app, { port: config.PORT, host: config.HOST });
@@ -131,4 +115,12 @@ export async function runNode(
       await closeAll();
     },
   };
+}
+
+/** The Redis connection of the per-address counts, and the counter class over it (both loaded on demand). */
+async function sharedCountsConnection(url: string): Promise<{ redis: Redis; RedisAttemptCounter: typeof RedisAttemptCounterClass }> {
+  const [{ Redis }, { RedisAttemptCounter }] = await Promise.all([import('ioredis'), import('./backends/redis/redis-attempt-counter.js')]);
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: SHARED_COUNT_TIMEOUT_MS });
+  redis.on('error', () => {});
+  return { redis, RedisAttemptCounter };
 }

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { redisBackendFromConfig } from './backends/redis/from-config.js';
 import type { ServerConfig } from './config.js';
 import { MemoryBackend, MemoryBus } from './backends/memory/memory-backend.js';
 import { nodeName } from './node-name.js';
-import { openConfiguredStorage, runNode, type RunningNode } from './run-node.js';
+import { openConfiguredStorage } from './open-configured-storage.js';
+import { runNode, type RunningNode } from './run-node.js';
 
 /**
  * The whole server in one process (WORKERS<=1): the in-memory backend, with
@@ -14,6 +14,8 @@ export async function runSingleProcess(config: ServerConfig, log: Logger, clock?
   const storage = await openConfiguredStorage(config, { writesMessages: true, log });
   if (config.REDIS_URL !== undefined) {
     const node = nodeName('n');
+    // ioredis is loaded only here.
+    const { redisBackendFromConfig } = await import('./backends/redis/from-config.js');
     const backend = redisBackendFromConfig({ ...config, REDIS_URL: config.REDIS_URL }, { node, storage, log });
     return runNode(config, { backend, storage, node, log, ...(clock ? { clock } : {}) });
   }

@@ -1,177 +1,43 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance, FastifySchema } from 'fastify';
-import { z } from 'zod';
-import { ChangePasswordBody, DisplayNameBody, LoginBody, RegisterBody } from '../accounts/api-schemas.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteSpec } from './api-docs-app.js';
 
-/** A JSON Schema of what a route accepts, made from the zod schema that validates it (one source). */
-const bodyOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
-
-const ERROR = {
-  type: 'object',
-  description: 'Every refusal: a stable code and a sentence for people (see docs/protocol.md for the codes)',
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
-  required: ['code', 'message'],
-} as const;
-
-const USER = {
-  type: 'object',
-  properties: {
-    username: { type: 'string' },
-    createdAt: { type: 'number', description: 'ms since the epoch' },
-    firstNames: { type: ['string', 'null'] },
-    lastNames: { type: ['string', 'null'] },
-    age: { type: ['integer', 'null'] },
-    gender: { type: ['string', 'null'] },
-    displayName: { type: ['string', 'null'], description: 'the name people see (any script, spaces allowed); null: the username' },
-  },
-} as const;
-
-const SIGNED_IN = {
-  type: 'object',
-  properties: {
-    token: { type: 'string', description: 'send as `Authorization: Bearer <token>`, or as the WebSocket subprotocol `auth.<token>`' },
-    expiresAt: { type: 'number', description: 'ms since the epoch' },
-    user: USER,
-  },
-} as const;
-
-const BEARER = [{ bearer: [] }];
-const refusals = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, { ...ERROR, description: ERROR.description }]));
-
-/**
- * What /docs says about each HTTP route, by method and path. Attached to the
- * routes as they are added (onRoute), so the routes' own files stay about
- * serving; the bodies come from the zod schemas the handlers validate with.
- */
-const ROUTE_DOCS: Record<string, FastifySchema & { summary: string; tags: string[]; security?: unknown }> = {
-  'GET /health': {
-    summary: 'The process runs',
-    tags: ['health'],
-    response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } },
-  },
-  'GET /ready': {
-    summary: 'Workers, clients connected and the cap; 503 while shutting down',
-    tags: ['health'],
-    response: {
-      200: {
-        type: 'object',
-        properties: {
-          status: { type: 'string' },
-          clients: { type: 'integer' },
-          maxClients: { type: 'integer' },
-          workers: {
-            type: 'array',
-            items: { type: 'object', properties: { id: { type: 'integer' }, pid: { type: 'integer' }, clients: { type: 'integer' } } },
-          },
-        },
-      },
-    },
-  },
-  'POST /auth/register': {
-    summary: 'Create an account; answers a session token',
-    tags: ['accounts'],
-    body: bodyOf(RegisterBody),
-    response: { 201: SIGNED_IN, ...refusals(400, 409, 429) },
-  },
-  'POST /auth/login': {
-    summary: 'Sign in; answers a session token',
-    tags: ['accounts'],
-    body: bodyOf(LoginBody),
-    response: { 200: SIGNED_IN, ...refusals(400, 401, 429) },
-  },
-  'POST /auth/logout': {
-    summary: 'End this session, on every node (its live connections close with 4401)',
-    tags: ['accounts'],
-    security: BEARER,
-    response: { 204: { type: 'null', description: 'signed out' }, ...refusals(401) },
-  },
-  'POST /auth/password': {
-    summary: "Change the password; the user's other sessions end",
-    tags: ['accounts'],
-    security: BEARER,
-    body: bodyOf(ChangePasswordBody),
-    response: { 204: { type: 'null', description: 'changed' }, ...refusals(400, 401, 429) },
-  },
-  'POST /auth/display-name': {
-    summary: 'Set or clear (null) the name people see instead of your username',
-    tags: ['accounts'],
-    security: BEARER,
-    body: bodyOf(DisplayNameBody),
-    response: { 200: { type: 'object', properties: { user: USER } }, ...refusals(400, 401) },
-  },
-  'GET /auth/names': {
-    summary: 'Display names of up to 200 usernames (those without one are absent: show the username)',
-    tags: ['accounts'],
-    querystring: { type: 'object', properties: { ids: { type: 'string', description: 'comma-separated usernames' } } },
-    response: {
-      200: { type: 'object', properties: { names: { type: 'object', additionalProperties: { type: 'string' } } } },
-      ...refusals(400),
-    },
-  },
-  'GET /auth/me': {
-    summary: 'The signed-in user',
-    tags: ['accounts'],
-    security: BEARER,
-    response: { 200: { type: 'object', properties: { user: USER } }, ...refusals(401) },
-  },
-  'GET /ws/:clientId': {
-    summary: 'The chat: a WebSocket, text protocol (`message,target`) or JSON frames (subprotocol `chorus.v1`)',
-    description:
-      'Upgrade to a WebSocket. Without an upgrade: 400 for an invalid name, 426 otherwise. The frames, close codes and semantics are in the protocol reference: GET /protocol.',
-    tags: ['chat'],
-    params: {
-      type: 'object',
-      properties: { clientId: { type: 'string', description: 'your name: letters, digits and _ . - @, up to 64' } },
-    },
-    querystring: {
-      type: 'object',
-      properties: {
-        resume: { type: 'string', enum: ['1'], description: 'live traffic waits for your resume frame (JSON protocol)' },
-        takeover: { type: 'string', enum: ['1'], description: 'take the name over from its other connection (closed with 4410)' },
-      },
-    },
-  },
-};
+/** Response headers of the docs app that this app sets itself. */
+const OWN_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date']);
 
 /**
  * OpenAPI documentation of the HTTP routes at /docs (Swagger UI; the document
  * itself at /docs/json), as FastAPI users expect. Call before the routes are
- * registered: it documents them as they are added.
+ * registered: it records them as they are added. The documentation itself is
+ * an app of its own (api-docs-app.ts), built on the first request for /docs
+ * and answering every one after it: a process that nobody asks for /docs never
+ * loads @fastify/swagger, its UI and their compilers (docs/deploy.md, "Idle memory").
  */
 export async function apiDocs(app: FastifyInstance): Promise<void> {
+  const routes: RouteSpec[] = [];
   app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const docs = methods.map((m) => ROUTE_DOCS[`${m} ${route.url}`]).find((d) => d !== undefined);
-    if (!docs) {
-      // The landing page and the protocol reference are pages for people, not API.
-      if (!route.url.startsWith('/docs')) route.schema = { ...route.schema, hide: true } as FastifySchema;
-      return;
+    if (!route.url.startsWith('/docs')) routes.push({ method: route.method, url: route.url });
+  });
+  let docsApp: Promise<FastifyInstance> | undefined;
+  const docs = () => {
+    docsApp ??= import('./api-docs-app.js').then(({ buildDocsApp }) => buildDocsApp(routes));
+    // A failed build is tried again by the next request.
+    docsApp.catch(() => {
+      docsApp = undefined;
+    });
+    return docsApp;
+  };
+  const serve = async (request: FastifyRequest, reply: FastifyReply) => {
+    const { host: _host, connection: _connection, 'content-length': _length, ...headers } = request.headers;
+    const answer = await (await docs()).inject({ method: 'GET', url: request.url, headers });
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (!OWN_HEADERS.has(name) && value !== undefined) reply.header(name, value);
     }
-    route.schema = { ...route.schema, ...docs } as FastifySchema;
-    // The handlers validate with zod and answer with the API's own codes (WEAK_PASSWORD, BAD_REQUEST ...):
-    // the schema is documentation, not a second validator with other answers.
-    route.validatorCompiler = () => () => true;
-    // Nor a serializer that would drop what a schema above does not list.
-    route.serializerCompiler = () => (data) => JSON.stringify(data);
+    return reply.code(answer.statusCode).send(answer.rawPayload.length > 0 ? answer.rawPayload : undefined);
+  };
+  // GET only: Fastify answers HEAD from them (exposeHeadRoutes), as it did when swagger's routes were here.
+  app.get('/docs', serve);
+  app.get('/docs/*', serve);
+  app.addHook('onClose', async () => {
+    if (docsApp) await (await docsApp.catch(() => undefined))?.close();
   });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Chorus chat server',
-        version: '1',
-        description:
-          'The HTTP routes of the chat server. The chat itself is a WebSocket at /ws/{clientId}: its two protocols are described in the protocol reference, GET /protocol (docs/protocol.md).',
-      },
-      externalDocs: { description: 'The WebSocket protocols (docs/protocol.md)', url: '/protocol' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a session token from /auth/login' } } },
-      tags: [
-        { name: 'chat', description: 'The WebSocket endpoint' },
-        { name: 'accounts', description: 'Sign-up, sign-in and sessions' },
-        { name: 'health', description: 'For load balancers and operators' },
-      ],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
 }

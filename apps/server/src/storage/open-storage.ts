@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { PostgresStorage } from './postgres-storage.js';
-import { SqliteStorage, type SqliteSynchronous } from './sqlite-storage.js';
+import type { SqliteSynchronous } from './sqlite-storage.js';
 import type { Storage } from './storage.js';
 
 export interface OpenStorageOptions {
@@ -18,12 +17,14 @@ export interface OpenStorageOptions {
 
 /**
  * Opens the configured storage and brings its schema up to date: PostgreSQL
- * when a URL is given, else SQLite at `${dataDir}/chorus.db`.
+ * when a URL is given, else SQLite at `${dataDir}/chorus.db`. Each engine's
+ * driver is loaded only when it is the one configured: a process on SQLite
+ * never loads pg, one on PostgreSQL never loads better-sqlite3.
  */
 export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
   const storage = options.databaseUrl
-    ? new PostgresStorage({ url: options.databaseUrl })
-    : new SqliteStorage({
+    ? new (await import('./postgres-storage.js')).PostgresStorage({ url: options.databaseUrl })
+    : new (await import('./sqlite-storage.js')).SqliteStorage({
         file: join(options.dataDir, 'chorus.db'),
         synchronous: options.sqliteSynchronous ?? 'normal',
         backgroundCheckpoints: options.sqliteBackgroundCheckpoints ?? false,
