@@ -444,6 +444,8 @@ export class ChatSession {
         this.#forgetRoom(frame.room);
         if (!this.#answered(frame.ref)) this.#notify(`${frame.by} deleted the room “${frame.room}”; you are no longer in it.`);
         return;
+      case 'action':
+        return;
       case 'error':
         return this.#error(frame);
       default:
