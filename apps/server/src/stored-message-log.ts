@@ -92,6 +92,10 @@ export class StoredMessageLog implements MessageLog {
     return this.#storage.entryAt(conversation, seq);
   }
 
+  async lastSeq(conversation: ConversationId): Promise<number> {
+    return (await this.#storage.lastSeqs([conversation])).get(conversation) ?? 0;
+  }
+
   reactions(ids: readonly string[]): Promise<Map<string, StoredReaction[]>> {
     return this.#storage.reactions(ids);
   }

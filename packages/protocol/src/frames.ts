@@ -375,6 +375,12 @@ export const HistoryPageFrame = z.strictObject({
   conversation: ConversationId,
   messages: z.array(MessageFrame),
   more: z.boolean(),
+  /**
+   * The seqs between the page's oldest message and the conversation's end (or
+   * `before`) that are actions (edits, deletes, reactions, already applied to
+   * the messages): with them a client knows it holds every seq of the range.
+   */
+  actionSeqs: z.array(z.number().int().positive()).optional(),
 });
 
 /**

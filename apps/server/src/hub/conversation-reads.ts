@@ -45,12 +45,16 @@ export class ConversationReads {
     if (!this.mayRead(connection.clientId, conversation)) {
       return connection.emit({ kind: 'error', code: 'NOT_IN_CONVERSATION', detail: conversation, ref });
     }
+    // Read before the page: anything newer than it that the page then holds is a message, never taken for an action.
+    const end = await this.#messages.lastSeq(conversation);
+    const last = before === undefined ? end : Math.min(end, before - 1);
     const page = await this.#messages.history(conversation, command.limit + 1, before);
     const more = page.length > command.limit;
     const messages = page.slice(0, command.limit);
     const receipts = await ownReceipts(connection.clientId, messages, this.#receipts, this.#messages);
     const envelopes = await this.#envelopes(messages, true);
-    connection.emit({ kind: 'history', ref, conversation, messages: envelopes, more, receipts });
+    const actionSeqs = actionSeqsOf(messages, more, last);
+    connection.emit({ kind: 'history', ref, conversation, messages: envelopes, more, receipts, actionSeqs });
   }
 
   /** Messages as envelopes with the message each answers and (`withReactions`) their reactions. */
@@ -114,4 +118,17 @@ export class ConversationReads {
     connection.emit({ kind: 'resumed', conversations: Object.fromEntries(replayed), truncated });
     connection.release(replayed);
   }
+}
+
+/**
+ * The seqs of a history page's range that are not its messages: actions. The
+ * range runs from the page's oldest message (from 1 when nothing is older) to
+ * `last`; a page of messages only leaves out exactly those.
+ */
+function actionSeqsOf(messages: readonly StoredMessage[], more: boolean, last: number): number[] | undefined {
+  const from = more ? (messages.at(-1)?.seq ?? 1) : 1;
+  const held = new Set(messages.map((m) => m.seq));
+  const out: number[] = [];
+  for (let seq = from; seq <= last; seq++) if (!held.has(seq)) out.push(seq);
+  return out.length > 0 ? out : undefined;
 }

@@ -166,6 +166,8 @@ export type OutEvent =
       readonly conversation: string;
       readonly messages: readonly Envelope[];
       readonly more: boolean;
+      /** The action seqs of the page's range (see the frame). */
+      readonly actionSeqs?: readonly number[] | undefined;
       /** Receipt counts of the requester's own messages in the page, by message id. */
       readonly receipts?: ReadonlyMap<string, MessageReceipts> | undefined;
     }

@@ -35,6 +35,8 @@ export interface MessageLog {
   messageById(id: string): Promise<StoredMessage | null>;
   /** The log entry at (conversation, seq), or null. */
   entryAt(conversation: ConversationId, seq: number): Promise<StoredMessage | null>;
+  /** The last seq of a conversation (0: none). */
+  lastSeq(conversation: ConversationId): Promise<number>;
   /** The reactions of these messages (absent: none). */
   reactions(ids: readonly string[]): Promise<Map<string, StoredReaction[]>>;
   /** At most `limit` messages before seq `before` (all when undefined), newest first. */

@@ -121,6 +121,7 @@ export class JsonCodec implements Codec {
             conversation: event.conversation,
             messages: event.messages.map((m) => withReceipts(messageFrame(m), event.receipts?.get(m.id))),
             more: event.more,
+            ...(event.actionSeqs ? { actionSeqs: [...event.actionSeqs] } : {}),
           },
           event.ref,
         );

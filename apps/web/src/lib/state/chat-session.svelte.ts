@@ -271,7 +271,9 @@ export class ChatSession {
       sentAt: Date.now(),
       serverAt: this.clock.now(),
       failure: null,
+      replyTo: this.#replyRef(conversation),
     };
+    this.replyingTo = null;
     this.#typingSender.stop();
     this.conversations.keepDraft(conversation, '');
     this.messages.addOwn({ ...entry, from: this.me });
@@ -279,6 +281,48 @@ export class ChatSession {
     this.conversations.arrived(conversation, true);
     this.#saveMetaSoon();
     return true;
+  }
+
+  /** The message the composer's next send answers (null: none). */
+  replyingTo = $state<ChatMessage | null>(null);
+
+  /** Sends an action frame on `message`; false when it could not go out (offline) or has no server id yet. */
+  #act(
+    message: ChatMessage,
+    frame: { type: 'edit'; text: string } | { type: 'delete' } | { type: 'react' | 'unreact'; emoji: string },
+  ): boolean {
+    if (message.id === null || message.deleted) return false;
+    return this.connection.send({ ...frame, id: this.#ref('a'), message: message.id });
+  }
+
+  /** Replaces the text of a message of mine. */
+  edit(message: ChatMessage, text: string): boolean {
+    if (!message.mine || text.trim() === '' || text.length > this.maxTextLength || text === message.text) return false;
+    return this.#act(message, { type: 'edit', text });
+  }
+
+  /** Deletes a message (mine, or any in a room I own). */
+  remove(message: ChatMessage): boolean {
+    return this.canDelete(message) && this.#act(message, { type: 'delete' });
+  }
+
+  /** Whether I may delete `message`: mine, or in a room I own. */
+  canDelete(message: ChatMessage): boolean {
+    if (message.mine) return true;
+    return message.room !== null && this.rooms.joined.some((r) => r.name === message.room && r.owner === this.me);
+  }
+
+  /** Adds my reaction `emoji` to `message`, or takes it back if I gave it. */
+  toggleReaction(message: ChatMessage, emoji: string): boolean {
+    const mine = message.reactions.some((r) => r.emoji === emoji && r.by.includes(this.me));
+    return this.#act(message, { type: mine ? 'unreact' : 'react', emoji });
+  }
+
+  /** What the next send answers, if the reply is to a message of `conversation` still there. */
+  #replyRef(conversation: ConversationId): OutboxEntry['replyTo'] {
+    const m = this.replyingTo;
+    if (!m || m.conversation !== conversation || m.id === null || m.seq === null || m.deleted) return null;
+    return { id: m.id, seq: m.seq, from: m.from, text: m.text.slice(0, 200) };
   }
 
   /** The reader reached the top of the open conversation: loads older messages (from the store, else the server). */
@@ -445,6 +489,9 @@ export class ChatSession {
         if (!this.#answered(frame.ref)) this.#notify(`${frame.by} deleted the room “${frame.room}”; you are no longer in it.`);
         return;
       case 'action':
+        // Live or replayed: its seq is held like a message's, and it changes the message it names.
+        this.messages.applyAction(frame);
+        this.#hold(frame.conversation, frame.seq);
         return;
       case 'error':
         return this.#error(frame);
