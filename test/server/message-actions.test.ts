@@ -141,6 +141,11 @@ forEachTarget(t, { MAX_CLIENTS: '10' }, async (t, server) => {
       page.messages.map(() => 'message'),
       'history pages carry messages only: actions are applied to them',
     );
+    t.same(
+      page.actionSeqs,
+      [sent.seq + 1, sent.seq + 4, sent.seq + 5, sent.seq + 6, sent.seq + 7],
+      'and name the seqs of the actions (the edit, four reactions; refused ones took none)',
+    );
   });
 
   await t.test('reply: the reply shows what it answers; only within its conversation', async (t) => {
