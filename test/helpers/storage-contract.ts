@@ -173,6 +173,17 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     t.match(act, { ok: true, action: { to: 'alice', conversation: 'dm:alice,bob', seq: 3 } });
   });
 
+  t.test("a deleted room's messages take their reactions with them", async (t) => {
+    const s = await storage(t);
+    await s.saveRoomChanges([{ kind: 'created', room: 'den', owner: 'alice' }]);
+    const [m] = (await s.append([message({ conversation: 'room:den', room: 'den' })])).map((r) => r.message);
+    await s.act({ id: 'y1', kind: 'react', from: 'alice', target: m!.id, text: '👍', serverAt: 1, ref: null });
+    t.equal((await s.reactions([m!.id])).size, 1);
+    await s.saveRoomChanges([{ kind: 'deleted', room: 'den', by: 'alice', members: [] }]);
+    t.same(await s.reactions([m!.id]), new Map());
+    t.equal(await s.messageById(m!.id), null);
+  });
+
   t.test('conversations are numbered independently, also within one batch', async (t) => {
     const s = await storage(t);
     const batch = [

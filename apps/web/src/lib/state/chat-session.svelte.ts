@@ -283,6 +283,9 @@ export class ChatSession {
     return true;
   }
 
+  /** My action frames not answered yet (their errors are explained as such, never as a failed resume). */
+  readonly #actionRefs = new Set<string>();
+
   /** The message the composer's next send answers (null: none). */
   replyingTo = $state<ChatMessage | null>(null);
 
@@ -292,7 +295,10 @@ export class ChatSession {
     frame: { type: 'edit'; text: string } | { type: 'delete' } | { type: 'react' | 'unreact'; emoji: string },
   ): boolean {
     if (message.id === null || message.deleted) return false;
-    return this.connection.send({ ...frame, id: this.#ref('a'), message: message.id });
+    const id = this.#ref('a');
+    if (!this.connection.send({ ...frame, id, message: message.id })) return false;
+    this.#actionRefs.add(id);
+    return true;
   }
 
   /** Replaces the text of a message of mine. */
@@ -437,6 +443,7 @@ export class ChatSession {
         return;
       }
       case 'ack':
+        if (this.#actionRefs.delete(frame.ref)) return this.#hold(frame.conversation, frame.seq);
         this.#outbox.acked(frame.ref);
         this.#hold(frame.conversation, frame.seq);
         this.messages.ack(frame);
@@ -528,6 +535,7 @@ export class ChatSession {
   #error(frame: ErrorFrame): void {
     if (frame.ref !== undefined) {
       if (this.#answer(frame.ref, null)) return;
+      if (this.#actionRefs.delete(frame.ref)) return this.#notify(`That did not work: ${frame.message}.`, frame.code);
       const pending = this.messages.pending(frame.ref);
       if (pending) {
         // Not stored this time: it stays pending and goes again, with the same id.
