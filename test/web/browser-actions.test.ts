@@ -67,6 +67,8 @@ if (requireChromium(t)) {
       await alice.page.getByTestId('confirm-delete').click();
       await bob.page.locator('[data-testid="message"][data-deleted="true"]').getByTestId('message-deleted').waitFor();
       t.equal(await messagesWithText(bob.page, edited).count(), 0, 'the text is gone on the other side');
+      await messagesWithText(bob.page, 'Works for me').getByTestId('reply-quote').getByText('message deleted').waitFor();
+      t.pass('the quote of a deleted message says so');
       await shot(bob.page, 'actions-phone.png');
     });
 

@@ -12,4 +12,6 @@ export interface MessageActionHandlers {
   toggleReaction(message: ChatMessage, emoji: string): boolean;
   /** The composer's next message answers `message`. */
   replyTo(message: ChatMessage): void;
+  /** The held message with this server id (a reply's quote shows it as it is now). */
+  lookup(id: string): ChatMessage | undefined;
 }
