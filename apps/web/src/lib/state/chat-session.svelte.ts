@@ -296,7 +296,11 @@ export class ChatSession {
   ): boolean {
     if (message.id === null || message.deleted) return false;
     const id = this.#ref('a');
-    if (!this.connection.send({ ...frame, id, message: message.id })) return false;
+    if (!this.connection.send({ ...frame, id, message: message.id })) {
+      // Not queued like a send: an edit or a reaction made offline could land long after it meant anything.
+      this.#notify('You are offline: try that again once the connection is back.');
+      return false;
+    }
     this.#actionRefs.add(id);
     return true;
   }
