@@ -94,6 +94,96 @@ export function storageContract(t: Test, makeStorage: MakeStorage): void {
     t.same(await s.append([]), [], 'an empty batch is a no-op');
   });
 
+  t.test('actions: log entries with the next seq, applied to their message in the same transaction', async (t) => {
+    const s = await storage(t);
+    const [a, b] = (await s.append([message({ text: 'helo' }), message({ from: 'bob', text: 'hi' })])).map((r) => r.message);
+    const base = { from: 'alice', serverAt: 1_800_000_000_000, ref: null };
+    const edit = await s.act({ ...base, id: 'act1', kind: 'edit', target: a!.id, text: 'hello', ref: 'e1' });
+    if (!edit.ok) throw new Error('edit refused');
+    t.same(edit.action, {
+      id: 'act1',
+      conversation: 'everyone',
+      seq: 3,
+      from: 'alice',
+      to: null,
+      room: null,
+      text: 'hello',
+      sentAt: 1_800_000_000_000,
+      serverAt: 1_800_000_000_000,
+      ref: 'e1',
+      kind: 'edit',
+      target: a!.id,
+    });
+    t.same(edit.message, { ...a, text: 'hello', editedAt: 1_800_000_000_000 });
+    t.equal(edit.duplicate, false);
+    const retry = await s.act({ ...base, id: 'act1b', kind: 'edit', target: a!.id, text: 'hello', ref: 'e1' });
+    t.match(retry, { ok: true, duplicate: true, action: { id: 'act1', seq: 3 } }, 'a retry (same from, ref) is stored once');
+    await s.act({ ...base, id: 'act2', kind: 'react', target: b!.id, text: '👍' });
+    await s.act({ ...base, from: 'bob', id: 'act3', kind: 'react', target: b!.id, text: '👍' });
+    await s.act({ ...base, from: 'bob', id: 'act4', kind: 'react', target: b!.id, text: '🎉' });
+    await s.act({ ...base, from: 'bob', id: 'act5', kind: 'unreact', target: b!.id, text: '🎉' });
+    t.same(await s.reactions([a!.id, b!.id]), new Map([[b!.id, [{ emoji: '👍', by: ['alice', 'bob'] }]]]));
+    t.same(
+      (await s.since('everyone', 0, 10)).map((m) => [m.seq, m.kind ?? 'message']),
+      [
+        [1, 'message'],
+        [2, 'message'],
+        [3, 'edit'],
+        [4, 'react'],
+        [5, 'react'],
+        [6, 'react'],
+        [7, 'unreact'],
+      ],
+      'since: messages and actions in one gap-free order',
+    );
+    const del = await s.act({ ...base, from: 'bob', id: 'act6', kind: 'delete', target: b!.id, text: '' });
+    t.match(del, { ok: true, action: { seq: 8, kind: 'delete' }, message: { text: '', deletedAt: 1_800_000_000_000 } });
+    t.same(await s.reactions([b!.id]), new Map(), 'a deleted message loses its reactions');
+    t.same(
+      (await s.history('everyone', 10)).map((m) => [m.seq, m.text, m.deletedAt !== undefined]),
+      [
+        [2, '', true],
+        [1, 'hello', false],
+      ],
+      'history: messages only, in their current state',
+    );
+    t.same(await s.act({ ...base, id: 'act7', kind: 'edit', target: b!.id, text: 'x' }), { ok: false, reason: 'deleted' });
+    t.same(await s.act({ ...base, id: 'act8', kind: 'edit', target: 'nope', text: 'x' }), { ok: false, reason: 'unknown' });
+    t.same(
+      await s.act({ ...base, id: 'act9', kind: 'edit', target: 'act1', text: 'x' }),
+      { ok: false, reason: 'unknown' },
+      'an action is no target',
+    );
+    t.same((await s.lastSeqs(['everyone'])).get('everyone'), 8, 'refused actions take no seq');
+    t.match(await s.messageById(a!.id), { id: a!.id, text: 'hello' });
+    t.equal(await s.messageById('act1'), null);
+    t.match(await s.entryAt('everyone', 3), { id: 'act1', kind: 'edit' });
+    t.equal(await s.entryAt('everyone', 99), null);
+  });
+
+  t.test('a reply is stored with the id it answers; a private action is to the other participant', async (t) => {
+    const s = await storage(t);
+    const [first] = (await s.append([message({ conversation: 'dm:alice,bob', to: 'bob' })])).map((r) => r.message);
+    const [reply] = (await s.append([message({ conversation: 'dm:alice,bob', from: 'bob', to: 'alice', replyTo: first!.id })])).map(
+      (r) => r.message,
+    );
+    t.equal(reply!.replyTo, first!.id);
+    t.equal((await s.history('dm:alice,bob', 1))[0]!.replyTo, first!.id);
+    const act = await s.act({ id: 'x1', kind: 'react', from: 'bob', target: first!.id, text: '❤️', serverAt: 1, ref: null });
+    t.match(act, { ok: true, action: { to: 'alice', conversation: 'dm:alice,bob', seq: 3 } });
+  });
+
+  t.test("a deleted room's messages take their reactions with them", async (t) => {
+    const s = await storage(t);
+    await s.saveRoomChanges([{ kind: 'created', room: 'den', owner: 'alice' }]);
+    const [m] = (await s.append([message({ conversation: 'room:den', room: 'den' })])).map((r) => r.message);
+    await s.act({ id: 'y1', kind: 'react', from: 'alice', target: m!.id, text: '👍', serverAt: 1, ref: null });
+    t.equal((await s.reactions([m!.id])).size, 1);
+    await s.saveRoomChanges([{ kind: 'deleted', room: 'den', by: 'alice', members: [] }]);
+    t.same(await s.reactions([m!.id]), new Map());
+    t.equal(await s.messageById(m!.id), null);
+  });
+
   t.test('conversations are numbered independently, also within one batch', async (t) => {
     const s = await storage(t);
     const batch = [

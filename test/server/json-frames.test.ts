@@ -1,7 +1,8 @@
 import t from 'tap';
 import type { Envelope, OutEvent } from '../../apps/server/src/hub/events.js';
 import { JsonCodec } from '../../apps/server/src/protocols/json-codec.js';
-import { messageFrame, messageFrameJson } from '../../apps/server/src/protocols/message-frame.js';
+import { MessageFrame } from '@chorus/protocol';
+import { envelopeOfMessageFrame, messageFrame, messageFrameJson } from '../../apps/server/src/protocols/message-frame.js';
 
 // The hot frames are put together by hand; they must be the text JSON.stringify makes, byte for byte.
 
@@ -32,6 +33,22 @@ t.test('messageFrameJson is JSON.stringify(messageFrame(envelope))', async (t) =
   envelopes.forEach((e, i) => {
     t.equal(messageFrameJson(e), JSON.stringify(messageFrame(e)), `envelope ${i}`);
   });
+});
+
+t.test("a reply's frame carries what it answers; history's state fields too; both cross the mesh intact", async (t) => {
+  const reply: Envelope = { ...base, conversation: 'dm:alice,bob', replyTo: { id: 'w1-a.0', seq: 1, from: 'bob', text: 'hi 🎉' } };
+  const stateful: Envelope = { ...reply, editedAt: 5, deleted: true, reactions: [{ emoji: '👍', by: ['bob', 'alice'] }] };
+  for (const e of [reply, stateful]) {
+    const json = messageFrameJson(e);
+    t.equal(json, JSON.stringify(messageFrame(e)));
+    t.ok(MessageFrame.safeParse(JSON.parse(json)).success, 'a valid message frame');
+    t.same(envelopeOfMessageFrame(json), e, 'the envelope read back from the frame (the mesh) is the same');
+  }
+  t.same(
+    Object.keys(JSON.parse(messageFrameJson(base))),
+    ['type', 'id', 'from', 'to', 'room', 'conversation', 'seq', 'text', 'sentAt', 'serverAt'],
+    'a plain message gains no field',
+  );
 });
 
 t.test('the ack frame is JSON.stringify of its fields in the protocol order', async (t) => {

@@ -10,8 +10,14 @@ const HELP = `Commands:
   /join NAME           join a room
   /leave NAME          leave a room
   /delete NAME         delete a room you own
+  /delete ID           delete a message of yours (or any, in a room you own)
   /room NAME message   send a message to a room you are in
   /time                the server time
+  /recent [WHERE]      the last messages with their ids (WHERE: * the lobby, #room, @id; ids: */12, #room/12, @bob/12)
+  /edit ID text        replace the text of a message of yours
+  /react ID EMOJI      react to a message
+  /unreact ID EMOJI    take your reaction back
+  /reply ID message    answer a message, in its conversation
   message,target       a private message (the text after the last comma is the recipient)
   message              a message to everyone (so is "message,")
   //text               a message that starts with a slash`;

@@ -1,6 +1,9 @@
 import type { MessageLog } from './hub/message-log.js';
 import { MergingBatch } from './storage/merging-batch.js';
 import type {
+  ActResult,
+  NewAction,
+  StoredReaction,
   AppendResult,
   ConversationId,
   NewMessage,
@@ -73,6 +76,28 @@ export class StoredMessageLog implements MessageLog {
 
   append(message: NewMessage): Promise<AppendResult> {
     return this.#writer.append(message);
+  }
+
+  // Actions are rare (a person's clicks), so they skip the group commit and go
+  // to this process's storage in a transaction of their own.
+  act(action: NewAction): Promise<ActResult> {
+    return this.#storage.act(action);
+  }
+
+  messageById(id: string): Promise<StoredMessage | null> {
+    return this.#storage.messageById(id);
+  }
+
+  entryAt(conversation: ConversationId, seq: number): Promise<StoredMessage | null> {
+    return this.#storage.entryAt(conversation, seq);
+  }
+
+  async lastSeq(conversation: ConversationId): Promise<number> {
+    return (await this.#storage.lastSeqs([conversation])).get(conversation) ?? 0;
+  }
+
+  reactions(ids: readonly string[]): Promise<Map<string, StoredReaction[]>> {
+    return this.#storage.reactions(ids);
   }
 
   history(conversation: ConversationId, limit: number, before?: number): Promise<StoredMessage[]> {

@@ -30,6 +30,12 @@ export const ERRORS = {
   NOT_IN_CONVERSATION: { message: 'you are not part of this conversation', retryable: false },
   STORAGE_FAILED: { message: 'the message could not be stored; send it again', retryable: true },
   ID_REUSED: { message: 'this id was already used for another message: give each new message a new id', retryable: false },
+  UNKNOWN_MESSAGE: { message: 'no such message', retryable: false },
+  NOT_YOUR_MESSAGE: { message: 'you can only edit your own messages', retryable: false },
+  NOT_ALLOWED: { message: 'only its sender or the room owner can delete this message', retryable: false },
+  MESSAGE_DELETED: { message: 'this message was deleted', retryable: false },
+  BAD_EMOJI: { message: 'not a reaction emoji', retryable: false },
+  TOO_LONG: { message: 'text is too long', retryable: false },
   SERVER_FULL: { message: 'Server full', retryable: true, close: CloseCode.TRY_AGAIN_LATER, status: 503 },
   INVALID_CLIENT_ID: { message: 'invalid client id', retryable: false, close: CloseCode.INVALID_CLIENT_ID, status: 400 },
   CLIENT_ID_TAKEN: {

@@ -49,8 +49,30 @@ export const SendFrame = z
     room: RoomName.nullish(),
     text: storableText(z.string().min(1).max(MAX_TEXT_LENGTH)),
     sentAt: EpochMs,
+    /** The message this one answers: it must be in the same conversation and not deleted. */
+    replyTo: MessageId.optional(),
   })
   .refine((f) => !(f.to && f.room), { message: 'give either to or room, not both', path: ['room'] });
+
+/** Replace the text of a message of yours. Answered with `ack` (its `id`: the edit's), and an `action` frame to everyone concerned. */
+export const EditFrame = z.strictObject({
+  type: z.literal('edit'),
+  id: ClientRef,
+  message: MessageId,
+  text: storableText(z.string().min(1).max(MAX_TEXT_LENGTH)),
+});
+
+/** Delete a message of yours (or any message in a room you own). Answered like `edit`. */
+export const DeleteMessageFrame = z.strictObject({ type: z.literal('delete'), id: ClientRef, message: MessageId });
+
+// The emoji is checked by the server (BAD_EMOJI, not BAD_FRAME), so that an
+// empty or wrong one gets an answer that says what is wrong with it.
+const reactionCommand = <T extends string>(type: T) =>
+  z.strictObject({ type: z.literal(type), id: ClientRef, message: MessageId, emoji: z.string().max(64) });
+/** Add your reaction `emoji` to a message. Answered like `edit`. */
+export const ReactFrame = reactionCommand('react');
+/** Take your reaction `emoji` back. Answered like `edit`. */
+export const UnreactFrame = reactionCommand('unreact');
 
 /** Asks for the server's clock; answered with `pong`. */
 export const PingFrame = z.strictObject({
@@ -128,6 +150,10 @@ export const ClientFrame = z.discriminatedUnion('type', [
   ListRoomsFrame,
   ReceiptFrame,
   TypingFrame,
+  EditFrame,
+  DeleteMessageFrame,
+  ReactFrame,
+  UnreactFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type SendFrame = z.infer<typeof SendFrame>;
@@ -136,6 +162,9 @@ export type ReceiptFrame = z.infer<typeof ReceiptFrame>;
 export type TypingFrame = z.infer<typeof TypingFrame>;
 export type HistoryFrame = z.infer<typeof HistoryFrame>;
 export type ResumeFrame = z.infer<typeof ResumeFrame>;
+export type EditFrame = z.infer<typeof EditFrame>;
+export type DeleteMessageFrame = z.infer<typeof DeleteMessageFrame>;
+export type ReactFrame = z.infer<typeof ReactFrame>;
 
 // ---- server -> client ------------------------------------------------------
 
@@ -191,6 +220,22 @@ export const MessageReceipts = z.strictObject({
 });
 export type MessageReceipts = z.infer<typeof MessageReceipts>;
 
+/** Longest quote of the answered message a reply carries. */
+export const MAX_REPLY_PREVIEW = 200;
+
+/** What a reply answers: the message's id, place, sender and the start of its text ('' once deleted). */
+export const ReplyRef = z.strictObject({
+  id: MessageId,
+  seq: z.number().int().positive(),
+  from: ClientId,
+  text: z.string().max(MAX_REPLY_PREVIEW),
+});
+export type ReplyRef = z.infer<typeof ReplyRef>;
+
+/** One emoji on a message and who reacted with it, in the order they did. */
+export const Reaction = z.strictObject({ emoji: z.string(), by: z.array(ClientId).min(1) });
+export type Reaction = z.infer<typeof Reaction>;
+
 /** A chat message delivered to its recipients (and nobody else). */
 export const MessageFrame = z.strictObject({
   type: z.literal('message'),
@@ -215,9 +260,39 @@ export const MessageFrame = z.strictObject({
    * it has had receipts: its counts, so that a reload shows the right ticks.
    */
   receipts: MessageReceipts.optional(),
+  /** The message it answers. */
+  replyTo: ReplyRef.optional(),
+  /** In history and replays: when its text was last edited (server clock). */
+  editedAt: EpochMs.optional(),
+  /** In history and replays: it was deleted (its text is then ''). */
+  deleted: z.literal(true).optional(),
+  /** In history: its reactions (absent: none). */
+  reactions: z.array(Reaction).optional(),
 });
 
-/** The server accepted the send whose `id` was `ref`. */
+/**
+ * An edit, delete or reaction, as everyone concerned by the message sees it
+ * (the audience of the message itself, the actor included). It is an entry of
+ * the conversation's log: it has its own `seq` (resume replays it in order),
+ * and `message` names the message it acts on.
+ */
+export const ActionFrame = z.strictObject({
+  type: z.literal('action'),
+  /** The server's id of the action. */
+  id: MessageId,
+  action: z.enum(['edit', 'delete', 'react', 'unreact']),
+  /** The message acted on. */
+  message: MessageId,
+  /** Who acted. */
+  from: ClientId,
+  conversation: ConversationId,
+  seq: z.number().int().positive(),
+  /** The new text (edit); the emoji (react, unreact); '' (delete). */
+  text: z.string(),
+  serverAt: EpochMs,
+});
+
+/** The server accepted the send (or edit, delete, react, unreact) whose `id` was `ref`. */
 export const AckFrame = z.strictObject({
   type: z.literal('ack'),
   ref: ClientRef,
@@ -300,6 +375,12 @@ export const HistoryPageFrame = z.strictObject({
   conversation: ConversationId,
   messages: z.array(MessageFrame),
   more: z.boolean(),
+  /**
+   * The seqs between the page's oldest message and the conversation's end (or
+   * `before`) that are actions (edits, deletes, reactions, already applied to
+   * the messages): with them a client knows it holds every seq of the range.
+   */
+  actionSeqs: z.array(z.number().int().positive()).optional(),
 });
 
 /**
@@ -335,6 +416,7 @@ export const ServerFrame = z.discriminatedUnion('type', [
   ResumedFrame,
   WelcomeFrame,
   MessageFrame,
+  ActionFrame,
   AckFrame,
   PresenceFrame,
   RoomFrame,
@@ -351,6 +433,7 @@ export type ServerFrame = z.infer<typeof ServerFrame>;
 export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
 export type MessageFrame = z.infer<typeof MessageFrame>;
 export type AckFrame = z.infer<typeof AckFrame>;
+export type ActionFrame = z.infer<typeof ActionFrame>;
 export type PresenceFrame = z.infer<typeof PresenceFrame>;
 export type RoomFrame = z.infer<typeof RoomFrame>;
 export type RoomMembersFrame = z.infer<typeof RoomMembersFrame>;

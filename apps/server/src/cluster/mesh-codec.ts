@@ -1,4 +1,4 @@
-import type { Delivery, Envelope, Target } from '../hub/events.js';
+import type { Delivery, Envelope, Reaction, ReplyRef, Target } from '../hub/events.js';
 import { envelopeOfMessageFrame, messageFrameJson } from '../protocols/message-frame.js';
 
 /**
@@ -167,6 +167,18 @@ class FrameEnvelope implements Envelope {
   }
   get serverAt(): number {
     return this.#envelope().serverAt;
+  }
+  get replyTo(): ReplyRef | undefined {
+    return this.#envelope().replyTo;
+  }
+  get editedAt(): number | undefined {
+    return this.#envelope().editedAt;
+  }
+  get deleted(): true | undefined {
+    return this.#envelope().deleted;
+  }
+  get reactions(): readonly Reaction[] | undefined {
+    return this.#envelope().reactions;
   }
 
   /** Serializes as the plain envelope (if it ever travels again). */

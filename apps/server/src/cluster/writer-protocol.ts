@@ -11,8 +11,8 @@ import type { AppendResult, NewMessage, StoredReceiptCounts, TextCursor } from '
  */
 export const WRITER_TAG = 'chorus-writer';
 
-/** A NewMessage on the wire: [id, conversation, from, to, room, text, sentAt, serverAt, ref]. */
-export type WireMessage = [string, string, string, string | null, string | null, string, number, number, string | null];
+/** A NewMessage on the wire: [id, conversation, from, to, room, text, sentAt, serverAt, ref, replyTo?] (replyTo only when set). */
+export type WireMessage = [string, string, string, string | null, string | null, string, number, number, string | null, string?];
 
 /**
  * What became of one message of an append request:
@@ -41,11 +41,24 @@ export type WriterReply =
   | { ch: typeof WRITER_TAG; type: 'failed'; bid: number; error: string };
 
 export function toWire(m: NewMessage): WireMessage {
-  return [m.id, m.conversation, m.from, m.to, m.room, m.text, m.sentAt, m.serverAt, m.ref];
+  const wire: WireMessage = [m.id, m.conversation, m.from, m.to, m.room, m.text, m.sentAt, m.serverAt, m.ref];
+  if (m.replyTo != null) wire.push(m.replyTo);
+  return wire;
 }
 
 export function fromWire(w: WireMessage): NewMessage {
-  return { id: w[0], conversation: w[1], from: w[2], to: w[3], room: w[4], text: w[5], sentAt: w[6], serverAt: w[7], ref: w[8] };
+  const m: NewMessage = {
+    id: w[0],
+    conversation: w[1],
+    from: w[2],
+    to: w[3],
+    room: w[4],
+    text: w[5],
+    sentAt: w[6],
+    serverAt: w[7],
+    ref: w[8],
+  };
+  return w[9] === undefined ? m : { ...m, replyTo: w[9] };
 }
 
 export function receiptCountsToWire(c: StoredReceiptCounts): WireReceiptCounts {
@@ -95,7 +108,7 @@ const isInteger = (v: unknown): v is number => typeof v === 'number' && Number.i
 export function isWireMessage(value: unknown): value is WireMessage {
   return (
     Array.isArray(value) &&
-    value.length === 9 &&
+    (value.length === 9 || (value.length === 10 && isString(value[9]))) &&
     isString(value[0]) &&
     isString(value[1]) &&
     isString(value[2]) &&

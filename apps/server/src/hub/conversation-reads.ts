@@ -1,10 +1,10 @@
 import { parseConversation } from '@chorus/protocol';
 import type { StateView } from './backend.js';
 import type { Connection } from './connection.js';
-import type { Command } from './events.js';
-import { envelopeOf } from './envelope.js';
+import type { Command, ConversationRef, Envelope } from './events.js';
+import { conversationOf, entryEvents } from './log-entries.js';
 import { RESUME_LIMIT } from './limits.js';
-import type { MessageLog } from './message-log.js';
+import type { MessageLog, StoredMessage } from './message-log.js';
 import type { HubMetrics } from './metrics.js';
 import { ownReceipts } from './own-receipts.js';
 import type { ReceiptBook } from './receipt-book.js';
@@ -45,11 +45,36 @@ export class ConversationReads {
     if (!this.mayRead(connection.clientId, conversation)) {
       return connection.emit({ kind: 'error', code: 'NOT_IN_CONVERSATION', detail: conversation, ref });
     }
+    // Read before the page: anything newer than it that the page then holds is a message, never taken for an action.
+    const end = await this.#messages.lastSeq(conversation);
+    const last = before === undefined ? end : Math.min(end, before - 1);
     const page = await this.#messages.history(conversation, command.limit + 1, before);
     const more = page.length > command.limit;
     const messages = page.slice(0, command.limit);
     const receipts = await ownReceipts(connection.clientId, messages, this.#receipts, this.#messages);
-    connection.emit({ kind: 'history', ref, conversation, messages: messages.map(envelopeOf), more, receipts });
+    const envelopes = await this.#envelopes(messages, true);
+    const actionSeqs = actionSeqsOf(messages, more, last);
+    connection.emit({ kind: 'history', ref, conversation, messages: envelopes, more, receipts, actionSeqs });
+  }
+
+  /** Messages as envelopes with the message each answers and (`withReactions`) their reactions. */
+  async #envelopes(messages: readonly StoredMessage[], withReactions: boolean): Promise<Envelope[]> {
+    const events = await entryEvents(this.#messages, messages, { withReactions });
+    return events.flatMap((e) => (e.kind === 'message' ? [e.envelope] : []));
+  }
+
+  /** How many messages `/recent` lists. */
+  static readonly RECENT = 10;
+
+  /** A text client's `/recent`: the conversation's last messages, oldest first, with their state. */
+  async recent(connection: Connection, ref: ConversationRef): Promise<void> {
+    const conversation = conversationOf(connection.clientId, ref);
+    if (!this.mayRead(connection.clientId, conversation)) {
+      return connection.emit({ kind: 'error', code: 'NOT_IN_CONVERSATION', detail: conversation });
+    }
+    const page = await this.#messages.history(conversation, ConversationReads.RECENT);
+    const messages = await this.#envelopes(page.reverse(), true);
+    connection.emit({ kind: 'recent', conversation, viewer: connection.clientId, messages });
   }
 
   /**
@@ -77,11 +102,12 @@ export class ConversationReads {
         let last = after;
         const replay = missed.slice(0, RESUME_LIMIT);
         const receipts = await ownReceipts(clientId, replay, this.#receipts, this.#messages);
-        for (const message of replay) {
-          connection.emit({ kind: 'message', envelope: envelopeOf(message), receipts: receipts.get(message.id) });
-          last = message.seq;
+        // Actions are entries of the log like messages: replayed in their place.
+        for (const event of await entryEvents(this.#messages, replay, { receipts })) {
+          connection.emit(event);
           count++;
         }
+        if (replay.length > 0) last = replay[replay.length - 1]!.seq;
         replayed.set(conversation, last);
       }
     } catch (err) {
@@ -92,4 +118,17 @@ export class ConversationReads {
     connection.emit({ kind: 'resumed', conversations: Object.fromEntries(replayed), truncated });
     connection.release(replayed);
   }
+}
+
+/**
+ * The seqs of a history page's range that are not its messages: actions. The
+ * range runs from the page's oldest message (from 1 when nothing is older) to
+ * `last`; a page of messages only leaves out exactly those.
+ */
+function actionSeqsOf(messages: readonly StoredMessage[], more: boolean, last: number): number[] | undefined {
+  const from = more ? (messages.at(-1)?.seq ?? 1) : 1;
+  const held = new Set(messages.map((m) => m.seq));
+  const out: number[] = [];
+  for (let seq = from; seq <= last; seq++) if (!held.has(seq)) out.push(seq);
+  return out.length > 0 ? out : undefined;
 }

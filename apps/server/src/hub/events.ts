@@ -16,6 +16,44 @@ export interface Envelope {
   readonly text: string;
   readonly sentAt: number;
   readonly serverAt: number;
+  /** The message it answers (absent: none). */
+  readonly replyTo?: ReplyRef | undefined;
+  /** History and replays only: the last edit, deleted, the reactions (absent: none). */
+  readonly editedAt?: number | undefined;
+  readonly deleted?: true | undefined;
+  readonly reactions?: readonly Reaction[] | undefined;
+}
+
+/** What a reply answers: the message's id, seq, sender and the start of its text. */
+export interface ReplyRef {
+  readonly id: string;
+  readonly seq: number;
+  readonly from: string;
+  readonly text: string;
+}
+
+/** One emoji on a message and who reacted with it. */
+export interface Reaction {
+  readonly emoji: string;
+  readonly by: readonly string[];
+}
+
+/** An edit, delete or reaction: an entry of its conversation's log, acting on the message `message`. */
+export interface ActionEvent {
+  readonly id: string;
+  readonly action: 'edit' | 'delete' | 'react' | 'unreact';
+  readonly message: string;
+  /** The seq of the message acted on (text clients name it by its seq). */
+  readonly messageSeq: number;
+  readonly from: string;
+  /** As on the message's entry: a private message's action is to the other participant. */
+  readonly to: string | null;
+  readonly room: string | null;
+  readonly conversation: string;
+  readonly seq: number;
+  /** The new text (edit), the emoji (react, unreact), '' (delete). */
+  readonly text: string;
+  readonly serverAt: number;
 }
 
 /**
@@ -64,7 +102,9 @@ export type Payload =
   | { readonly kind: 'replaced'; readonly clientId: string }
   /** Receipts for the messages of one sender (`to`), gathered over an event-loop turn of the node that routes them. */
   | { readonly kind: 'receipts'; readonly to: string; readonly receipts: readonly Receipt[] }
-  | { readonly kind: 'typing'; readonly typing: Typing };
+  | { readonly kind: 'typing'; readonly typing: Typing }
+  /** An edit, delete or reaction, to the audience of its message. */
+  | { readonly kind: 'action'; readonly action: ActionEvent };
 
 /** Where it goes: one client wherever it is, the online members of a room, or everyone. */
 export type Target =
@@ -126,12 +166,18 @@ export type OutEvent =
       readonly conversation: string;
       readonly messages: readonly Envelope[];
       readonly more: boolean;
+      /** The action seqs of the page's range (see the frame). */
+      readonly actionSeqs?: readonly number[] | undefined;
       /** Receipt counts of the requester's own messages in the page, by message id. */
       readonly receipts?: ReadonlyMap<string, MessageReceipts> | undefined;
     }
   | { readonly kind: 'resumed'; readonly conversations: Readonly<Record<string, number>>; readonly truncated: readonly string[] }
   /** `receipts`: the counts of a message of the recipient's own, replayed to it (resume). */
   | { readonly kind: 'message'; readonly envelope: Envelope; readonly receipts?: MessageReceipts | undefined }
+  /** `viewer`: the client it goes to, when known (a text client names a private message by its peer). */
+  | { readonly kind: 'action'; readonly action: ActionEvent; readonly viewer?: string | undefined }
+  /** A text client's `/recent`: the last messages of a conversation, oldest first. */
+  | { readonly kind: 'recent'; readonly conversation: string; readonly viewer: string; readonly messages: readonly Envelope[] }
   | { readonly kind: 'unknown-recipient'; readonly target: string; readonly ref?: string | undefined }
   | { readonly kind: 'presence'; readonly joined: readonly string[]; readonly left: readonly string[]; readonly serverAt: number }
   | { readonly kind: 'joined'; readonly clientId: string }
@@ -176,6 +222,18 @@ export type OutEvent =
   | { readonly kind: 'pong'; readonly ref?: string | undefined; readonly sentAt: number; readonly serverAt: number }
   | { readonly kind: 'error'; readonly code: ErrorCode; readonly detail?: string | undefined; readonly ref?: string | undefined };
 
+/**
+ * A message as a client names it: by its id (JSON), or (text) by its seq in a
+ * conversation, the text client's short id (`12`: the lobby, `#room/12`, `@bob/12`).
+ */
+export type MessageRef = { readonly id: string } | { readonly conversation: ConversationRef; readonly seq: number };
+
+/** A conversation as a text client names it: the lobby, a room, or the private one with a peer. */
+export type ConversationRef =
+  | { readonly kind: 'lobby' }
+  | { readonly kind: 'room'; readonly room: string }
+  | { readonly kind: 'direct'; readonly peer: string };
+
 /** What a session asked for, after its protocol parsed the frame. */
 export type Command =
   | {
@@ -185,7 +243,18 @@ export type Command =
       readonly room: string | null;
       readonly text: string;
       readonly sentAt: number;
+      /** The message it answers: by id (JSON), or by the seq of the conversation it goes to (text). */
+      readonly replyTo?: MessageRef | undefined;
     }
+  | {
+      readonly kind: 'edit' | 'delete' | 'react' | 'unreact';
+      readonly ref?: string | undefined;
+      readonly message: MessageRef;
+      /** The new text (edit), the emoji (react, unreact), '' (delete). */
+      readonly text: string;
+    }
+  /** A text client's list of a conversation's last messages with their short ids. */
+  | { readonly kind: 'recent'; readonly conversation: ConversationRef }
   | { readonly kind: 'ping'; readonly ref?: string | undefined; readonly sentAt: number }
   | {
       readonly kind: 'create-room' | 'join-room' | 'leave-room' | 'delete-room';

@@ -11,9 +11,9 @@ import {
 import { BackendUnavailableError, type Admission, type HubBackend } from './backend.js';
 import type { Codec } from './codec.js';
 import { Connection, type FrameHandler } from './connection.js';
-import type { Command, Delivery, Envelope, Revocation, Target, Typing } from './events.js';
+import type { Command, Delivery, Envelope, OutEvent, Revocation, Target, Typing } from './events.js';
 import { RESUME_WAIT_MS } from './limits.js';
-import type { MessageLog } from './message-log.js';
+import type { MessageLog, StoredMessage } from './message-log.js';
 import { BatchedUpdates } from './batched-updates.js';
 import { ConversationReads } from './conversation-reads.js';
 import { envelopeOf } from './envelope.js';
@@ -22,6 +22,8 @@ import { OutboundReceipts } from './outbound-receipts.js';
 import { ReceiptBook } from './receipt-book.js';
 import { runRoomCommand } from './room-commands.js';
 import { MessageSender } from './message-sender.js';
+import { MessageActions } from './message-actions.js';
+import { entryEvents } from './log-entries.js';
 import type { Session } from './session.js';
 import { OfflineWaiters, TAKEOVER_WAIT_MS } from './takeover.js';
 import { textCatchUp } from './text-catch-up.js';
@@ -81,6 +83,7 @@ export class Hub implements FrameHandler {
   #connectionCount = 0;
   readonly #receipts = new ReceiptBook();
   readonly #sender: MessageSender;
+  readonly #actions: MessageActions;
   readonly #updates: BatchedUpdates;
   readonly #outboundReceipts: OutboundReceipts;
   readonly #reads: ConversationReads;
@@ -112,7 +115,17 @@ export class Hub implements FrameHandler {
       saveReceiptCounts: (counts) => this.#messages.saveReceiptCounts(counts),
     });
     this.#outboundReceipts = new OutboundReceipts(this.#backend);
+    const mayRead = (clientId: string, conversation: string) => this.#reads.mayRead(clientId, conversation);
+    this.#actions = new MessageActions({
+      backend: this.#backend,
+      messages: this.#messages,
+      node: this.#node,
+      clock: this.#clock,
+      log: this.#log,
+      mayRead,
+    });
     this.#sender = new MessageSender({
+      actions: this.#actions,
       backend: this.#backend,
       messages: this.#messages,
       node: this.#node,
@@ -327,7 +340,11 @@ export class Hub implements FrameHandler {
       connection.release(new Map());
       return;
     }
-    for (const message of caught.messages) connection.emit({ kind: 'message', envelope: envelopeOf(message) });
+    for (const event of await entryEvents(this.#messages, caught.messages).catch(() =>
+      caught.messages.filter((m: StoredMessage) => m.kind === undefined).map(plainEvent),
+    )) {
+      connection.emit(event.kind === 'action' ? { ...event, viewer: clientId } : event);
+    }
     const { through, behind } = caught;
     if (behind.size > 0) this.#behind.set(connection, behind);
     const advanced = new Map(through);
@@ -339,7 +356,7 @@ export class Hub implements FrameHandler {
   }
 
   /** A private message reached its recipient live: a text client's cursor moves past it. */
-  #deliveredLive(envelope: Envelope): void {
+  #deliveredLive(envelope: Pick<Envelope, 'to' | 'conversation' | 'seq'>): void {
     const to = envelope.to!;
     for (const connection of this.#sessions.tabsOf(to)) {
       if (connection.codec.cursors !== 'server' || connection.holding) continue;
@@ -380,6 +397,13 @@ export class Hub implements FrameHandler {
       case 'list-rooms':
         connection.emit({ kind: 'rooms', reply: true, ref: command.ref, rooms: view.rooms().sort(byName), deleted: [] });
         return;
+      case 'edit':
+      case 'delete':
+      case 'react':
+      case 'unreact':
+        return this.#actions.act(connection, command);
+      case 'recent':
+        return this.#reads.recent(connection, command.conversation);
       case 'history':
         return this.#reads.history(connection, command);
       case 'resume':
@@ -442,6 +466,15 @@ export class Hub implements FrameHandler {
         if (target.kind === 'client' && envelope.to === target.clientId && envelope.from !== envelope.to) this.#deliveredLive(envelope);
         return;
       }
+      case 'action': {
+        const { action } = payload;
+        const { target } = delivery;
+        const viewer = target.kind === 'client' ? target.clientId : undefined;
+        this.#sessions.fanout(target, { kind: 'action', action, viewer }, { key: action });
+        // An action on a private message moves a text client's cursor like a message does.
+        if (target.kind === 'client' && action.to === target.clientId && action.from !== action.to) this.#deliveredLive(action);
+        return;
+      }
       case 'probe':
         return;
       case 'revoked':
@@ -464,6 +497,11 @@ export class Hub implements FrameHandler {
   #nextConnectionId(): string {
     return `${this.#node}:${(++this.#connectionCount).toString(36)}`;
   }
+}
+
+/** A stored entry as a plain message event (when what it refers to could not be looked up). */
+function plainEvent(m: StoredMessage): OutEvent {
+  return { kind: 'message', envelope: envelopeOf(m) };
 }
 
 function byName(a: RoomSummary, b: RoomSummary): number {

@@ -1,6 +1,26 @@
-import type { AppendResult, ConversationId, NewMessage, StoredMessage, StoredReceiptCounts, TextCursor } from '../storage/storage.js';
+import type {
+  ActResult,
+  AppendResult,
+  ConversationId,
+  NewAction,
+  NewMessage,
+  StoredMessage,
+  StoredReaction,
+  StoredReceiptCounts,
+  TextCursor,
+} from '../storage/storage.js';
 
-export type { AppendResult, ConversationId, NewMessage, StoredMessage, StoredReceiptCounts, TextCursor };
+export type {
+  ActResult,
+  AppendResult,
+  ConversationId,
+  NewAction,
+  NewMessage,
+  StoredMessage,
+  StoredReaction,
+  StoredReceiptCounts,
+  TextCursor,
+};
 
 /**
  * What the hub needs of durable storage. The composition root builds it from a
@@ -9,6 +29,16 @@ export type { AppendResult, ConversationId, NewMessage, StoredMessage, StoredRec
 export interface MessageLog {
   /** Stores one message; resolves once it is durable (group-committed with others). Idempotent on (from, ref). */
   append(message: NewMessage): Promise<AppendResult>;
+  /** Stores an edit, delete or reaction and applies it to its message (Storage.act). */
+  act(action: NewAction): Promise<ActResult>;
+  /** The message (not an action) with this id, or null. */
+  messageById(id: string): Promise<StoredMessage | null>;
+  /** The log entry at (conversation, seq), or null. */
+  entryAt(conversation: ConversationId, seq: number): Promise<StoredMessage | null>;
+  /** The last seq of a conversation (0: none). */
+  lastSeq(conversation: ConversationId): Promise<number>;
+  /** The reactions of these messages (absent: none). */
+  reactions(ids: readonly string[]): Promise<Map<string, StoredReaction[]>>;
   /** At most `limit` messages before seq `before` (all when undefined), newest first. */
   history(conversation: ConversationId, limit: number, before?: number): Promise<StoredMessage[]>;
   /** At most `limit` messages after seq `after`, oldest first. */

@@ -8,6 +8,8 @@ import type { MessageLog, StoredMessage } from './message-log.js';
 import type { HubMetrics } from './metrics.js';
 import type { ReceiptBook } from './receipt-book.js';
 import { RecentIds } from './recent-ids.js';
+import { replyRefOf } from './log-entries.js';
+import type { MessageActions } from './message-actions.js';
 
 export type SendCommand = Extract<Command, { kind: 'send' }>;
 
@@ -18,6 +20,7 @@ export type SendCommand = Extract<Command, { kind: 'send' }>;
  * the delivery or the error, in the original protocol's order.
  */
 export class MessageSender {
+  readonly #actions: MessageActions;
   readonly #backend: HubBackend;
   readonly #messages: MessageLog;
   readonly #node: string;
@@ -30,6 +33,7 @@ export class MessageSender {
   readonly #routed = new RecentIds(100_000);
 
   constructor(options: {
+    actions: MessageActions;
     backend: HubBackend;
     messages: MessageLog;
     node: string;
@@ -38,6 +42,7 @@ export class MessageSender {
     log: HubLogger;
     metrics: HubMetrics;
   }) {
+    this.#actions = options.actions;
     this.#backend = options.backend;
     this.#messages = options.messages;
     this.#node = options.node;
@@ -82,6 +87,17 @@ export class MessageSender {
       recipients = Math.max(0, view.onlineCount() - 1);
     }
 
+    let answered: StoredMessage | null = null;
+    if (command.replyTo !== undefined) {
+      // A reply answers a message of the same conversation that is still there.
+      answered = await this.#actions.find(connection, command.replyTo, ref);
+      if (!answered) return;
+      if (answered.conversation !== conversation) {
+        return connection.emit({ kind: 'error', code: 'UNKNOWN_MESSAGE', detail: `${answered.id} is not in ${conversation}`, ref });
+      }
+      if (answered.deletedAt !== undefined) return connection.emit({ kind: 'error', code: 'MESSAGE_DELETED', detail: answered.id, ref });
+    }
+
     let stored: StoredMessage;
     let duplicate: boolean;
     try {
@@ -95,6 +111,7 @@ export class MessageSender {
         sentAt: command.sentAt,
         serverAt: this.#clock(),
         ref: ref ?? null,
+        ...(answered ? { replyTo: answered.id } : {}),
       });
       stored = result.message;
       duplicate = result.duplicate;
@@ -106,7 +123,8 @@ export class MessageSender {
       // The id names another message: acknowledging it would claim this one was stored.
       return connection.emit({ kind: 'error', code: 'ID_REUSED', detail: `id ${ref} was used for another message`, ref });
     }
-    const envelope = envelopeOf(stored);
+    const plain = envelopeOf(stored);
+    const envelope = answered ? { ...plain, replyTo: replyRefOf(answered) } : plain;
     const ack: OutEvent = {
       kind: 'ack',
       ref: ref ?? envelope.id,

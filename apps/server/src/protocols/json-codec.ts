@@ -37,7 +37,22 @@ export class JsonCodec implements Codec {
     const f = parsed.data;
     switch (f.type) {
       case 'send':
-        return { kind: 'send', ref: f.id, to: f.to ?? null, room: f.room ?? null, text: f.text, sentAt: f.sentAt };
+        return {
+          kind: 'send',
+          ref: f.id,
+          to: f.to ?? null,
+          room: f.room ?? null,
+          text: f.text,
+          sentAt: f.sentAt,
+          ...(f.replyTo !== undefined ? { replyTo: { id: f.replyTo } } : {}),
+        };
+      case 'edit':
+        return { kind: 'edit', ref: f.id, message: { id: f.message }, text: f.text };
+      case 'delete':
+        return { kind: 'delete', ref: f.id, message: { id: f.message }, text: '' };
+      case 'react':
+      case 'unreact':
+        return { kind: f.type, ref: f.id, message: { id: f.message }, text: f.emoji };
       case 'ping':
         return { kind: 'ping', ref: f.id, sentAt: f.sentAt };
       case 'create-room':
@@ -106,9 +121,24 @@ export class JsonCodec implements Codec {
             conversation: event.conversation,
             messages: event.messages.map((m) => withReceipts(messageFrame(m), event.receipts?.get(m.id))),
             more: event.more,
+            ...(event.actionSeqs ? { actionSeqs: [...event.actionSeqs] } : {}),
           },
           event.ref,
         );
+      case 'action': {
+        const a = event.action;
+        return {
+          type: 'action',
+          id: a.id,
+          action: a.action,
+          message: a.message,
+          from: a.from,
+          conversation: a.conversation,
+          seq: a.seq,
+          text: a.text,
+          serverAt: a.serverAt,
+        };
+      }
       case 'resumed':
         return { type: 'resumed', conversations: { ...event.conversations }, truncated: [...event.truncated] };
       case 'presence':
@@ -138,6 +168,7 @@ export class JsonCodec implements Codec {
       case 'error':
         return errorFrame(event.code, event.detail, event.ref);
       case 'echo':
+      case 'recent':
       case 'joined':
       case 'left':
       case 'room-member':

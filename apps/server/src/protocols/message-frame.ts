@@ -7,7 +7,7 @@ import type { Envelope } from '../hub/events.js';
  * frame, as the mesh's are).
  */
 export function plainEnvelope(e: Envelope): Envelope {
-  return {
+  const plain: Envelope = {
     id: e.id,
     from: e.from,
     to: e.to,
@@ -18,11 +18,29 @@ export function plainEnvelope(e: Envelope): Envelope {
     sentAt: e.sentAt,
     serverAt: e.serverAt,
   };
+  if (!hasExtras(e)) return plain;
+  // The optional fields, present only when set, in the frame's order.
+  return {
+    ...plain,
+    ...(e.replyTo ? { replyTo: { id: e.replyTo.id, seq: e.replyTo.seq, from: e.replyTo.from, text: e.replyTo.text } } : {}),
+    ...(e.editedAt !== undefined ? { editedAt: e.editedAt } : {}),
+    ...(e.deleted ? { deleted: true as const } : {}),
+    ...(e.reactions && e.reactions.length > 0 ? { reactions: e.reactions.map((r) => ({ emoji: r.emoji, by: [...r.by] })) } : {}),
+  };
+}
+
+/** Whether the envelope has any of the optional fields (a reply, or history's state of a message). */
+function hasExtras(e: Envelope): boolean {
+  return e.replyTo !== undefined || e.editedAt !== undefined || e.deleted !== undefined || e.reactions !== undefined;
 }
 
 /** The `message` frame of chorus.v1: every field always present (to and room are null when unused). */
 export function messageFrame(e: Envelope): MessageFrame {
-  return { type: 'message', ...plainEnvelope(e) };
+  const plain = plainEnvelope(e);
+  const { reactions, ...rest } = plain;
+  return reactions
+    ? { type: 'message', ...rest, reactions: reactions.map((r) => ({ emoji: r.emoji, by: [...r.by] })) }
+    : { type: 'message', ...rest };
 }
 
 /**
@@ -35,7 +53,8 @@ export function messageFrame(e: Envelope): MessageFrame {
 export function messageFrameJson(e: Envelope): string {
   const { to, room } = e;
   // JSON.stringify leaves out undefined fields; only a malformed envelope has them.
-  if (to === undefined || room === undefined) return JSON.stringify(messageFrame(e));
+  // A reply (or a message of history) is rare: no hand-written path for it.
+  if (to === undefined || room === undefined || hasExtras(e)) return JSON.stringify(messageFrame(e));
   return (
     `{"type":"message","id":${JSON.stringify(e.id)},"from":${JSON.stringify(e.from)},` +
     `"to":${to === null ? 'null' : JSON.stringify(to)},"room":${room === null ? 'null' : JSON.stringify(room)},` +

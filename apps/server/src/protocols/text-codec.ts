@@ -1,6 +1,8 @@
 import { ERRORS, textProblem } from '@chorus/protocol';
 import type { Codec } from '../hub/codec.js';
 import type { Command, OutEvent } from '../hub/events.js';
+import { recentLines } from './recent-lines.js';
+import { shortId } from './short-ids.js';
 import { parseSlashCommand, TEXT_COMMANDS } from './text-commands.js';
 
 const HELP = ['Commands:', ...TEXT_COMMANDS.map(([usage, what]) => `  ${usage.padEnd(20)} ${what}`)].join('\n');
@@ -41,6 +43,17 @@ export class TextCodec implements Codec {
         if (room !== null) return `Client #${from} says in ${room}: ${text}`;
         return to === null ? `Client #${from} says: ${text}` : `${from} send a private message: ${text}`;
       }
+      case 'action': {
+        // New lines of their own (the existing ones never change): one per action.
+        const a = event.action;
+        const id = shortId(a.conversation, a.messageSeq, event.viewer);
+        if (a.action === 'edit') return `Client #${a.from} edited ${id}: ${a.text}`;
+        if (a.action === 'delete') return `Client #${a.from} deleted ${id}`;
+        if (a.action === 'react') return `Client #${a.from} reacted ${a.text} to ${id}`;
+        return `Client #${a.from} took back ${a.text} on ${id}`;
+      }
+      case 'recent':
+        return recentLines(event.conversation, event.viewer, event.messages);
       case 'unknown-recipient':
         return `${event.target} is not a valid client`;
       case 'joined':

@@ -171,6 +171,42 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('users').dropColumn('display_name').execute();
     },
   },
+
+  '0006_message_actions': {
+    // Edits, deletes and reactions are entries of the conversation's log, rows of
+    // `messages` with a kind other than 'message' and the id of the message they
+    // act on (`target`): each takes the conversation's next seq, so a resume
+    // replays them in order with the messages, gap-free, through the same
+    // queries. The message row itself keeps the current state (text, edited_at,
+    // deleted_at) so that history reads it in one place; reactions are a table
+    // of their own (a set per message), written in the same transaction.
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .alterTable('messages')
+        .addColumn('kind', 'text', (c) => c.notNull().defaultTo('message'))
+        .execute();
+      await db.schema.alterTable('messages').addColumn('target', 'text').execute();
+      await db.schema.alterTable('messages').addColumn('reply_to', 'text').execute();
+      await db.schema.alterTable('messages').addColumn('edited_at', 'bigint').execute();
+      await db.schema.alterTable('messages').addColumn('deleted_at', 'bigint').execute();
+      await db.schema
+        .createTable('reactions')
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('emoji', 'text', (c) => c.notNull())
+        // Who reacted first is listed first.
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('reactions_pkey', ['message_id', 'emoji', 'client_id'])
+        .execute();
+    },
+
+    async down(db: Kysely<any>): Promise<void> {
+      await db.schema.dropTable('reactions').execute();
+      for (const column of ['deleted_at', 'edited_at', 'reply_to', 'target', 'kind']) {
+        await db.schema.alterTable('messages').dropColumn(column).execute();
+      }
+    },
+  },
 };
 
 /** Hands the in-code migrations to Kysely's Migrator. */

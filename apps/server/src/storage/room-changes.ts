@@ -47,6 +47,11 @@ export async function applyRoomChange(tx: Kysely<StorageDatabase>, change: Store
       // show them. Its seq counter stays, so the new room's seqs follow the old ones and
       // no client cursor mistakes a new message for one it already has.
       await deleteReceiptCountsOf(tx, roomConversation(change.room));
+      // And their reactions (migration 0006).
+      await tx
+        .deleteFrom('reactions')
+        .where('message_id', 'in', (eb) => eb.selectFrom('messages').select('id').where('conversation', '=', roomConversation(change.room)))
+        .execute();
       await tx.deleteFrom('messages').where('conversation', '=', roomConversation(change.room)).execute();
       return;
   }

@@ -1,6 +1,6 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import type { MessagesTable } from './schema.js';
-import type { NewMessage, StoredMessage } from './storage.js';
+import type { ActionKind, NewMessage, StoredMessage } from './storage.js';
 
 /** Rows per multi-row statement: far below SQLite's and PostgreSQL's bound-parameter limits. */
 export const ROWS_PER_STATEMENT = 500;
@@ -17,13 +17,15 @@ export function chunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][]
  * object may carry more, e.g. a hub envelope).
  */
 export function withSeq(message: NewMessage, seq: number): StoredMessage {
-  const { id, conversation, from, to, room, text, sentAt, serverAt, ref } = message;
-  return { id, conversation, seq, from, to, room, text, sentAt, serverAt, ref };
+  const { id, conversation, from, to, room, text, sentAt, serverAt, ref, replyTo } = message;
+  const stored: StoredMessage = { id, conversation, seq, from, to, room, text, sentAt, serverAt, ref };
+  // Present only when set: a plain message reads back exactly as handed over.
+  return replyTo == null ? stored : { ...stored, replyTo };
 }
 
 /** A messages row as the interface's StoredMessage. */
 export function toStoredMessage(row: Selectable<MessagesTable>): StoredMessage {
-  return {
+  const stored: StoredMessage = {
     id: row.id,
     conversation: row.conversation,
     seq: row.seq,
@@ -35,10 +37,21 @@ export function toStoredMessage(row: Selectable<MessagesTable>): StoredMessage {
     serverAt: row.server_at,
     ref: row.ref,
   };
+  // Rows written before migration 0006 (or by the fast appender) have no kind: messages.
+  if (row.kind === undefined || (row.kind === 'message' && row.reply_to == null && row.edited_at == null && row.deleted_at == null)) {
+    return stored;
+  }
+  return {
+    ...stored,
+    ...(row.kind !== 'message' ? { kind: row.kind as ActionKind, target: row.target ?? '' } : {}),
+    ...(row.reply_to != null ? { replyTo: row.reply_to } : {}),
+    ...(row.edited_at != null ? { editedAt: Number(row.edited_at) } : {}),
+    ...(row.deleted_at != null ? { deletedAt: Number(row.deleted_at) } : {}),
+  };
 }
 
 /** A StoredMessage as a messages row. */
-export function toRow(message: StoredMessage): MessagesTable {
+export function toRow(message: StoredMessage): Insertable<MessagesTable> {
   return {
     id: message.id,
     conversation: message.conversation,
@@ -50,6 +63,9 @@ export function toRow(message: StoredMessage): MessagesTable {
     sent_at: message.sentAt,
     server_at: message.serverAt,
     ref: message.ref,
+    reply_to: message.replyTo ?? null,
+    kind: message.kind ?? 'message',
+    target: message.target ?? null,
   };
 }
 

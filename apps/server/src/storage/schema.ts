@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * The tables as Kysely sees them. Column names are snake_case; the sender and
  * recipient are `sender` and `recipient` because `from` and `to` are SQL
@@ -13,6 +15,7 @@ export interface StorageDatabase {
   sessions: SessionsTable;
   receipt_counts: ReceiptCountsTable;
   text_cursors: TextCursorsTable;
+  reactions: ReactionsTable;
 }
 
 /** One row per stored message; primary key (conversation, seq). */
@@ -29,6 +32,16 @@ export interface MessagesTable {
   /** Milliseconds since the epoch (the server's clock). */
   server_at: number;
   ref: string | null;
+  /** 'message', or the action this log entry is: 'edit', 'delete', 'react', 'unreact' (migration 0006). */
+  kind: Generated<string>;
+  /** An action's message (its id); null for a message. */
+  target: Generated<string | null>;
+  /** The message a message answers (its id), or null. */
+  reply_to: Generated<string | null>;
+  /** When a message's text was last edited, or null. */
+  edited_at: Generated<number | null>;
+  /** When a message was deleted (its text is then ''), or null. */
+  deleted_at: Generated<number | null>;
 }
 
 /**
@@ -100,5 +113,13 @@ export interface ReceiptCountsTable {
 export interface TextCursorsTable {
   client_id: string;
   conversation: string;
+  seq: number;
+}
+
+/** Who reacted to a message with which emoji (a set); `seq` is the reacting action's, for the order. */
+export interface ReactionsTable {
+  message_id: string;
+  client_id: string;
+  emoji: string;
   seq: number;
 }

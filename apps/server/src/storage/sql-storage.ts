@@ -1,5 +1,6 @@
 import { Migrator, type Kysely } from 'kysely';
 import { assertStorableUser, insertSession, insertUser, revokeSessionsOf, toStoredSession, toStoredUser, usernameKey } from './accounts.js';
+import { actInTransaction, selectReactions } from './actions.js';
 import { appendInTransaction, StoredRefsFound } from './append.js';
 import { migrationProvider } from './migrations.js';
 import { selectReceiptCounts, selectTextCursors, upsertReceiptCounts, upsertTextCursors } from './progress-rows.js';
@@ -7,7 +8,10 @@ import { applyRoomChange, loadRooms } from './room-changes.js';
 import { byCodeUnits, chunks, toStoredMessage } from './rows.js';
 import type { StorageDatabase } from './schema.js';
 import type {
+  ActResult,
   AppendResult,
+  NewAction,
+  StoredReaction,
   ConversationId,
   CreateUserResult,
   NewMessage,
@@ -98,7 +102,8 @@ export abstract class SqlStorage implements Storage {
   async history(conversation: ConversationId, limit: number, beforeSeq?: number): Promise<StoredMessage[]> {
     // SQLite reads a negative LIMIT as "no limit": a bad limit means nothing.
     if (!(limit >= 1)) return [];
-    let query = this.db.selectFrom('messages').selectAll().where('conversation', '=', conversation);
+    // Actions are entries of the log too, but a page shows messages, which carry their current state.
+    let query = this.db.selectFrom('messages').selectAll().where('conversation', '=', conversation).where('kind', '=', 'message');
     if (beforeSeq !== undefined) query = query.where('seq', '<', beforeSeq);
     const rows = await query.orderBy('seq', 'desc').limit(Math.floor(limit)).execute();
     return rows.map(toStoredMessage);
@@ -115,6 +120,33 @@ export abstract class SqlStorage implements Storage {
       .limit(Math.floor(limit))
       .execute();
     return rows.map(toStoredMessage);
+  }
+
+  async act(action: NewAction): Promise<ActResult> {
+    if (!isStorableText(action.text) || !isStorableText(action.id) || (action.ref !== null && !isStorableText(action.ref))) {
+      throw new Error('an action must be well-formed Unicode without NUL characters');
+    }
+    return this.write((tx) => actInTransaction(tx, action));
+  }
+
+  async messageById(id: string): Promise<StoredMessage | null> {
+    const row = await this.db.selectFrom('messages').selectAll().where('id', '=', id).where('kind', '=', 'message').executeTakeFirst();
+    return row ? toStoredMessage(row) : null;
+  }
+
+  async entryAt(conversation: ConversationId, seq: number): Promise<StoredMessage | null> {
+    if (!Number.isSafeInteger(seq)) return null;
+    const row = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation', '=', conversation)
+      .where('seq', '=', seq)
+      .executeTakeFirst();
+    return row ? toStoredMessage(row) : null;
+  }
+
+  reactions(ids: readonly string[]): Promise<Map<string, StoredReaction[]>> {
+    return selectReactions(this.db, ids);
   }
 
   async lastSeqs(conversations: readonly ConversationId[]): Promise<Map<ConversationId, number>> {

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import type { Selectable } from 'kysely';
 import { parseConversation } from '@chorus/protocol';
 import { toStoredMessage } from './rows.js';
 import type { MessagesTable } from './schema.js';
@@ -43,7 +44,7 @@ export class SqliteAppender {
   readonly #createCounter: Statement<[string, number, string | null, string | null]>;
   readonly #updateCounter: Statement<[number, string]>;
   readonly #insert: Statement<unknown[]>;
-  readonly #findByRef: Statement<[string, string], MessagesTable>;
+  readonly #findByRef: Statement<[string, string], Selectable<MessagesTable>>;
   readonly #transaction: (messages: readonly NewMessage[]) => Batch;
   /** Each conversation's last seq as this appender's last commit left it (0: no counter row). */
   readonly #counters = new Map<ConversationId, number>();
@@ -62,8 +63,8 @@ export class SqliteAppender {
     // Positional parameters bind faster than named ones. Skips only a
     // (sender, ref) conflict; any other (a taken id) fails the batch.
     this.#insert = db.prepare(
-      'insert into messages (id, conversation, seq, sender, recipient, room, text, sent_at, server_at, ref) ' +
-        'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (sender, ref) where ref is not null do nothing',
+      'insert into messages (id, conversation, seq, sender, recipient, room, text, sent_at, server_at, ref, reply_to) ' +
+        'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (sender, ref) where ref is not null do nothing',
     );
     // `ref is not null` lets SQLite use the partial unique index.
     this.#findByRef = db.prepare('select * from messages where sender = ? and ref = ? and ref is not null');
@@ -121,7 +122,8 @@ export class SqliteAppender {
       if (previous === undefined) previous = this.#lastSeq(conversation);
       const seq = previous + 1;
       const { id, from, to, room, text, sentAt, serverAt, ref } = message;
-      if (this.#insert.run(id, conversation, seq, from, to, room, text, sentAt, serverAt, ref).changes === 0) {
+      const replyTo = message.replyTo ?? null;
+      if (this.#insert.run(id, conversation, seq, from, to, room, text, sentAt, serverAt, ref, replyTo).changes === 0) {
         // Stored by an earlier call or earlier in this batch: answer with that one; the seq stays free.
         const row = this.#findByRef.get(from, ref!);
         if (!row) throw new Error(`message ${id}: insert skipped, but no message has its (from, ref)`);
@@ -131,7 +133,8 @@ export class SqliteAppender {
       }
       counters.set(conversation, seq);
       // Only the interface's fields (the caller's object may carry more, e.g. a hub envelope).
-      const stored: StoredMessage = { id, conversation, seq, from, to, room, text, sentAt, serverAt, ref };
+      const plain: StoredMessage = { id, conversation, seq, from, to, room, text, sentAt, serverAt, ref };
+      const stored: StoredMessage = replyTo === null ? plain : { ...plain, replyTo };
       results.push({ message: stored, duplicate: false });
     }
     for (const [conversation, seq] of counters) {

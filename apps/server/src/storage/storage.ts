@@ -35,12 +35,62 @@ export interface NewMessage {
    * null (text protocol). A retry with the same (from, ref) is stored once.
    */
   readonly ref: string | null;
+  /** The id of the message this one answers (same conversation); absent or null: none. */
+  readonly replyTo?: string | null | undefined;
 }
 
-/** A stored message: what was handed over, plus its place in its conversation. */
+/** What an action does to its message. */
+export type ActionKind = 'edit' | 'delete' | 'react' | 'unreact';
+
+/**
+ * A stored entry of a conversation's log: a message, or (with `kind`) an
+ * action on the message `target`. The optional fields are present only when
+ * set, so that a plain message reads back as it was handed over.
+ */
 export interface StoredMessage extends NewMessage {
   /** 1, 2, 3, ... per conversation, in commit order, without gaps. */
   readonly seq: number;
+  /** Absent: a message. Otherwise this entry is an action, and `text` is the new text (edit), the emoji, or ''. */
+  readonly kind?: ActionKind;
+  /** An action's message id. */
+  readonly target?: string;
+  /** A message's last edit (server clock). */
+  readonly editedAt?: number;
+  /** A message's deletion (server clock); its text is then ''. */
+  readonly deletedAt?: number;
+}
+
+/** An action as the hub hands it over: the actor is `from`, `text` the new text, the emoji, or ''. */
+export interface NewAction {
+  /** The server's id of the action (unique among messages and actions). */
+  readonly id: string;
+  readonly kind: ActionKind;
+  readonly from: string;
+  /** The message acted on. */
+  readonly target: string;
+  readonly text: string;
+  readonly serverAt: number;
+  /** The actor's own id for the action (JSON `id`), or null; a retry with the same (from, ref) is stored once. */
+  readonly ref: string | null;
+}
+
+/** What `act` did. */
+export type ActResult =
+  | {
+      readonly ok: true;
+      /** The action's log entry (the earlier one when `duplicate`). */
+      readonly action: StoredMessage;
+      /** The message acted on, as it is now. */
+      readonly message: StoredMessage;
+      readonly duplicate: boolean;
+    }
+  /** Nothing stored: no such message (or `target` is an action), or it was deleted. */
+  | { readonly ok: false; readonly reason: 'unknown' | 'deleted' };
+
+/** One emoji on a message, and who reacted with it, first first. */
+export interface StoredReaction {
+  readonly emoji: string;
+  readonly by: readonly string[];
 }
 
 export interface AppendResult {
@@ -148,7 +198,8 @@ export interface Storage {
   append(messages: readonly NewMessage[]): Promise<AppendResult[]>;
 
   /**
-   * Pages back through a conversation: at most `limit` messages with seq <
+   * Pages back through a conversation's messages (its actions left out: the
+   * messages carry their current state): at most `limit` messages with seq <
    * `beforeSeq` (all, when beforeSeq is undefined), newest first. The next
    * page is `history(conversation, limit, last page's lowest seq)`; an empty
    * page is the end. A limit below 1 gives an empty page.
@@ -161,6 +212,29 @@ export interface Storage {
    * seq is never visible before every lower seq of its conversation is.
    */
   since(conversation: ConversationId, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+
+  /**
+   * Stores an action on a message, in one transaction: appends its log entry
+   * to the message's conversation with the next seq (gap-free with the
+   * messages; the entry's `to` and `room` are the message's, except a private
+   * message's entry, whose `to` is the participant other than the actor), and
+   * applies it to the message: edit replaces the text and sets editedAt; delete
+   * empties the text, sets deletedAt and removes its reactions; react and
+   * unreact add and remove (from, emoji) in its reactions (a set: a second react
+   * changes nothing but is logged). Nothing is stored when the message does not
+   * exist or is deleted. Idempotent on (from, ref) like append, across messages
+   * and actions. Permission is the caller's to check.
+   */
+  act(action: NewAction): Promise<ActResult>;
+
+  /** The message (not an action) with this id, or null. */
+  messageById(id: string): Promise<StoredMessage | null>;
+
+  /** The log entry at (conversation, seq), or null. */
+  entryAt(conversation: ConversationId, seq: number): Promise<StoredMessage | null>;
+
+  /** The reactions of these messages; messages without any are absent. */
+  reactions(ids: readonly string[]): Promise<Map<string, StoredReaction[]>>;
 
   /** The last seq of each of these conversations that has messages (the others are absent). */
   lastSeqs(conversations: readonly ConversationId[]): Promise<Map<ConversationId, number>>;

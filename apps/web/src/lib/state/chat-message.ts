@@ -1,3 +1,4 @@
+import type { Reaction, ReplyRef } from '@chorus/protocol';
 import type { ConversationId } from './conversation-id.js';
 
 /**
@@ -23,8 +24,22 @@ export interface ChatMessage {
   readonly to: string | null;
   /** The room, or null for a private message or everyone. */
   readonly room: string | null;
-  readonly text: string;
+  /** The current text ('' once deleted). */
+  text: string;
   readonly conversation: ConversationId;
+  /** When its text was last edited (server clock), or null. */
+  editedAt: number | null;
+  /** Deleted: shown as "message deleted". */
+  deleted: boolean;
+  /** Reactions: per emoji, who (in the order they reacted). */
+  reactions: Reaction[];
+  /** The message it answers, or null. */
+  readonly replyTo: ReplyRef | null;
+  /**
+   * Not a message but the place of an action (edit, delete, reaction) in the
+   * conversation's log: held so that seqs stay without gaps, never shown.
+   */
+  readonly filler: boolean;
   /** The sender's clock when sent. */
   readonly sentAt: number;
   /** The server's clock: exact once acked or received, estimated while pending. */

@@ -271,7 +271,9 @@ export class ChatSession {
       sentAt: Date.now(),
       serverAt: this.clock.now(),
       failure: null,
+      replyTo: this.#replyRef(conversation),
     };
+    this.replyingTo = null;
     this.#typingSender.stop();
     this.conversations.keepDraft(conversation, '');
     this.messages.addOwn({ ...entry, from: this.me });
@@ -279,6 +281,58 @@ export class ChatSession {
     this.conversations.arrived(conversation, true);
     this.#saveMetaSoon();
     return true;
+  }
+
+  /** My action frames not answered yet (their errors are explained as such, never as a failed resume). */
+  readonly #actionRefs = new Set<string>();
+
+  /** The message the composer's next send answers (null: none). */
+  replyingTo = $state<ChatMessage | null>(null);
+
+  /** Sends an action frame on `message`; false when it could not go out (offline) or has no server id yet. */
+  #act(
+    message: ChatMessage,
+    frame: { type: 'edit'; text: string } | { type: 'delete' } | { type: 'react' | 'unreact'; emoji: string },
+  ): boolean {
+    if (message.id === null || message.deleted) return false;
+    const id = this.#ref('a');
+    if (!this.connection.send({ ...frame, id, message: message.id })) {
+      // Not queued like a send: an edit or a reaction made offline could land long after it meant anything.
+      this.#notify('You are offline: try that again once the connection is back.');
+      return false;
+    }
+    this.#actionRefs.add(id);
+    return true;
+  }
+
+  /** Replaces the text of a message of mine. */
+  edit(message: ChatMessage, text: string): boolean {
+    if (!message.mine || text.trim() === '' || text.length > this.maxTextLength || text === message.text) return false;
+    return this.#act(message, { type: 'edit', text });
+  }
+
+  /** Deletes a message (mine, or any in a room I own). */
+  remove(message: ChatMessage): boolean {
+    return this.canDelete(message) && this.#act(message, { type: 'delete' });
+  }
+
+  /** Whether I may delete `message`: mine, or in a room I own. */
+  canDelete(message: ChatMessage): boolean {
+    if (message.mine) return true;
+    return message.room !== null && this.rooms.joined.some((r) => r.name === message.room && r.owner === this.me);
+  }
+
+  /** Adds my reaction `emoji` to `message`, or takes it back if I gave it. */
+  toggleReaction(message: ChatMessage, emoji: string): boolean {
+    const mine = message.reactions.some((r) => r.emoji === emoji && r.by.includes(this.me));
+    return this.#act(message, { type: mine ? 'unreact' : 'react', emoji });
+  }
+
+  /** What the next send answers, if the reply is to a message of `conversation` still there. */
+  #replyRef(conversation: ConversationId): OutboxEntry['replyTo'] {
+    const m = this.replyingTo;
+    if (!m || m.conversation !== conversation || m.id === null || m.seq === null || m.deleted) return null;
+    return { id: m.id, seq: m.seq, from: m.from, text: m.text.slice(0, 200) };
   }
 
   /** The reader reached the top of the open conversation: loads older messages (from the store, else the server). */
@@ -393,6 +447,7 @@ export class ChatSession {
         return;
       }
       case 'ack':
+        if (this.#actionRefs.delete(frame.ref)) return this.#hold(frame.conversation, frame.seq);
         this.#outbox.acked(frame.ref);
         this.#hold(frame.conversation, frame.seq);
         this.messages.ack(frame);
@@ -444,6 +499,11 @@ export class ChatSession {
         this.#forgetRoom(frame.room);
         if (!this.#answered(frame.ref)) this.#notify(`${frame.by} deleted the room “${frame.room}”; you are no longer in it.`);
         return;
+      case 'action':
+        // Live or replayed: its seq is held like a message's, and it changes the message it names.
+        this.messages.applyAction(frame);
+        this.#hold(frame.conversation, frame.seq);
+        return;
       case 'error':
         return this.#error(frame);
       default:
@@ -479,6 +539,7 @@ export class ChatSession {
   #error(frame: ErrorFrame): void {
     if (frame.ref !== undefined) {
       if (this.#answer(frame.ref, null)) return;
+      if (this.#actionRefs.delete(frame.ref)) return this.#notify(`That did not work: ${frame.message}.`, frame.code);
       const pending = this.messages.pending(frame.ref);
       if (pending) {
         // Not stored this time: it stays pending and goes again, with the same id.

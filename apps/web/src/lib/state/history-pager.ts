@@ -16,6 +16,7 @@ export interface PagedLog {
   exhausted(conversation: ConversationId): void;
   addStored(messages: readonly StoredMessage[]): number;
   add(frame: MessageFrame): ChatMessage | null;
+  addFiller(conversation: ConversationId, seq: number): void;
 }
 
 /** Where older messages come from. */
@@ -27,7 +28,7 @@ export interface HistorySource {
     conversation: ConversationId,
     before: number | undefined,
     limit: number,
-  ): Promise<{ messages: MessageFrame[]; more: boolean } | null>;
+  ): Promise<{ messages: MessageFrame[]; more: boolean; actionSeqs?: number[] | undefined } | null>;
   /** Seq `seq` of `conversation` is held now (for the resume cursors). */
   held(conversation: string, seq: number): void;
 }
@@ -95,6 +96,11 @@ export class HistoryPager {
     for (const message of answer.messages) {
       this.#log.add(message);
       this.#source.held(message.conversation, message.seq);
+    }
+    // The page's action seqs: held as fillers, so the seqs around them join up.
+    for (const seq of answer.actionSeqs ?? []) {
+      this.#log.addFiller(conversation, seq);
+      this.#source.held(conversation, seq);
     }
     if (!answer.more) this.#log.exhausted(conversation);
   }

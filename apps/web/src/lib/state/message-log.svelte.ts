@@ -1,4 +1,4 @@
-import type { AckFrame, MessageFrame, MessageReceipts, ReceiptsFrame } from '@chorus/protocol';
+import type { AckFrame, ActionFrame, MessageFrame, MessageReceipts, ReceiptsFrame, ReplyRef } from '@chorus/protocol';
 import { SvelteMap } from 'svelte/reactivity';
 import type { OutboxEntry, StoredMessage } from '../store/chat-store.js';
 import type { ChatMessage, ChatNote, TimelineItem } from './chat-message.js';
@@ -16,6 +16,8 @@ export interface OwnMessage {
   readonly serverAt: number;
   /** Why the server refused it (a refused message kept in the outbox); absent or null while waiting. */
   readonly failure?: string | null;
+  /** The message it answers. */
+  readonly replyTo?: ReplyRef | null;
 }
 
 /** The fields of an ack that place my message. */
@@ -63,6 +65,8 @@ class Thread {
     let n = 0;
     for (let i = this.runStart; i < this.held.length; i++) {
       const message = this.held[i]!;
+      // An action's place keeps the seqs gap-free; what it did is on its message.
+      if (message.filler) continue;
       while (n < notes.length && notes[n]!.afterSeq < message.seq!) out.push(notes[n++]!);
       out.push(message);
     }
@@ -108,6 +112,8 @@ export class MessageLog {
   readonly #byRef = new Map<string, ChatMessage>();
   /** My held messages by server id, for receipts. */
   readonly #mine = new Map<string, ChatMessage>();
+  /** Every held message by server id, for actions on it. */
+  readonly #byId = new Map<string, ChatMessage>();
   /** Receipt counts that arrived before the ack of their message. */
   readonly #early = new Map<string, ReceiptCounts>();
   #notes = 0;
@@ -148,6 +154,11 @@ export class MessageLog {
       room: message.room,
       text: message.text,
       conversation,
+      editedAt: null,
+      deleted: false,
+      reactions: [],
+      replyTo: message.replyTo ?? null,
+      filler: false,
       sentAt: message.sentAt,
       serverAt: message.serverAt,
       mine: true,
@@ -175,8 +186,9 @@ export class MessageLog {
     const mine = frame.from === this.#me;
     const held = thread.bySeq.get(frame.seq);
     if (held) {
-      // Held already (from the store, say), but a history page or a replay knows its ticks better.
-      if (mine && frame.receipts && this.#countsFrom(held, frame.receipts)) this.#persist([toStored(held)]);
+      // Held already (from the store, say), but a history page or a replay knows its ticks, and its state, better.
+      const counted = mine && frame.receipts !== undefined && this.#countsFrom(held, frame.receipts);
+      if (this.#stateFrom(held, frame) || counted) this.#persist([toStored(held)]);
       return null;
     }
     if (mine) {
@@ -202,6 +214,11 @@ export class MessageLog {
       room: frame.room,
       text: frame.text,
       conversation,
+      editedAt: frame.editedAt ?? null,
+      deleted: frame.deleted === true,
+      reactions: frame.reactions ?? [],
+      replyTo: frame.replyTo ?? null,
+      filler: false,
       sentAt: frame.sentAt,
       serverAt: frame.serverAt,
       mine,
@@ -212,6 +229,7 @@ export class MessageLog {
       read: 0,
       seen: mine,
     });
+    this.#byId.set(frame.id, message);
     if (mine) {
       this.#mine.set(frame.id, message);
       // From history or a resume: the counts it had, so a reload shows the same ticks.
@@ -219,6 +237,103 @@ export class MessageLog {
     }
     this.#persist([toStored(message)]);
     return message;
+  }
+
+  /**
+   * An edit, delete or reaction: its seq is held (as a filler, never shown) and
+   * it is applied to its message when that is held (otherwise the message
+   * comes later in its current state). Applying one twice changes nothing.
+   * Returns the message it changed, or null.
+   */
+  applyAction(frame: ActionFrame): ChatMessage | null {
+    const conversation = frame.conversation as ConversationId;
+    this.addFiller(conversation, frame.seq, frame.id, frame.serverAt);
+    const message = this.#byId.get(frame.message);
+    if (!message) return null;
+    switch (frame.action) {
+      case 'edit':
+        if (message.deleted) return null;
+        message.text = frame.text;
+        message.editedAt = frame.serverAt;
+        break;
+      case 'delete':
+        message.deleted = true;
+        message.text = '';
+        message.reactions = [];
+        break;
+      case 'react': {
+        const reaction = message.reactions.find((r) => r.emoji === frame.text);
+        if (!reaction) message.reactions.push({ emoji: frame.text, by: [frame.from] });
+        else if (!reaction.by.includes(frame.from)) reaction.by.push(frame.from);
+        break;
+      }
+      case 'unreact':
+        message.reactions = message.reactions
+          .map((r) => (r.emoji === frame.text ? { emoji: r.emoji, by: r.by.filter((id) => id !== frame.from) } : r))
+          .filter((r) => r.by.length > 0);
+        break;
+    }
+    if (message.seq !== null) this.#persist([toStored(message)]);
+    return message;
+  }
+
+  /** Holds seq `seq` of `conversation` as an action's place (a live action, or one a history page names). */
+  addFiller(conversation: ConversationId, seq: number, id = `a:${conversation}:${seq}`, serverAt = 0): void {
+    const thread = this.#thread(conversation);
+    if (thread.bySeq.has(seq)) return;
+    const filler = thread.insert({
+      kind: 'message',
+      key: `a:${seq}`,
+      id,
+      seq,
+      ref: null,
+      from: '',
+      to: null,
+      room: null,
+      text: '',
+      conversation,
+      editedAt: null,
+      deleted: false,
+      reactions: [],
+      replyTo: null,
+      filler: true,
+      sentAt: serverAt,
+      serverAt,
+      mine: false,
+      status: 'received',
+      failure: null,
+      recipients: null,
+      delivered: 0,
+      read: 0,
+      seen: true,
+    });
+    this.#persist([toStored(filler)]);
+  }
+
+  /** The held message with server id `id`. */
+  byId(id: string): ChatMessage | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Takes a message's state from a frame of history or a replay (the server's is the current one). */
+  #stateFrom(message: ChatMessage, frame: MessageFrame): boolean {
+    const editedAt = frame.editedAt ?? null;
+    const deleted = frame.deleted === true;
+    const reactions = frame.reactions ?? [];
+    if (
+      message.text === frame.text &&
+      message.editedAt === editedAt &&
+      message.deleted === deleted &&
+      sameReactions(message.reactions, reactions)
+    ) {
+      return false;
+    }
+    message.text = frame.text;
+    message.editedAt = editedAt;
+    message.deleted = deleted;
+    // Live frames carry no reactions: keep the ones held.
+    if (frame.reactions !== undefined || deleted) message.reactions = reactions;
+    return true;
   }
 
   /** Adds a line about a conversation ("bob joined the room"), after its newest message. */
@@ -350,7 +465,10 @@ export class MessageLog {
     const thread = this.#threads.get(conversation);
     if (!thread) return;
     for (const message of [...thread.held, ...thread.pending]) {
-      if (message.id !== null) this.#mine.delete(message.id);
+      if (message.id !== null) {
+        this.#mine.delete(message.id);
+        this.#byId.delete(message.id);
+      }
       if (message.ref !== null) this.#byRef.delete(message.ref);
     }
     this.#threads.delete(conversation);
@@ -368,10 +486,16 @@ export class MessageLog {
         key: record.ref !== null ? `r:${record.ref}` : `m:${record.id}`,
         ...record,
         conversation,
+        editedAt: record.editedAt ?? null,
+        deleted: record.deleted ?? false,
+        reactions: (record.reactions ?? []).map((r) => ({ emoji: r.emoji, by: [...r.by] })),
+        replyTo: record.replyTo ?? null,
+        filler: record.filler ?? false,
         mine,
         status: mine ? 'sent' : 'received',
         failure: null,
       });
+      if (!message.filler) this.#byId.set(record.id, message);
       if (mine) this.#mine.set(record.id, message);
       if (record.ref !== null) this.#byRef.set(record.ref, message);
       added++;
@@ -388,6 +512,7 @@ export class MessageLog {
     message.status = 'sent';
     thread.insert(message);
     this.#mine.set(id, message);
+    this.#byId.set(id, message);
   }
 
   #thread(conversation: ConversationId): Thread {
@@ -438,7 +563,20 @@ export function toStored(m: ChatMessage): StoredMessage {
     delivered: m.delivered,
     read: m.read,
     seen: m.seen,
+    editedAt: m.editedAt,
+    deleted: m.deleted,
+    reactions: m.reactions.map((r) => ({ emoji: r.emoji, by: [...r.by] })),
+    // Plain copies: a reactive proxy cannot be stored (structured clone).
+    replyTo: m.replyTo ? { id: m.replyTo.id, seq: m.replyTo.seq, from: m.replyTo.from, text: m.replyTo.text } : null,
+    filler: m.filler,
   };
+}
+
+function sameReactions(
+  a: readonly { emoji: string; by: readonly string[] }[],
+  b: readonly { emoji: string; by: readonly string[] }[],
+): boolean {
+  return a.length === b.length && a.every((r, i) => r.emoji === b[i]!.emoji && r.by.join() === b[i]!.by.join());
 }
 
 function maxCounts(a: ReceiptCounts, b: ReceiptCounts): ReceiptCounts {

@@ -25,6 +25,12 @@ export interface StoredMessage {
   readonly read: number;
   /** Someone else's: whether I told the sender I have seen it. */
   readonly seen: boolean;
+  /** Message actions (absent in records from before them): the state, and whether this is an action's place. */
+  readonly editedAt?: number | null;
+  readonly deleted?: boolean;
+  readonly reactions?: readonly { readonly emoji: string; readonly by: readonly string[] }[];
+  readonly replyTo?: { readonly id: string; readonly seq: number; readonly from: string; readonly text: string } | null;
+  readonly filler?: boolean;
 }
 
 /** A message of mine the server has not acknowledged yet (or has refused). */
@@ -43,6 +49,8 @@ export interface OutboxEntry {
   readonly serverAt: number;
   /** Why the server refused it, in plain words; null while it waits to be sent. */
   readonly failure: string | null;
+  /** The message it answers (absent: none). */
+  readonly replyTo?: { readonly id: string; readonly seq: number; readonly from: string; readonly text: string } | null;
 }
 
 /** Small records kept next to the messages. */
