@@ -23,12 +23,12 @@ with convs as (
   on conflict (id) do update set last_seq = c.last_seq + excluded.last_seq
   returning c.id, c.last_seq
 ), input as (
-  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::text[])
-    with ordinality as i(id, conversation, sender, recipient, room, text, sent_at, server_at, ref, ord)
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::text[], $14::text[])
+    with ordinality as i(id, conversation, sender, recipient, room, text, sent_at, server_at, ref, reply_to, ord)
 )
-insert into messages (id, conversation, seq, sender, recipient, room, text, sent_at, server_at, ref)
+insert into messages (id, conversation, seq, sender, recipient, room, text, sent_at, server_at, ref, reply_to)
 select i.id, i.conversation, b.last_seq - v.n + row_number() over (partition by i.conversation order by i.ord),
-       i.sender, i.recipient, i.room, i.text, i.sent_at, i.server_at, i.ref
+       i.sender, i.recipient, i.room, i.text, i.sent_at, i.server_at, i.ref, i.reply_to
 from input i join bumped b on b.id = i.conversation join convs v on v.id = i.conversation
 returning id, seq`;
 
@@ -62,6 +62,7 @@ export async function appendFresh(pool: pg.Pool, fresh: readonly NewMessage[]): 
   const sentAt = new Array<number>(n);
   const serverAt = new Array<number>(n);
   const refs = new Array<string | null>(n);
+  const replyTo = new Array<string | null>(n);
   const counts = new Map<ConversationId, number>();
   for (let i = 0; i < n; i++) {
     const m = fresh[i]!;
@@ -74,6 +75,7 @@ export async function appendFresh(pool: pg.Pool, fresh: readonly NewMessage[]): 
     sentAt[i] = m.sentAt;
     serverAt[i] = m.serverAt;
     refs[i] = m.ref;
+    replyTo[i] = m.replyTo ?? null;
     counts.set(m.conversation, (counts.get(m.conversation) ?? 0) + 1);
   }
   const convIds = [...counts.keys()].sort(byCodeUnits);
@@ -84,9 +86,9 @@ export async function appendFresh(pool: pg.Pool, fresh: readonly NewMessage[]): 
   let rows: { id: string; seq: number }[];
   try {
     ({ rows } = await pool.query<{ id: string; seq: number }>({
-      name: 'chorus-append-v1',
+      name: 'chorus-append-v2',
       text: APPEND_SQL,
-      values: [ids, conversations, senders, recipients, rooms, texts, sentAt, serverAt, refs, convIds, convCounts, peerA, peerB],
+      values: [ids, conversations, senders, recipients, rooms, texts, sentAt, serverAt, refs, convIds, convCounts, peerA, peerB, replyTo],
     }));
   } catch (error) {
     // Another node stored one of these (from, ref)s between our lookup and this insert (a retry racing its original).
