@@ -1,3 +1,5 @@
+import { openAttachments } from './files/open-files.js';
+import { fileAwareLog } from './files/file-aware-log.js';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { RedisAttemptCounter } from './backends/redis/redis-attempt-counter.js';
@@ -73,9 +75,14 @@ export async function runNode(
   const messages = writer
     ? new StoredMessageLog(storage, writer, writer, { onError })
     : new StoredMessageLog(storage, new GroupCommitWriter(appends), storage, { onError });
+  const files = openAttachments(config, {
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    onError: (what, err) => log.warn({ err }, `files: could not delete ${what}`),
+  });
   const hub = new Hub({
     backend,
-    messages,
+    messages: fileAwareLog(messages, files.attachments),
+    files: files.attachments,
     node,
     log,
     rate: { perSecond: config.MESSAGE_RATE, burst: config.MESSAGE_BURST },
@@ -85,6 +92,7 @@ export async function runNode(
   const closeAll = async () => {
     await backend.close().catch(() => {});
     await messages.flush().catch(() => {});
+    await files.close().catch(() => {});
     await storage.close().catch(() => {});
   };
   connections = () => hub.size;
@@ -112,6 +120,8 @@ export async function runNode(
     stats: () => backend.stats(),
     accounts,
     ...(sharedCounters ? { sharedCounters } : {}),
+    attachments: files.attachments,
+    ...(deps.clock ? { clock: deps.clock } : {}),
   });
   app.addHook('onClose', async () => sharedCounters?.disconnect());
   let port: number;

@@ -5,3 +5,4 @@ export * from './frames.js';
 export * from './room-name.js';
 export * from './conversation.js';
 export * from './display-name.js';
+export * from './files.js';

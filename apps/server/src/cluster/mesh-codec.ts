@@ -168,6 +168,9 @@ class FrameEnvelope implements Envelope {
   get serverAt(): number {
     return this.#envelope().serverAt;
   }
+  get files(): Envelope['files'] {
+    return this.#envelope().files;
+  }
 
   /** Serializes as the plain envelope (if it ever travels again). */
   toJSON(): Envelope {

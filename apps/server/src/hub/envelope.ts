@@ -13,5 +13,6 @@ export function envelopeOf(m: StoredMessage): Envelope {
     text: m.text,
     sentAt: m.sentAt,
     serverAt: m.serverAt,
+    ...(m.files && m.files.length > 0 ? { files: m.files } : {}),
   };
 }

@@ -37,7 +37,15 @@ export class JsonCodec implements Codec {
     const f = parsed.data;
     switch (f.type) {
       case 'send':
-        return { kind: 'send', ref: f.id, to: f.to ?? null, room: f.room ?? null, text: f.text, sentAt: f.sentAt };
+        return {
+          kind: 'send',
+          ref: f.id,
+          to: f.to ?? null,
+          room: f.room ?? null,
+          text: f.text,
+          sentAt: f.sentAt,
+          ...(f.files && f.files.length > 0 ? { files: f.files } : {}),
+        };
       case 'ping':
         return { kind: 'ping', ref: f.id, sentAt: f.sentAt };
       case 'create-room':
@@ -86,6 +94,7 @@ export class JsonCodec implements Codec {
             maxFrameBytes: this.#maxFrameBytes,
             ...(event.frameRate ? { frameRate: { perSecond: event.frameRate.perSecond, burst: event.frameRate.burst } } : {}),
           },
+          ...(event.uploads ? { uploads: { ...event.uploads } } : {}),
         };
       case 'message':
         return withReceipts(messageFrame(event.envelope), event.receipts);

@@ -17,12 +17,15 @@ export function plainEnvelope(e: Envelope): Envelope {
     text: e.text,
     sentAt: e.sentAt,
     serverAt: e.serverAt,
+    // Last, and only when there are some: a message without files is the frame it always was.
+    ...(e.files && e.files.length > 0 ? { files: e.files } : {}),
   };
 }
 
 /** The `message` frame of chorus.v1: every field always present (to and room are null when unused). */
 export function messageFrame(e: Envelope): MessageFrame {
-  return { type: 'message', ...plainEnvelope(e) };
+  const { files, ...rest } = plainEnvelope(e);
+  return { type: 'message', ...rest, ...(files ? { files: [...files] } : {}) };
 }
 
 /**
@@ -36,11 +39,12 @@ export function messageFrameJson(e: Envelope): string {
   const { to, room } = e;
   // JSON.stringify leaves out undefined fields; only a malformed envelope has them.
   if (to === undefined || room === undefined) return JSON.stringify(messageFrame(e));
+  const files = e.files && e.files.length > 0 ? `,"files":${JSON.stringify(e.files)}` : '';
   return (
     `{"type":"message","id":${JSON.stringify(e.id)},"from":${JSON.stringify(e.from)},` +
     `"to":${to === null ? 'null' : JSON.stringify(to)},"room":${room === null ? 'null' : JSON.stringify(room)},` +
     `"conversation":${JSON.stringify(e.conversation)},"seq":${jsonNumber(e.seq)},"text":${JSON.stringify(e.text)},` +
-    `"sentAt":${jsonNumber(e.sentAt)},"serverAt":${jsonNumber(e.serverAt)}}`
+    `"sentAt":${jsonNumber(e.sentAt)},"serverAt":${jsonNumber(e.serverAt)}${files}}`
   );
 }
 
