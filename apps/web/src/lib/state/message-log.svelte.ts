@@ -1,4 +1,4 @@
-import type { AckFrame, MessageFrame, MessageReceipts, ReceiptsFrame } from '@chorus/protocol';
+import type { AckFrame, FileInfo, MessageFrame, MessageReceipts, ReceiptsFrame } from '@chorus/protocol';
 import { SvelteMap } from 'svelte/reactivity';
 import type { OutboxEntry, StoredMessage } from '../store/chat-store.js';
 import type { ChatMessage, ChatNote, TimelineItem } from './chat-message.js';
@@ -16,6 +16,7 @@ export interface OwnMessage {
   readonly serverAt: number;
   /** Why the server refused it (a refused message kept in the outbox); absent or null while waiting. */
   readonly failure?: string | null;
+  readonly files?: readonly FileInfo[] | undefined;
 }
 
 /** The fields of an ack that place my message. */
@@ -157,6 +158,7 @@ export class MessageLog {
       delivered: 0,
       read: 0,
       seen: true,
+      files: message.files ?? [],
     });
     const proxy = thread.pending.at(-1)!;
     this.#byRef.set(message.ref, proxy);
@@ -175,8 +177,11 @@ export class MessageLog {
     const mine = frame.from === this.#me;
     const held = thread.bySeq.get(frame.seq);
     if (held) {
-      // Held already (from the store, say), but a history page or a replay knows its ticks better.
-      if (mine && frame.receipts && this.#countsFrom(held, frame.receipts)) this.#persist([toStored(held)]);
+      // Held already (from the store, say), but a history page or a replay knows its ticks better,
+      // and brings its files' links signed again (the kept ones expire).
+      const relinked = frame.files !== undefined && frame.files.length > 0;
+      if (relinked) held.files = frame.files!;
+      if ((mine && frame.receipts && this.#countsFrom(held, frame.receipts)) || relinked) this.#persist([toStored(held)]);
       return null;
     }
     if (mine) {
@@ -211,6 +216,7 @@ export class MessageLog {
       delivered: 0,
       read: 0,
       seen: mine,
+      files: frame.files ?? [],
     });
     if (mine) {
       this.#mine.set(frame.id, message);
@@ -371,6 +377,7 @@ export class MessageLog {
         mine,
         status: mine ? 'sent' : 'received',
         failure: null,
+        files: record.files ?? [],
       });
       if (mine) this.#mine.set(record.id, message);
       if (record.ref !== null) this.#byRef.set(record.ref, message);
@@ -438,6 +445,8 @@ export function toStored(m: ChatMessage): StoredMessage {
     delivered: m.delivered,
     read: m.read,
     seen: m.seen,
+    // Plain copies: the on-screen ones are reactive proxies, which IndexedDB cannot clone.
+    ...(m.files && m.files.length > 0 ? { files: m.files.map((f) => ({ ...f })) } : {}),
   };
 }
 

@@ -142,6 +142,7 @@ export class Outbox {
     const frame: SendFrame = { type: 'send', id: entry.ref, text: entry.text, sentAt: entry.sentAt };
     if (entry.to !== null) frame.to = entry.to;
     if (entry.room !== null) frame.room = entry.room;
+    if (entry.files && entry.files.length > 0) frame.files = entry.files.map((f) => f.id);
     return this.#options.send(frame);
   }
 

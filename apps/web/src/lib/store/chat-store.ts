@@ -1,3 +1,4 @@
+import type { FileInfo } from '@chorus/protocol';
 import type { RoomSummary } from '@chorus/protocol';
 
 /**
@@ -25,6 +26,8 @@ export interface StoredMessage {
   readonly read: number;
   /** Someone else's: whether I told the sender I have seen it. */
   readonly seen: boolean;
+  /** The files shared with it (absent: none); their links are signed and expire, history brings new ones. */
+  readonly files?: readonly FileInfo[];
 }
 
 /** A message of mine the server has not acknowledged yet (or has refused). */
@@ -43,6 +46,8 @@ export interface OutboxEntry {
   readonly serverAt: number;
   /** Why the server refused it, in plain words; null while it waits to be sent. */
   readonly failure: string | null;
+  /** Uploads it shares (sent by id); absent: none. */
+  readonly files?: readonly FileInfo[];
 }
 
 /** Small records kept next to the messages. */
