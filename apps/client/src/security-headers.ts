@@ -28,8 +28,9 @@ export async function securityHeaders(app: FastifyInstance, server: string): Pro
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        // The favicon is a data: URL in index.html.
-        imgSrc: ["'self'", 'data:'],
+        // The favicon is a data: URL in index.html; shared images and media come from the chat server.
+        imgSrc: ["'self'", 'data:', chatServerOrigins(server)[1]!],
+        mediaSrc: ["'self'", chatServerOrigins(server)[1]!],
         fontSrc: ["'self'"],
         connectSrc: ["'self'", ...chatServerOrigins(server)],
         objectSrc: ["'none'"],

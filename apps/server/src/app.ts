@@ -6,6 +6,8 @@ import type { BackendStats } from './hub/backend.js';
 import type { Accounts } from './accounts/index.js';
 import authRoutes from './plugins/auth-routes.js';
 import chatRoute from './plugins/chat-route.js';
+import fileRoutes from './plugins/file-routes.js';
+import type { Attachments } from './files/attachments.js';
 import health from './plugins/health.js';
 import landingPage from './plugins/landing-page.js';
 
@@ -20,6 +22,10 @@ export interface AppDeps {
    * upgrade counts, so that they add up over every node and worker.
    */
   readonly sharedCounters?: unknown;
+  /** Files (uploads, downloads); the same the hub was given. None: no /files routes. */
+  readonly attachments?: Attachments;
+  /** The clock of the file routes (links, tickets, upload limits); default Date.now. */
+  readonly clock?: () => number;
 }
 
 /**
@@ -56,7 +62,21 @@ export async function build(config: ServerConfig, deps: AppDeps): Promise<Fastif
     production: config.ENVIRONMENT === 'production',
     accounts: deps.accounts,
     ...(deps.sharedCounters ? { sharedCounters: deps.sharedCounters } : {}),
+    publicUrl: config.PUBLIC_URL,
   });
+  if (deps.attachments) {
+    await app.register(fileRoutes, {
+      attachments: deps.attachments,
+      accounts: deps.accounts,
+      view: () => deps.hub.view,
+      uploadsPerMinute: config.UPLOADS_PER_MINUTE,
+      maxImagePixels: config.MAX_IMAGE_PIXELS,
+      uploadTtlMs: config.UPLOAD_TTL_SECONDS * 1000,
+      allowedOrigins: config.ALLOWED_ORIGINS,
+      production: config.ENVIRONMENT === 'production',
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
+  }
   return app;
 }
 

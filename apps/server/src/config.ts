@@ -2,6 +2,7 @@ import { defaultWorkers } from './cpu-quota.js';
 import { z } from 'zod';
 import { ConfigError, parseConfig } from '@chorus/service-kit';
 import { parseTrustProxy } from './trust-proxy.js';
+import { MAX_FILES_PER_MESSAGE } from '@chorus/protocol';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 
@@ -122,6 +123,44 @@ export const ServerConfigSchema = z
     AUTH_FAILURES_PER_IP: positiveInt.default(100),
     /** Registrations per address per window (per worker; with REDIS_URL, over every node). */
     AUTH_REGISTRATIONS_PER_IP: positiveInt.default(20),
+    /**
+     * Where uploaded files are kept: `disk` (under DATA_DIR/files) or `postgres`
+     * (in DATABASE_URL, shared by several nodes). Default: postgres with
+     * REDIS_URL (several nodes), else disk.
+     */
+    FILE_STORE: z.enum(['disk', 'postgres']).optional(),
+    /** Largest file one upload may be, in bytes (413 above it). */
+    MAX_UPLOAD_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(4 * 1024 * 1024 * 1024)
+      .default(25 * 1024 * 1024),
+    /** Files one message may share. */
+    MAX_FILES_PER_MESSAGE: z.coerce.number().int().min(1).max(MAX_FILES_PER_MESSAGE).default(MAX_FILES_PER_MESSAGE),
+    /** Uploads per minute per client id (per worker; 429 with Retry-After above it). */
+    UPLOADS_PER_MINUTE: positiveInt.default(30),
+    /** How long an upload that no message shares is kept before it is removed. */
+    UPLOAD_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 3600)
+      .default(24 * 3600),
+    /** How long a file link in a message, a history page or a resume stays valid. */
+    FILE_URL_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .default(3600),
+    /** Largest image (width x height) that gets a thumbnail; larger ones are refused (decompression bombs). */
+    MAX_IMAGE_PIXELS: z.coerce.number().int().min(1_000_000).max(1_000_000_000).default(50_000_000),
+    /** The server's public http(s) address, put before file links that text clients see; unset: the links are paths. */
+    PUBLIC_URL: z
+      .url({ protocol: /^https?$/, error: 'PUBLIC_URL must be an http:// or https:// URL, e.g. http://localhost:8080' })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
     AUTH_RATE_WINDOW_SECONDS: z.coerce
       .number()
       .int()
@@ -133,6 +172,14 @@ export const ServerConfigSchema = z
     path: ['REDIS_URL'],
     message:
       'several nodes need a database they all reach: set DATABASE_URL (PostgreSQL) as well; a SQLite file cannot be shared between machines',
+  })
+  .refine((c) => c.FILE_STORE !== 'postgres' || c.DATABASE_URL !== undefined, {
+    path: ['FILE_STORE'],
+    message: 'FILE_STORE=postgres keeps files in the database: set DATABASE_URL (PostgreSQL) as well',
+  })
+  .refine((c) => !(c.FILE_STORE === 'disk' && c.REDIS_URL !== undefined), {
+    path: ['FILE_STORE'],
+    message: 'several nodes (REDIS_URL) cannot share one disk: use FILE_STORE=postgres',
   })
   .superRefine((c, ctx) => {
     if (c.AUTH_SECRET.length < AUTH_SECRET_MIN_LENGTH) {

@@ -1,3 +1,5 @@
+import { openAttachments } from './files/open-files.js';
+import { fileAwareLog } from './files/file-aware-log.js';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { RedisAttemptCounter as RedisAttemptCounterClass } from './backends/redis/redis-attempt-counter.js';
@@ -59,9 +61,14 @@ export async function runNode(
   const messages = writer
     ? new StoredMessageLog(storage, writer, writer, { onError })
     : new StoredMessageLog(storage, new GroupCommitWriter(appends), storage, { onError });
+  const files = openAttachments(config, {
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    onError: (what, err) => log.warn({ err }, `files: could not delete ${what}`),
+  });
   const hub = new Hub({
     backend,
-    messages,
+    messages: fileAwareLog(messages, files.attachments),
+    files: files.attachments,
     node,
     log,
     rate: { perSecond: config.MESSAGE_RATE, burst: config.MESSAGE_BURST },
@@ -71,6 +78,7 @@ export async function runNode(
   const closeAll = async () => {
     await backend.close().catch(() => {});
     await messages.flush().catch(() => {});
+    await files.close().catch(() => {});
     await storage.close().catch(() => {});
   };
   connections = () => hub.size;
@@ -96,6 +104,8 @@ export async function runNode(
     stats: () => backend.stats(),
     accounts,
     ...(sharedCounters ? { sharedCounters: sharedCounters.redis } : {}),
+    attachments: files.attachments,
+    ...(deps.clock ? { clock: deps.clock } : {}),
   });
   app.addHook('onClose', async () => sharedCounters?.redis.disconnect());
   let port: number;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ClientId } from './client-id.js';
 import { ERROR_CODES } from './errors.js';
+import { FileId, FileInfo, MAX_FILES_PER_MESSAGE } from './files.js';
 import { RoomName } from './room-name.js';
 
 /** The WebSocket subprotocol that selects the JSON protocol. */
@@ -47,11 +48,14 @@ export const SendFrame = z
     id: ClientRef,
     to: ClientId.nullish(),
     room: RoomName.nullish(),
-    text: storableText(z.string().min(1).max(MAX_TEXT_LENGTH)),
+    text: storableText(z.string().max(MAX_TEXT_LENGTH)),
     sentAt: EpochMs,
     /** The message this one answers: it must be in the same conversation and not deleted. */
     replyTo: MessageId.optional(),
+    /** Uploads (`POST /files`) to share with the message; with files the text may be empty. */
+    files: z.array(FileId).max(MAX_FILES_PER_MESSAGE).optional(),
   })
+  .refine((f) => f.text.length > 0 || (f.files?.length ?? 0) > 0, { message: 'text must not be empty', path: ['text'] })
   .refine((f) => !(f.to && f.room), { message: 'give either to or room, not both', path: ['room'] });
 
 /** Replace the text of a message of yours. Answered with `ack` (its `id`: the edit's), and an `action` frame to everyone concerned. */
@@ -206,6 +210,19 @@ export const WelcomeFrame = z.strictObject({
      */
     frameRate: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().positive() }).optional(),
   }),
+  /**
+   * Present when the server takes files: the ticket that authenticates this
+   * client's uploads (`Authorization: Bearer <ticket>` on `POST /files`; it is
+   * honoured only while this client is connected) and the limits.
+   */
+  uploads: z
+    .strictObject({
+      ticket: z.string().min(1),
+      expiresAt: EpochMs,
+      maxBytes: z.number().int().positive(),
+      maxFilesPerMessage: z.number().int().positive().max(MAX_FILES_PER_MESSAGE),
+    })
+    .optional(),
 });
 
 /**
@@ -268,6 +285,8 @@ export const MessageFrame = z.strictObject({
   deleted: z.literal(true).optional(),
   /** In history: its reactions (absent: none). */
   reactions: z.array(Reaction).optional(),
+  /** The files shared with it, when there are any. */
+  files: z.array(FileInfo).optional(),
 });
 
 /**

@@ -6,3 +6,4 @@ export * from './room-name.js';
 export * from './conversation.js';
 export * from './display-name.js';
 export * from './emoji.js';
+export * from './files.js';

@@ -180,6 +180,9 @@ class FrameEnvelope implements Envelope {
   get reactions(): readonly Reaction[] | undefined {
     return this.#envelope().reactions;
   }
+  get files(): Envelope['files'] {
+    return this.#envelope().files;
+  }
 
   /** Serializes as the plain envelope (if it ever travels again). */
   toJSON(): Envelope {

@@ -16,5 +16,6 @@ export function envelopeOf(m: StoredMessage): Envelope {
     // A message's state as stored (history, replays); live messages have none.
     ...(m.editedAt !== undefined ? { editedAt: m.editedAt } : {}),
     ...(m.deletedAt !== undefined ? { deleted: true as const } : {}),
+    ...(m.files && m.files.length > 0 ? { files: m.files } : {}),
   };
 }

@@ -1,5 +1,6 @@
-import type { ErrorCode, RoomSummary } from '@chorus/protocol';
+import type { ErrorCode, FileInfo, RoomSummary } from '@chorus/protocol';
 import type { RoomChange } from './room-registry.js';
+import type { UploadGrant } from './message-files.js';
 
 /** A chat message as it travels between nodes and reaches recipients (protocol-neutral). */
 export interface Envelope {
@@ -16,6 +17,8 @@ export interface Envelope {
   readonly text: string;
   readonly sentAt: number;
   readonly serverAt: number;
+  /** The files shared with it (absent: none). */
+  readonly files?: readonly FileInfo[] | undefined;
   /** The message it answers (absent: none). */
   readonly replyTo?: ReplyRef | undefined;
   /** History and replays only: the last edit, deleted, the reactions (absent: none). */
@@ -149,6 +152,8 @@ export type OutEvent =
       readonly serverAt: number;
       /** The connection's inbound frame rate, for the client to pace itself (none: unlimited). */
       readonly frameRate?: { readonly perSecond: number; readonly burst: number } | undefined;
+      /** The upload ticket and limits, when the server takes files. */
+      readonly uploads?: UploadGrant | undefined;
     }
   | { readonly kind: 'echo'; readonly text: string }
   | {
@@ -245,6 +250,8 @@ export type Command =
       readonly sentAt: number;
       /** The message it answers: by id (JSON), or by the seq of the conversation it goes to (text). */
       readonly replyTo?: MessageRef | undefined;
+      /** Uploads shared with the message (absent or empty: none). */
+      readonly files?: readonly string[] | undefined;
     }
   | {
       readonly kind: 'edit' | 'delete' | 'react' | 'unreact';

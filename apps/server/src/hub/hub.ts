@@ -8,7 +8,8 @@ import {
   type ErrorCode,
   type RoomSummary,
 } from '@chorus/protocol';
-import { BackendUnavailableError, type Admission, type HubBackend } from './backend.js';
+import { BackendUnavailableError, type Admission, type HubBackend, type StateView } from './backend.js';
+import type { MessageFiles } from './message-files.js';
 import type { Codec } from './codec.js';
 import { Connection, type FrameHandler } from './connection.js';
 import type { Command, Delivery, Envelope, OutEvent, Revocation, Target, Typing } from './events.js';
@@ -49,6 +50,8 @@ export interface HubOptions {
   readonly rate?: { readonly perSecond: number; readonly burst: number };
   /** What the node counts for its operators (default: nothing). */
   readonly metrics?: HubMetrics;
+  /** Files shared in messages (none: sends with files are refused, welcomes offer no uploads). */
+  readonly files?: MessageFiles;
 }
 
 /** What a refused admission tells the client. */
@@ -97,6 +100,8 @@ export class Hub implements FrameHandler {
    */
   readonly #behind = new WeakMap<Connection, ReadonlySet<string> | 'all'>();
 
+  readonly #files: MessageFiles | undefined;
+
   constructor(options: HubOptions) {
     this.#backend = options.backend;
     this.#messages = options.messages;
@@ -123,9 +128,12 @@ export class Hub implements FrameHandler {
       clock: this.#clock,
       log: this.#log,
       mayRead,
+      ...(options.files ? { onDeleted: (id: string) => options.files?.messageDeleted(id) } : {}),
     });
+    this.#files = options.files;
     this.#sender = new MessageSender({
       actions: this.#actions,
+      ...(options.files ? { files: options.files } : {}),
       backend: this.#backend,
       messages: this.#messages,
       node: this.#node,
@@ -168,6 +176,11 @@ export class Hub implements FrameHandler {
   }
 
   /** The number of admitted connections on this node. */
+  /** This node's replica of presence and rooms (who may see a file, for the file routes). */
+  get view(): StateView {
+    return this.#backend.view;
+  }
+
   get size(): number {
     return this.#sessions.size;
   }
@@ -294,6 +307,7 @@ export class Hub implements FrameHandler {
       serverAt: this.#clock(),
       // Told, so that a well-behaved client paces itself and is never answered RATE_LIMITED.
       frameRate: this.#rate && { perSecond: this.#rate.perSecond, burst: this.#rate.burst },
+      ...(this.#files ? { uploads: this.#files.grant(clientId) } : {}),
     });
     this.#log.info({ clientId, protocol: connection.codec.name }, 'connected');
     if (connection.codec.cursors === 'server') {
@@ -393,7 +407,7 @@ export class Hub implements FrameHandler {
       case 'join-room':
       case 'leave-room':
       case 'delete-room':
-        return runRoomCommand(connection, command, this.#backend);
+        return runRoomCommand(connection, command, this.#backend, this.#files && ((room) => this.#files?.roomDeleted(room)));
       case 'list-rooms':
         connection.emit({ kind: 'rooms', reply: true, ref: command.ref, rooms: view.rooms().sort(byName), deleted: [] });
         return;

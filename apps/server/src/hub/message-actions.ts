@@ -23,6 +23,7 @@ export class MessageActions {
   readonly #clock: () => number;
   readonly #log: HubLogger;
   readonly #mayRead: (clientId: string, conversation: string) => boolean;
+  readonly #onDeleted: (messageId: string) => void;
   #count = 0;
   /** Actions this node routed lately, so that a client's retry is acknowledged again, not delivered twice. */
   readonly #routed = new RecentIds(10_000);
@@ -34,6 +35,8 @@ export class MessageActions {
     clock: () => number;
     log: HubLogger;
     mayRead: (clientId: string, conversation: string) => boolean;
+    /** Told once a message is deleted (its files go with it). */
+    onDeleted?: (messageId: string) => void;
   }) {
     this.#backend = options.backend;
     this.#messages = options.messages;
@@ -41,6 +44,7 @@ export class MessageActions {
     this.#clock = options.clock;
     this.#log = options.log;
     this.#mayRead = options.mayRead;
+    this.#onDeleted = options.onDeleted ?? (() => {});
   }
 
   /**
@@ -108,6 +112,7 @@ export class MessageActions {
     ) {
       return connection.emit({ kind: 'error', code: 'ID_REUSED', detail: `id ${ref} was used for something else`, ref });
     }
+    if (command.kind === 'delete' && !duplicate) this.#onDeleted(message.id);
     const action = actionEventOf(entry, message);
     // A retry of one this node routed is only acknowledged again; one it did not
     // route (before a crash, or on another node) may never have gone out.

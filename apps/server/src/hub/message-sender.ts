@@ -5,6 +5,7 @@ import type { Command, OutEvent, Target } from './events.js';
 import { envelopeOf } from './envelope.js';
 import type { HubLogger } from './hub.js';
 import type { MessageLog, StoredMessage } from './message-log.js';
+import type { FileInfo, MessageFiles } from './message-files.js';
 import type { HubMetrics } from './metrics.js';
 import type { ReceiptBook } from './receipt-book.js';
 import { RecentIds } from './recent-ids.js';
@@ -28,6 +29,7 @@ export class MessageSender {
   readonly #receipts: ReceiptBook;
   readonly #log: HubLogger;
   readonly #metrics: HubMetrics;
+  readonly #files: MessageFiles | undefined;
   #messageCount = 0;
   /** Messages this node has routed lately, so a client's retry is not delivered twice. */
   readonly #routed = new RecentIds(100_000);
@@ -41,8 +43,10 @@ export class MessageSender {
     receipts: ReceiptBook;
     log: HubLogger;
     metrics: HubMetrics;
+    files?: MessageFiles;
   }) {
     this.#actions = options.actions;
+    this.#files = options.files;
     this.#backend = options.backend;
     this.#messages = options.messages;
     this.#node = options.node;
@@ -55,6 +59,13 @@ export class MessageSender {
   async send(connection: Connection, command: SendCommand): Promise<void> {
     const from = connection.clientId;
     const { ref } = command;
+    const fileIds = command.files ?? [];
+    if (fileIds.length > 0) {
+      // Checked before the echo: a send that cannot carry its files goes nowhere.
+      const refusal = this.#files ? await this.#files.check(from, fileIds, ref) : { code: 'FILES_UNAVAILABLE' as const, detail: '' };
+      if (refusal)
+        return connection.emit({ kind: 'error', code: refusal.code, ...(refusal.detail ? { detail: refusal.detail } : {}), ref });
+    }
     const view = this.#backend.view;
     let recipients: number;
     let target: Target;
@@ -123,7 +134,20 @@ export class MessageSender {
       // The id names another message: acknowledging it would claim this one was stored.
       return connection.emit({ kind: 'error', code: 'ID_REUSED', detail: `id ${ref} was used for another message`, ref });
     }
-    const plain = envelopeOf(stored);
+    let files: FileInfo[] = [];
+    if (fileIds.length > 0 && this.#files) {
+      try {
+        files = await this.#files.attach(from, { id: stored.id, ref: stored.ref, conversation }, fileIds);
+      } catch (err) {
+        this.#log.error({ err, clientId: from }, 'could not share the files of a stored message');
+        return connection.emit({ kind: 'error', code: 'STORAGE_FAILED', ref });
+      }
+      if (files.length < fileIds.length) {
+        // Another send took one of them between the check and now: this message went without it.
+        this.#log.warn({ clientId: from, id: stored.id }, 'an upload was shared by another message first');
+      }
+    }
+    const plain = envelopeOf(files.length > 0 ? { ...stored, files } : stored);
     const envelope = answered ? { ...plain, replyTo: replyRefOf(answered) } : plain;
     const ack: OutEvent = {
       kind: 'ack',

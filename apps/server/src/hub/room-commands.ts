@@ -10,6 +10,8 @@ export async function runRoomCommand(
   connection: Connection,
   command: RoomCommand,
   rooms: RoomService & { readonly view: StateView },
+  /** Told once a room is deleted (its files go with it). */
+  onDeleted?: (room: string) => void,
 ): Promise<void> {
   const { clientId } = connection;
   const { room, ref } = command;
@@ -41,6 +43,7 @@ export async function runRoomCommand(
         const owner = rooms.view.room(room)?.owner ?? 'its owner';
         return connection.emit({ kind: 'error', code: 'NOT_ROOM_OWNER', detail: `${room} belongs to ${owner}`, ref });
       }
+      onDeleted?.(room);
       return connection.emit({ kind: 'room-deleted', reply: true, ref, room, by: clientId });
     }
   }

@@ -34,6 +34,8 @@ export interface ChatRouteOptions {
   readonly accounts: Accounts;
   /** An ioredis connection that holds the upgrade counts for every node (several nodes); unset: per worker. */
   readonly sharedCounters?: unknown;
+  /** PUBLIC_URL: put before file links in the text protocol (unset: the links are paths). */
+  readonly publicUrl?: string | undefined;
 }
 
 declare module 'fastify' {
@@ -51,7 +53,7 @@ async function chatRoute(app: FastifyInstance, options: ChatRouteOptions): Promi
   const { hub } = options;
   const onSlowConsumer = () => hub.metrics.slowConsumer();
   const codecs: Record<'text' | 'json', Codec> = {
-    text: new TextCodec(),
+    text: new TextCodec({ baseUrl: options.publicUrl }),
     json: new JsonCodec({ node: options.node, maxFrameBytes: options.maxFrameBytes }),
   };
 

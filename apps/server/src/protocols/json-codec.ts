@@ -45,6 +45,7 @@ export class JsonCodec implements Codec {
           text: f.text,
           sentAt: f.sentAt,
           ...(f.replyTo !== undefined ? { replyTo: { id: f.replyTo } } : {}),
+          ...(f.files && f.files.length > 0 ? { files: f.files } : {}),
         };
       case 'edit':
         return { kind: 'edit', ref: f.id, message: { id: f.message }, text: f.text };
@@ -101,6 +102,7 @@ export class JsonCodec implements Codec {
             maxFrameBytes: this.#maxFrameBytes,
             ...(event.frameRate ? { frameRate: { perSecond: event.frameRate.perSecond, burst: event.frameRate.burst } } : {}),
           },
+          ...(event.uploads ? { uploads: { ...event.uploads } } : {}),
         };
       case 'message':
         return withReceipts(messageFrame(event.envelope), event.receipts);

@@ -17,6 +17,8 @@ export function plainEnvelope(e: Envelope): Envelope {
     text: e.text,
     sentAt: e.sentAt,
     serverAt: e.serverAt,
+    // Last, and only when there are some: a message without files is the frame it always was.
+    ...(e.files && e.files.length > 0 ? { files: e.files } : {}),
   };
   if (!hasExtras(e)) return plain;
   // The optional fields, present only when set, in the frame's order.
@@ -36,11 +38,13 @@ function hasExtras(e: Envelope): boolean {
 
 /** The `message` frame of chorus.v1: every field always present (to and room are null when unused). */
 export function messageFrame(e: Envelope): MessageFrame {
-  const plain = plainEnvelope(e);
-  const { reactions, ...rest } = plain;
-  return reactions
-    ? { type: 'message', ...rest, reactions: reactions.map((r) => ({ emoji: r.emoji, by: [...r.by] })) }
-    : { type: 'message', ...rest };
+  const { reactions, files, ...rest } = plainEnvelope(e);
+  return {
+    type: 'message',
+    ...rest,
+    ...(files ? { files: [...files] } : {}),
+    ...(reactions ? { reactions: reactions.map((r) => ({ emoji: r.emoji, by: [...r.by] })) } : {}),
+  };
 }
 
 /**
@@ -55,11 +59,12 @@ export function messageFrameJson(e: Envelope): string {
   // JSON.stringify leaves out undefined fields; only a malformed envelope has them.
   // A reply (or a message of history) is rare: no hand-written path for it.
   if (to === undefined || room === undefined || hasExtras(e)) return JSON.stringify(messageFrame(e));
+  const files = e.files && e.files.length > 0 ? `,"files":${JSON.stringify(e.files)}` : '';
   return (
     `{"type":"message","id":${JSON.stringify(e.id)},"from":${JSON.stringify(e.from)},` +
     `"to":${to === null ? 'null' : JSON.stringify(to)},"room":${room === null ? 'null' : JSON.stringify(room)},` +
     `"conversation":${JSON.stringify(e.conversation)},"seq":${jsonNumber(e.seq)},"text":${JSON.stringify(e.text)},` +
-    `"sentAt":${jsonNumber(e.sentAt)},"serverAt":${jsonNumber(e.serverAt)}}`
+    `"sentAt":${jsonNumber(e.sentAt)},"serverAt":${jsonNumber(e.serverAt)}${files}}`
   );
 }
 

@@ -1,4 +1,4 @@
-import { ERRORS, textProblem } from '@chorus/protocol';
+import { ERRORS, textProblem, type FileInfo } from '@chorus/protocol';
 import type { Codec } from '../hub/codec.js';
 import type { Command, OutEvent } from '../hub/events.js';
 import { recentLines } from './recent-lines.js';
@@ -15,6 +15,12 @@ const HELP = ['Commands:', ...TEXT_COMMANDS.map(([usage, what]) => `  ${usage.pa
  */
 export class TextCodec implements Codec {
   readonly name = 'text' as const;
+  readonly #baseUrl: string;
+
+  /** `baseUrl`: the server's public http(s) address, put before file links (none: the links are paths). */
+  constructor(options: { baseUrl?: string | undefined } = {}) {
+    this.#baseUrl = options.baseUrl ?? '';
+  }
   /** A text client cannot say where it stopped: the server remembers (hub/text-catch-up.ts). */
   readonly cursors = 'server' as const;
   readonly presence = 'per-event' as const;
@@ -39,9 +45,12 @@ export class TextCodec implements Codec {
       case 'echo':
         return `You wrote: ${event.text}`;
       case 'message': {
-        const { from, to, room, text } = event.envelope;
-        if (room !== null) return `Client #${from} says in ${room}: ${text}`;
-        return to === null ? `Client #${from} says: ${text}` : `${from} send a private message: ${text}`;
+        const { from, to, room, text, files } = event.envelope;
+        const said = text === '' ? null : saidLine(from, to, room, text);
+        if (!files || files.length === 0) return said;
+        // One line per file after the text (if any), in one frame: a text client reads them together.
+        const shared = files.map((f) => sharedLine(from, to, room, f, this.#baseUrl));
+        return (said === null ? shared : [said, ...shared]).join('\n');
       }
       case 'action': {
         // New lines of their own (the existing ones never change): one per action.
@@ -94,6 +103,31 @@ export class TextCodec implements Codec {
         return null;
     }
   }
+}
+
+function saidLine(from: string, to: string | null, room: string | null, text: string): string {
+  if (room !== null) return `Client #${from} says in ${room}: ${text}`;
+  return to === null ? `Client #${from} says: ${text}` : `${from} send a private message: ${text}`;
+}
+
+/** `Client #bob shared photo.png (120 KB): <url>`; in a room `... shared in <room> ...`; privately as private messages read. */
+function sharedLine(from: string, to: string | null, room: string | null, file: FileInfo, baseUrl: string): string {
+  const what = `${file.name} (${formatSize(file.size)}): ${baseUrl}${file.url}`;
+  if (room !== null) return `Client #${from} shared in ${room} ${what}`;
+  return to === null ? `Client #${from} shared ${what}` : `${from} send a private file: ${what}`;
+}
+
+/** Sizes as people read them: 1000-based (a "120 KB" photo), one decimal under ten. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)} ${units[unit]}`;
 }
 
 function plural(n: number, word: string): string {

@@ -207,6 +207,47 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0007_attachments': {
+    // Uploads and what they were shared with. A file is an upload until a
+    // message takes it (message_id and conversation set in the same update);
+    // unshared uploads older than UPLOAD_TTL_SECONDS are swept. The bytes are
+    // in the configured FileStore: on disk, or in file_chunks below (several
+    // nodes), rows of at most 256 KiB so that neither side holds a whole file.
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('files')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('width', 'integer')
+        .addColumn('height', 'integer')
+        .addColumn('has_thumbnail', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('message_id', 'text')
+        // The sender's ref of that message: a retried send (same ref) may name the file again.
+        .addColumn('message_ref', 'text')
+        .addColumn('conversation', 'text')
+        .execute();
+      await db.schema.createIndex('files_message_id_idx').on('files').column('message_id').execute();
+      await db.schema.createIndex('files_conversation_idx').on('files').column('conversation').execute();
+      // The sweep of unshared uploads walks this one.
+      await db.schema.createIndex('files_created_at_idx').on('files').column('created_at').execute();
+      await db.schema
+        .createTable('file_chunks')
+        .addColumn('file_key', 'text', (c) => c.notNull())
+        .addColumn('n', 'integer', (c) => c.notNull())
+        .addColumn('data', sql`bytea`, (c) => c.notNull())
+        .addPrimaryKeyConstraint('file_chunks_pkey', ['file_key', 'n'])
+        .execute();
+    },
+
+    async down(db: Kysely<any>): Promise<void> {
+      await db.schema.dropTable('file_chunks').execute();
+      await db.schema.dropTable('files').execute();
+    },
+  },
 };
 
 /** Hands the in-code migrations to Kysely's Migrator. */

@@ -1,3 +1,4 @@
+import type { FileInfo } from '@chorus/protocol';
 import type { RoomChange } from '../hub/room-registry.js';
 
 /**
@@ -50,6 +51,11 @@ export type ActionKind = 'edit' | 'delete' | 'react' | 'unreact';
 export interface StoredMessage extends NewMessage {
   /** 1, 2, 3, ... per conversation, in commit order, without gaps. */
   readonly seq: number;
+  /**
+   * The files shared with it. Never read or written by a Storage: the file
+   * catalog keeps them, and files/file-aware-log.ts adds them on reads.
+   */
+  readonly files?: readonly FileInfo[] | undefined;
   /** Absent: a message. Otherwise this entry is an action, and `text` is the new text (edit), the emoji, or ''. */
   readonly kind?: ActionKind;
   /** An action's message id. */

@@ -12,3 +12,19 @@ export function getAppState(): AppState {
 export function setAppState(state: AppState): AppState {
   return set(state);
 }
+
+/** Turns the file links messages carry (paths on the chat server) into URLs this page can load. */
+export interface FileServer {
+  url(path: string): string;
+}
+
+const [getFiles, setFiles] = createContext<FileServer>();
+
+/** The chat's {@link FileServer}; call during component initialisation, below the chat screen. */
+export function getFileServer(): FileServer {
+  return getFiles();
+}
+
+export function setFileServer(server: FileServer): FileServer {
+  return setFiles(server);
+}

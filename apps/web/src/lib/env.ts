@@ -34,3 +34,8 @@ export function socketUrl(server: string, clientId: string, options: { resume?: 
   const query = [options.resume ? 'resume=1' : null, options.takeover ? 'takeover=1' : null].filter((p) => p !== null);
   return query.length > 0 ? `${url}?${query.join('&')}` : url;
 }
+
+/** The chat server's http(s) address (for its HTTP routes: files) from its WebSocket URL. */
+export function fileServerBase(server: string): string {
+  return server.replace(/^ws(s?):\/\//i, 'http$1://').replace(/\/+$/, '');
+}

@@ -2,7 +2,7 @@ import { AuthApi, authBase, type SignedIn, type UserProfile } from '../auth/auth
 import { explainAuthFailure, sessionEndNotice } from '../auth/auth-words.js';
 import { entryAfterAuthEnded, entryFor, type AuthEnding, type Entry } from '../auth/start-route.js';
 import { TokenStore, type StoredToken } from '../auth/token-store.js';
-import { loadEnv, socketUrl, type ClientEnv } from '../env.js';
+import { fileServerBase, loadEnv, socketUrl, type ClientEnv } from '../env.js';
 import { nameProblem } from '../name-words.js';
 import { idFromPath, pathForId } from '../route.js';
 import type { ChatStore } from '../store/chat-store.js';
@@ -216,6 +216,7 @@ export class AppState {
       {
         token: token?.token ?? null,
         onAuthEnded: (ending) => this.#authEnded(session, ending),
+        fileServer: async () => fileServerBase((await this.#loadEnv()).SERVER),
       },
     );
     this.session = session;

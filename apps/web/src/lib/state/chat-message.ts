@@ -1,4 +1,4 @@
-import type { Reaction, ReplyRef } from '@chorus/protocol';
+import type { FileInfo, Reaction, ReplyRef } from '@chorus/protocol';
 import type { ConversationId } from './conversation-id.js';
 
 /**
@@ -56,6 +56,8 @@ export interface ChatMessage {
   read: number;
   /** Someone else's: whether I told the sender I have seen it. */
   seen: boolean;
+  /** The files shared with it (absent or empty: none). */
+  files?: readonly FileInfo[];
 }
 
 /** A line about the conversation itself ("bob joined the room"), not a message; never stored. */

@@ -6,8 +6,10 @@ import {
   type ErrorFrame,
   type HistoryPageFrame,
   type ServerFrame,
+  type FileInfo,
   type WelcomeFrame,
 } from '@chorus/protocol';
+import { Uploads } from './uploads.svelte.js';
 import type { AuthEnding } from '../auth/start-route.js';
 import type { ChatStore, OutboxEntry } from '../store/chat-store.js';
 import { MemoryStore } from '../store/memory-store.js';
@@ -47,6 +49,8 @@ export interface ChatSessionOptions {
   onAuthEnded?(ending: AuthEnding): void;
   /** Timers and a monotonic clock for pacing frames, batching receipts and clearing notices (tests drive them). */
   readonly time?: { readonly timers: Timers; readonly clock: () => number };
+  /** The chat server's http(s) address, for uploads (none: the page's own origin). */
+  readonly fileServer?: () => Promise<string>;
 }
 
 export type { Notice } from './notices.svelte.js';
@@ -113,6 +117,8 @@ export class ChatSession {
   readonly connection: Connection;
   readonly clock = new ServerClock();
   readonly online = new OnlineList();
+  /** The files of the message being written. */
+  readonly uploads: Uploads;
   readonly messages: MessageLog;
   readonly rooms = new RoomDirectory();
   readonly conversations: Conversations;
@@ -175,6 +181,7 @@ export class ChatSession {
     options: ChatSessionOptions = {},
   ) {
     this.me = me;
+    this.uploads = new Uploads(options.fileServer ?? (async () => ''));
     this.#openStore = openStore;
     this.#store = new Promise((resolve) => (this.#resolveStore = resolve));
     this.conversations = new Conversations(me);
@@ -256,8 +263,8 @@ export class ChatSession {
    * is empty or too long, the room is not one of mine, or the connection will
    * not come back by itself.
    */
-  send(text: string): boolean {
-    if (!this.canSend || text.trim() === '' || text.length > this.maxTextLength) return false;
+  send(text: string, files: readonly FileInfo[] = []): boolean {
+    if (!this.canSend || (text.trim() === '' && files.length === 0) || text.length > this.maxTextLength) return false;
     const conversation = this.conversations.active;
     const target = targetOf(conversation, this.me);
     if (target.room !== undefined && !this.rooms.isMember(target.room)) return false;
@@ -272,6 +279,7 @@ export class ChatSession {
       serverAt: this.clock.now(),
       failure: null,
       replyTo: this.#replyRef(conversation),
+      ...(files.length > 0 ? { files } : {}),
     };
     this.replyingTo = null;
     this.#typingSender.stop();
@@ -516,6 +524,8 @@ export class ChatSession {
     this.clock.fromWelcome(frame.serverAt);
     this.online.reset(frame.online, frame.onlineCount);
     this.maxTextLength = frame.limits.maxTextLength;
+    // A new ticket with every connection: uploads that waited for one go now.
+    this.uploads.granted(frame.uploads ?? null);
     this.node = frame.node;
     const before = this.rooms.joined.map((room) => room.name);
     this.rooms.reset(frame.rooms, frame.memberOf);
@@ -591,6 +601,7 @@ export class ChatSession {
   #lost(reason: string): void {
     // My pending messages stay pending: the outbox sends them again after the next resume.
     this.#outbox.lost();
+    this.uploads.lost();
     this.typing.clear();
     this.#typingSender.reset();
     for (const [ref, command] of this.#roomCommands) {

@@ -1,4 +1,4 @@
-import type { AckFrame, ActionFrame, MessageFrame, MessageReceipts, ReceiptsFrame, ReplyRef } from '@chorus/protocol';
+import type { AckFrame, ActionFrame, FileInfo, MessageFrame, MessageReceipts, ReceiptsFrame, ReplyRef } from '@chorus/protocol';
 import { SvelteMap } from 'svelte/reactivity';
 import type { OutboxEntry, StoredMessage } from '../store/chat-store.js';
 import type { ChatMessage, ChatNote, TimelineItem } from './chat-message.js';
@@ -18,6 +18,7 @@ export interface OwnMessage {
   readonly failure?: string | null;
   /** The message it answers. */
   readonly replyTo?: ReplyRef | null;
+  readonly files?: readonly FileInfo[] | undefined;
 }
 
 /** The fields of an ack that place my message. */
@@ -168,6 +169,7 @@ export class MessageLog {
       delivered: 0,
       read: 0,
       seen: true,
+      files: message.files ?? [],
     });
     const proxy = thread.pending.at(-1)!;
     this.#byRef.set(message.ref, proxy);
@@ -186,9 +188,12 @@ export class MessageLog {
     const mine = frame.from === this.#me;
     const held = thread.bySeq.get(frame.seq);
     if (held) {
-      // Held already (from the store, say), but a history page or a replay knows its ticks, and its state, better.
+      // Held already (from the store, say), but a history page or a replay knows its ticks, and its state, better,
+      // and brings its files' links signed again (the kept ones expire).
       const counted = mine && frame.receipts !== undefined && this.#countsFrom(held, frame.receipts);
-      if (this.#stateFrom(held, frame) || counted) this.#persist([toStored(held)]);
+      const relinked = frame.files !== undefined && frame.files.length > 0;
+      if (relinked) held.files = frame.files!;
+      if (this.#stateFrom(held, frame) || counted || relinked) this.#persist([toStored(held)]);
       return null;
     }
     if (mine) {
@@ -228,6 +233,7 @@ export class MessageLog {
       delivered: 0,
       read: 0,
       seen: mine,
+      files: frame.files ?? [],
     });
     this.#byId.set(frame.id, message);
     if (mine) {
@@ -494,6 +500,7 @@ export class MessageLog {
         mine,
         status: mine ? 'sent' : 'received',
         failure: null,
+        files: record.files ?? [],
       });
       if (!message.filler) this.#byId.set(record.id, message);
       if (mine) this.#mine.set(record.id, message);
@@ -569,6 +576,8 @@ export function toStored(m: ChatMessage): StoredMessage {
     // Plain copies: a reactive proxy cannot be stored (structured clone).
     replyTo: m.replyTo ? { id: m.replyTo.id, seq: m.replyTo.seq, from: m.replyTo.from, text: m.replyTo.text } : null,
     filler: m.filler,
+    // Plain copies: the on-screen ones are reactive proxies, which IndexedDB cannot clone.
+    ...(m.files && m.files.length > 0 ? { files: m.files.map((f) => ({ ...f })) } : {}),
   };
 }
 

@@ -143,6 +143,7 @@ export class Outbox {
     if (entry.to !== null) frame.to = entry.to;
     if (entry.room !== null) frame.room = entry.room;
     if (entry.replyTo) frame.replyTo = entry.replyTo.id;
+    if (entry.files && entry.files.length > 0) frame.files = entry.files.map((f) => f.id);
     return this.#options.send(frame);
   }
 

@@ -1,3 +1,4 @@
+import type { FileInfo } from '@chorus/protocol';
 import type { RoomSummary } from '@chorus/protocol';
 
 /**
@@ -31,6 +32,8 @@ export interface StoredMessage {
   readonly reactions?: readonly { readonly emoji: string; readonly by: readonly string[] }[];
   readonly replyTo?: { readonly id: string; readonly seq: number; readonly from: string; readonly text: string } | null;
   readonly filler?: boolean;
+  /** The files shared with it (absent: none); their links are signed and expire, history brings new ones. */
+  readonly files?: readonly FileInfo[];
 }
 
 /** A message of mine the server has not acknowledged yet (or has refused). */
@@ -51,6 +54,8 @@ export interface OutboxEntry {
   readonly failure: string | null;
   /** The message it answers (absent: none). */
   readonly replyTo?: { readonly id: string; readonly seq: number; readonly from: string; readonly text: string } | null;
+  /** Uploads it shares (sent by id); absent: none. */
+  readonly files?: readonly FileInfo[];
 }
 
 /** Small records kept next to the messages. */
