@@ -331,6 +331,30 @@ for (const [name, setUp] of Object.entries(STORES)) {
       t.pass('the file is gone with its room');
     });
 
+    await t.test('deleting a message deletes its files', async (t) => {
+      const file = await uploaded(await upload(server.base, { data: image, name: 'oops.png' }, ticketOf(bob)));
+      bob.send({ type: 'send', id: 'oops', to: 'alice', text: 'wrong picture', sentAt: 1, files: [file.id] });
+      const ack = await bob.nextJson(is('ack'));
+      if (ack.type !== 'ack') throw new Error('no ack');
+      const path = `${http}/files/${file.id}`;
+      t.equal((await fetch(path, { headers: { authorization: `Bearer ${ticketOf(alice)}` } })).status, 200, 'shared');
+      bob.send({ type: 'delete', id: 'oops-delete', message: ack.id });
+      t.match(await bob.nextJson(is('action')), { action: 'delete', message: ack.id });
+      // Deleted in the background: wait for the row to go (the answer turns 404), never for a duration.
+      for (;;) {
+        const status = (await fetch(path, { headers: { authorization: `Bearer ${ticketOf(alice)}` } })).status;
+        if (status === 404) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      t.pass('the file is gone with its message');
+      const history = (id: string) => ({ type: 'history', id, conversation: 'dm:alice,bob', limit: 50 }) as const;
+      alice.send(history('after-delete'));
+      const page = await alice.nextJson(is('history'));
+      const deleted = page.type === 'history' ? page.messages.find((m) => m.id === ack.id) : undefined;
+      t.match(deleted, { deleted: true, text: '' });
+      t.notOk(deleted?.files, 'history shows no files for the deleted message');
+    });
+
     await t.test('uploads per minute per client: 429 with Retry-After past the limit', async (t) => {
       const dave = await jsonClient(server.base, 'dave');
       t.teardown(() => dave.close());
