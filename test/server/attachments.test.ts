@@ -19,7 +19,7 @@ t.test('unsent uploads are swept after the TTL; shared ones stay until their mes
   const dir = mkdtempSync(join(tmpdir(), 'chorus-attachments-'));
   const storage = await openStorage({ dataDir: dir });
   await storage.close();
-  const db = openFilesDatabase({ sqliteFile: join(dir, 'chorus.db') });
+  const db = await openFilesDatabase({ sqliteFile: join(dir, 'chorus.db') });
   const store = new DiskFileStore(join(dir, 'files'));
   t.teardown(async () => {
     await db.destroy();

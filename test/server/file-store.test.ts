@@ -30,7 +30,10 @@ t.test('PostgreSQL (bytea chunks)', async (t) => {
   // The storage migrates the schema (0007_attachments) as the server does.
   const storage = await openStorage({ databaseUrl: database.url, dataDir: '/nonexistent' });
   await storage.close();
-  fileStoreContract(t, async () => new PostgresFileStore(openFilesDatabase({ url: database.url, sqliteFile: '' }), { closeDb: true }));
+  fileStoreContract(
+    t,
+    async () => new PostgresFileStore(await openFilesDatabase({ url: database.url, sqliteFile: '' }), { closeDb: true }),
+  );
 });
 
 t.test('the same chunked store on SQLite (the code is written once with Kysely)', async (t) => {
@@ -38,5 +41,8 @@ t.test('the same chunked store on SQLite (the code is written once with Kysely)'
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const storage = await openStorage({ dataDir: dir });
   await storage.close();
-  fileStoreContract(t, async () => new PostgresFileStore(openFilesDatabase({ sqliteFile: join(dir, 'chorus.db') }), { closeDb: true }));
+  fileStoreContract(
+    t,
+    async () => new PostgresFileStore(await openFilesDatabase({ sqliteFile: join(dir, 'chorus.db') }), { closeDb: true }),
+  );
 });

@@ -4,7 +4,7 @@ import type { FileInfo, ServerFrame, UploadedFile } from '@chorus/protocol';
 import sharp from 'sharp';
 import t from 'tap';
 import { sanitizeFileName } from '../../apps/server/src/files/file-names.js';
-import { formatSize } from '../../apps/server/src/protocols/text-codec.js';
+import { formatSize } from '@chorus/protocol';
 import { bombPng, httpBase, ticketOf, upload } from '../helpers/files.js';
 import { startInProcess } from '../helpers/in-process-server.js';
 import { createDatabase } from '../helpers/postgres-database.js';

@@ -61,7 +61,7 @@ export async function runNode(
   const messages = writer
     ? new StoredMessageLog(storage, writer, writer, { onError })
     : new StoredMessageLog(storage, new GroupCommitWriter(appends), storage, { onError });
-  const files = openAttachments(config, {
+  const files = await openAttachments(config, {
     ...(deps.clock ? { clock: deps.clock } : {}),
     onError: (what, err) => log.warn({ err }, `files: could not delete ${what}`),
   });

@@ -30,3 +30,16 @@ export type FileInfo = z.infer<typeof FileInfo>;
 /** The answer to `POST /files` (201): the upload, ready to be sent in a message by its id. */
 export const UploadedFile = FileInfo.extend({ expiresAt: z.number().int().nonnegative() });
 export type UploadedFile = z.infer<typeof UploadedFile>;
+
+/** Sizes as people read them: 1000-based (a "120 KB" photo), one decimal under ten. The text protocol's lines and the browser say the same. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)} ${units[unit]}`;
+}

@@ -1,6 +1,4 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 
 /** The tables of migration 0007_attachments, as this folder reads and writes them. */
 export interface FilesDatabase {
@@ -28,9 +26,15 @@ const INT8_OID = 20;
  * by the storage): PostgreSQL at `url`, or the SQLite file. Uploads are
  * written by the worker that took them, not through the primary's message
  * writer: they are few, and SQLite's busy timeout lets processes take turns.
+ * The driver is loaded only for the engine in use (a process idles lighter).
  */
-export function openFilesDatabase(options: { url?: string | undefined; sqliteFile: string; schema?: string }): Kysely<FilesDatabase> {
+export async function openFilesDatabase(options: {
+  url?: string | undefined;
+  sqliteFile: string;
+  schema?: string;
+}): Promise<Kysely<FilesDatabase>> {
   if (options.url) {
+    const { default: pg } = await import('pg');
     const pool = new pg.Pool({
       connectionString: options.url,
       max: 4,
@@ -47,6 +51,7 @@ export function openFilesDatabase(options: { url?: string | undefined; sqliteFil
     pool.on('error', () => {});
     return new Kysely({ dialect: new PostgresDialect({ pool }) });
   }
+  const { default: Database } = await import('better-sqlite3');
   const db = new Database(options.sqliteFile);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');

@@ -18,11 +18,11 @@ export function fileStoreKind(config: Pick<ServerConfig, 'FILE_STORE' | 'REDIS_U
  * catalog (the storage has migrated it), the configured store, the signer.
  * `close` releases both.
  */
-export function openAttachments(
+export async function openAttachments(
   config: ServerConfig,
   options: { clock?: () => number; onError: (what: string, err: unknown) => void },
-): { attachments: Attachments; close: () => Promise<void> } {
-  const db = openFilesDatabase({ url: config.DATABASE_URL, sqliteFile: join(config.DATA_DIR, 'chorus.db') });
+): Promise<{ attachments: Attachments; close: () => Promise<void> }> {
+  const db = await openFilesDatabase({ url: config.DATABASE_URL, sqliteFile: join(config.DATA_DIR, 'chorus.db') });
   const store: FileStore =
     fileStoreKind(config) === 'postgres' ? new PostgresFileStore(db) : new DiskFileStore(join(config.DATA_DIR, 'files'));
   const attachments = new Attachments({

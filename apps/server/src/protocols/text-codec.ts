@@ -1,4 +1,4 @@
-import { ERRORS, textProblem, type FileInfo } from '@chorus/protocol';
+import { ERRORS, formatSize, textProblem, type FileInfo } from '@chorus/protocol';
 import type { Codec } from '../hub/codec.js';
 import type { Command, OutEvent } from '../hub/events.js';
 import { recentLines } from './recent-lines.js';
@@ -115,19 +115,6 @@ function sharedLine(from: string, to: string | null, room: string | null, file: 
   const what = `${file.name} (${formatSize(file.size)}): ${baseUrl}${file.url}`;
   if (room !== null) return `Client #${from} shared in ${room} ${what}`;
   return to === null ? `Client #${from} shared ${what}` : `${from} send a private file: ${what}`;
-}
-
-/** Sizes as people read them: 1000-based (a "120 KB" photo), one decimal under ten. */
-export function formatSize(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)} ${units[unit]}`;
 }
 
 function plural(n: number, word: string): string {

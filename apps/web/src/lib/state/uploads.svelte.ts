@@ -1,4 +1,4 @@
-import { UploadedFile, type FileInfo, type WelcomeFrame } from '@chorus/protocol';
+import { formatSize, UploadedFile, type FileInfo, type WelcomeFrame } from '@chorus/protocol';
 
 type Grant = NonNullable<WelcomeFrame['uploads']>;
 
@@ -27,23 +27,12 @@ interface Running {
 /** What an upload error says to a person. */
 function explain(status: number, body: unknown, grant: Grant | null): string {
   const message = (body as { message?: unknown } | null)?.message;
-  if (status === 413) return typeof message === 'string' ? message : `Larger than the limit of ${formatBytes(grant?.maxBytes ?? 0)}.`;
+  if (status === 413) return typeof message === 'string' ? message : `Larger than the limit of ${formatSize(grant?.maxBytes ?? 0)}.`;
   if (typeof message === 'string') return message;
   return `The server answered ${status}.`;
 }
 
 /** Sizes as people read them (1000-based, as the text protocol writes them). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)} ${units[unit]}`;
-}
 
 /**
  * The files of the message being written: each uploaded at once (POST /files
@@ -123,7 +112,7 @@ export class Uploads {
       this.#running.set(upload.key, { file, request: null });
       if (this.#grant && file.size > this.#grant.maxBytes) {
         proxy.status = 'failed';
-        proxy.error = `Larger than the limit of ${formatBytes(this.#grant.maxBytes)}.`;
+        proxy.error = `Larger than the limit of ${formatSize(this.#grant.maxBytes)}.`;
       } else if (this.#grant) this.#start(proxy);
     }
   }
