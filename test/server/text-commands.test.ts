@@ -13,6 +13,8 @@ const HELP = `Commands:
   /delete ID           delete a message of yours (or any, in a room you own)
   /room NAME message   send a message to a room you are in
   /time                the server time
+  /upload              how to upload a file (with curl), and your ticket for it
+  /share FILE WHERE    share an uploaded file (WHERE: * everyone, #room, @id; a message may follow)
   /recent [WHERE]      the last messages with their ids (WHERE: * the lobby, #room, @id; ids: */12, #room/12, @bob/12)
   /edit ID text        replace the text of a message of yours
   /react ID EMOJI      react to a message

@@ -223,6 +223,8 @@ export type OutEvent =
   | { readonly kind: 'typing'; readonly typing: Typing }
   | { readonly kind: 'users'; readonly online: readonly string[] }
   | { readonly kind: 'time'; readonly serverAt: number }
+  /** A text client's upload ticket (JSON clients have theirs in the welcome); null: the server takes no files. */
+  | { readonly kind: 'upload-ticket'; readonly grant: UploadGrant | null }
   | { readonly kind: 'help' }
   | { readonly kind: 'pong'; readonly ref?: string | undefined; readonly sentAt: number; readonly serverAt: number }
   | { readonly kind: 'error'; readonly code: ErrorCode; readonly detail?: string | undefined; readonly ref?: string | undefined };
@@ -279,6 +281,7 @@ export type Command =
   | { readonly kind: 'resume'; readonly cursors: Readonly<Record<string, number>> }
   | { readonly kind: 'list-users' }
   | { readonly kind: 'time' }
+  | { readonly kind: 'upload-ticket' }
   | { readonly kind: 'help' }
   | { readonly kind: 'receipt'; readonly status: 'delivered' | 'read'; readonly from: string; readonly ids: readonly string[] }
   | { readonly kind: 'typing'; readonly to: string | null; readonly room: string | null; readonly active: boolean }

@@ -432,6 +432,9 @@ export class Hub implements FrameHandler {
       case 'time':
         connection.emit({ kind: 'time', serverAt: this.#clock() });
         return;
+      case 'upload-ticket':
+        connection.emit({ kind: 'upload-ticket', grant: this.#files?.grant(connection.clientId) ?? null });
+        return;
       case 'help':
         connection.emit({ kind: 'help' });
         return;

@@ -89,6 +89,15 @@ export class TextCodec implements Codec {
         return `Server time: ${new Date(event.serverAt).toISOString()} (${event.serverAt})`;
       case 'help':
         return HELP;
+      case 'upload-ticket': {
+        if (event.grant === null) return ERRORS.FILES_UNAVAILABLE.message;
+        const { ticket, expiresAt, maxBytes } = event.grant;
+        return [
+          `Upload ticket (while you stay connected, until ${new Date(expiresAt).toISOString()}; at most ${formatSize(maxBytes)} a file): ${ticket}`,
+          `Upload: curl -H "Authorization: Bearer ${ticket}" -F file=@FILE ${this.#baseUrl || 'http://SERVER'}/files`,
+          'Then share it: /share ID * (everyone), /share ID #ROOM or /share ID @CLIENT, a message after it if you like',
+        ].join('\n');
+      }
       case 'error':
         return event.detail ? `${ERRORS[event.code].message}: ${event.detail}` : ERRORS[event.code].message;
       case 'welcome':

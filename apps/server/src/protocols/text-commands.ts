@@ -1,3 +1,4 @@
+import { FileId } from '@chorus/protocol';
 import type { Command } from '../hub/events.js';
 import { parseConversationLabel, parseShortId } from './short-ids.js';
 
@@ -13,6 +14,8 @@ export const TEXT_COMMANDS: readonly (readonly [usage: string, what: string])[] 
   ['/delete ID', 'delete a message of yours (or any, in a room you own)'],
   ['/room NAME message', 'send a message to a room you are in'],
   ['/time', 'the server time'],
+  ['/upload', 'how to upload a file (with curl), and your ticket for it'],
+  ['/share FILE WHERE', 'share an uploaded file (WHERE: * everyone, #room, @id; a message may follow)'],
   ['/recent [WHERE]', 'the last messages with their ids (WHERE: * the lobby, #room, @id; ids: */12, #room/12, @bob/12)'],
   ['/edit ID text', 'replace the text of a message of yours'],
   ['/react ID EMOJI', 'react to a message'],
@@ -39,6 +42,16 @@ export function parseSlashCommand(frame: string, receivedAt: number): Command {
       return { kind: 'list-rooms' };
     case '/time':
       return { kind: 'time' };
+    case '/upload':
+      return { kind: 'upload-ticket' };
+    case '/share': {
+      const [, file = '', where = '', text = ''] = /^(\S+)\s+(\S+)(?:\s+([\s\S]*))?$/.exec(rest) ?? [];
+      const conversation = parseConversationLabel(where);
+      if (!FileId.safeParse(file).success || !conversation) return usage('/share FILE WHERE [message]');
+      const to = conversation.kind === 'direct' ? conversation.peer : null;
+      const room = conversation.kind === 'room' ? conversation.room : null;
+      return { kind: 'send', to, room, text, sentAt: receivedAt, files: [file] };
+    }
     case '/recent': {
       if (rest === '') return { kind: 'recent', conversation: { kind: 'lobby' } };
       const conversation = parseConversationLabel(rest);
