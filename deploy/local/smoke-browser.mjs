@@ -11,6 +11,7 @@
 // all passed. Bounded: every wait has a timeout, the whole run DEADLINE_MS.
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 
 const require = createRequire(new URL('../../package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -73,16 +74,9 @@ async function showsOnce(page, texts) {
 }
 
 const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
+  executablePath: CHROMIUM,
   args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
+    ...CHROMIUM_ARGS,
     // The chat server's host name from /env resolves to nginx on this host, and nothing else does.
     `--host-resolver-rules=MAP ${serverHost} 127.0.0.1`,
   ],
