@@ -163,6 +163,10 @@ export class StoredMessageLog implements MessageLog {
     return cursors;
   }
 
+  async flushProgress(): Promise<void> {
+    await Promise.all([this.#receipts.flush(), this.#textCursors.flush()]);
+  }
+
   /** Writes what is pending; the storage itself is closed by its owner. */
   async flush(): Promise<void> {
     await this.#pendingSeen?.done;

@@ -387,6 +387,8 @@ export class Hub implements FrameHandler {
     connection.state = 'closed';
     this.#log.info({ clientId }, 'disconnected');
     try {
+      // Before the others hear that it left: a reload on another node then reads its ticks from storage.
+      if (this.#sessions.tabsOf(clientId).length === 0) await this.#messages.flushProgress?.().catch(() => {});
       await this.#backend.release(clientId);
     } catch (err) {
       // While the server shuts down, the backend (the primary's IPC) may go first:

@@ -27,6 +27,12 @@ export type {
  * Storage (SQLite or PostgreSQL) and a group-commit writer.
  */
 export interface MessageLog {
+  /**
+   * Resolves once the receipt counts and cursors queued so far are written
+   * (they go in batches, at most every half second): called when a client's
+   * last connection here closes, so that its next session, on any node, reads them.
+   */
+  flushProgress?(): Promise<void>;
   /** Stores one message; resolves once it is durable (group-committed with others). Idempotent on (from, ref). */
   append(message: NewMessage): Promise<AppendResult>;
   /** Stores an edit, delete or reaction and applies it to its message (Storage.act). */
